@@ -1,11 +1,11 @@
 """The ``handnet`` command: a thin layer of click commands over the library.
 
-Each area keeps its commands in its own module; this one assembles them.
+Each area keeps its commands in its own module (listed in ``commands``); this one assembles them.
 """
 
 import click
 
-from . import data, demo, network
+from . import compare, data, demo, evaluate, network, render, spec, train, tune
 from .common import HandnetGroup
 
 
@@ -21,6 +21,8 @@ def main():
     """
 
 
-main.add_command(data.data)
-main.add_command(network.info)
-main.add_command(demo.demo)
+for command in [data.data, network.info, demo.demo]:
+    main.add_command(command)
+for area in (spec, evaluate, train, render, compare, tune):
+    for command in area.commands:
+        main.add_command(command)

@@ -1,0 +1,190 @@
+"""Strokes on a pixel canvas: line segments, arcs, Bezier curves and polylines, drawn as ink.
+
+Coordinates are ``(row, col)`` in pixels, as numpy indexes images: row 0 is the top, col 0 the
+left, and the centre of pixel ``(r, c)`` is at ``(r, c)``. Angles are in degrees, 0 pointing
+right and 90 pointing up the image, as on paper. This module knows nothing of networks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+Point = tuple[float, float]
+SAMPLE_STEP = 0.25  # pixels between the points that trace a curve
+
+
+def _pt(p) -> Point:
+    return (float(p[0]), float(p[1]))
+
+
+def _rotate_point(p: Point, angle: float, about: Point) -> Point:
+    # counterclockwise on screen: rows grow downwards, so the row axis is flipped
+    a = math.radians(angle)
+    dr, dc = p[0] - about[0], p[1] - about[1]
+    return (about[0] + dr * math.cos(a) - dc * math.sin(a), about[1] + dc * math.cos(a) + dr * math.sin(a))
+
+
+def _n_samples(length: float) -> int:
+    return max(2, int(math.ceil(length / SAMPLE_STEP)) + 1)
+
+
+@dataclass(frozen=True)
+class Line:
+    """A straight segment from ``start`` to ``end``."""
+
+    start: Point
+    end: Point
+
+    def points(self) -> np.ndarray:
+        a, b = np.array(self.start), np.array(self.end)
+        t = np.linspace(0.0, 1.0, _n_samples(float(np.hypot(*(b - a)))))[:, None]
+        return a + t * (b - a)
+
+    def control_points(self) -> list[Point]:
+        return [self.start, self.end]
+
+    def moved(self, shift: Point = (0.0, 0.0), angle: float = 0.0, about: Point | None = None) -> "Line":
+        f = _mover(self, shift, angle, about)
+        return Line(f(self.start), f(self.end))
+
+
+@dataclass(frozen=True)
+class Polyline:
+    """Straight segments through ``points`` in order."""
+
+    vertices: tuple[Point, ...]
+
+    def points(self) -> np.ndarray:
+        parts = [Line(a, b).points() for a, b in zip(self.vertices[:-1], self.vertices[1:])]
+        return np.concatenate(parts) if parts else np.array([self.vertices[0]], dtype=float)
+
+    def control_points(self) -> list[Point]:
+        return list(self.vertices)
+
+    def moved(self, shift: Point = (0.0, 0.0), angle: float = 0.0, about: Point | None = None) -> "Polyline":
+        f = _mover(self, shift, angle, about)
+        return Polyline(tuple(f(p) for p in self.vertices))
+
+
+@dataclass(frozen=True)
+class Arc:
+    """An elliptical arc: ``center``, ``radii`` (vertical, horizontal), from ``start`` to ``end`` degrees.
+
+    The arc runs counterclockwise from ``start`` to ``end`` (use ``end > start``; 0 to 360 is a
+    full ellipse). ``rotation`` turns the whole ellipse counterclockwise.
+    """
+
+    center: Point
+    radii: tuple[float, float]
+    start: float = 0.0
+    end: float = 360.0
+    rotation: float = 0.0
+
+    def points(self) -> np.ndarray:
+        ry, rx = self.radii
+        sweep = math.radians(self.end - self.start)
+        length = abs(sweep) * max(ry, rx)
+        t = np.radians(self.start) + np.linspace(0.0, sweep, _n_samples(length))
+        rows = -ry * np.sin(t)
+        cols = rx * np.cos(t)
+        a = math.radians(self.rotation)
+        r = rows * math.cos(a) - cols * math.sin(a)
+        c = cols * math.cos(a) + rows * math.sin(a)
+        return np.stack([self.center[0] + r, self.center[1] + c], axis=1)
+
+    def control_points(self) -> list[Point]:
+        return [tuple(p) for p in self.points()[[0, -1]]] + [self.center]
+
+    def moved(self, shift: Point = (0.0, 0.0), angle: float = 0.0, about: Point | None = None) -> "Arc":
+        f = _mover(self, shift, angle, about)
+        return Arc(f(self.center), self.radii, self.start, self.end, self.rotation + angle)
+
+
+@dataclass(frozen=True)
+class Bezier:
+    """A quadratic (3 control points) or cubic (4 control points) Bezier curve."""
+
+    control: tuple[Point, ...]
+
+    def points(self) -> np.ndarray:
+        c = np.array(self.control, dtype=float)
+        rough = float(np.sum(np.hypot(*np.diff(c, axis=0).T)))
+        t = np.linspace(0.0, 1.0, _n_samples(rough))[:, None]
+        if len(c) == 3:
+            return (1 - t) ** 2 * c[0] + 2 * (1 - t) * t * c[1] + t**2 * c[2]
+        if len(c) == 4:
+            return (1 - t) ** 3 * c[0] + 3 * (1 - t) ** 2 * t * c[1] + 3 * (1 - t) * t**2 * c[2] + t**3 * c[3]
+        raise ValueError(f"a Bezier curve takes 3 or 4 control points, got {len(c)}")
+
+    def control_points(self) -> list[Point]:
+        return list(self.control)
+
+    def moved(self, shift: Point = (0.0, 0.0), angle: float = 0.0, about: Point | None = None) -> "Bezier":
+        f = _mover(self, shift, angle, about)
+        return Bezier(tuple(f(p) for p in self.control))
+
+
+Stroke = Line | Polyline | Arc | Bezier
+
+
+def _mover(stroke, shift, angle, about):
+    pivot = _pt(about) if about is not None else centroid([stroke])
+
+    def f(p):
+        p = _rotate_point(_pt(p), angle, pivot) if angle else _pt(p)
+        return (p[0] + shift[0], p[1] + shift[1])
+
+    return f
+
+
+def trace(strokes) -> np.ndarray:
+    """All strokes as one ``(k, 2)`` array of (row, col) points, ``SAMPLE_STEP`` pixels apart."""
+    return np.concatenate([s.points() for s in strokes])
+
+
+def centroid(strokes) -> Point:
+    """The mean point of the traced strokes."""
+    p = trace(strokes).mean(axis=0)
+    return (float(p[0]), float(p[1]))
+
+
+def length(strokes) -> float:
+    """Total traced length in pixels."""
+    return float(sum(np.sum(np.hypot(*np.diff(s.points(), axis=0).T)) for s in strokes))
+
+
+def moved(strokes, shift: Point = (0.0, 0.0), angle: float = 0.0, about: Point | None = None) -> list:
+    """Strokes shifted by ``shift`` (rows, cols) and rotated by ``angle`` degrees about ``about``
+    (default: their common centroid)."""
+    pivot = about if about is not None else centroid(strokes)
+    return [s.moved(shift, angle, pivot) for s in strokes]
+
+
+def distance_map(strokes, shape=(28, 28)) -> np.ndarray:
+    """Distance in pixels from each pixel centre to the nearest traced point of any stroke."""
+    from scipy.spatial import cKDTree
+
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
+    pixels = np.stack([rows.ravel(), cols.ravel()], axis=1).astype(float)
+    d, _ = cKDTree(trace(strokes)).query(pixels)
+    return d.reshape(shape)
+
+
+def ink(strokes, width: float = 2.5, shape=(28, 28)) -> np.ndarray:
+    """The strokes drawn as anti-aliased ink ``width`` pixels wide: ``shape`` float in [0, 1].
+
+    A pixel is fully inked within ``width / 2`` of the centreline and fades to 0 over one more
+    pixel, which is how MNIST's anti-aliased pen strokes look.
+    """
+    d = distance_map(strokes, shape)
+    return np.clip(width / 2.0 + 0.5 - d, 0.0, 1.0)
+
+
+def outside(stroke, shape=(28, 28)) -> list[Point]:
+    """The traced points of ``stroke`` that fall outside the canvas (empty if it fits)."""
+    p = stroke.points()
+    bad = (p[:, 0] < 0) | (p[:, 0] > shape[0] - 1) | (p[:, 1] < 0) | (p[:, 1] > shape[1] - 1)
+    return [(float(r), float(c)) for r, c in p[bad]]

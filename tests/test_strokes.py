@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from handnet.strokes import Arc, Bezier, Line, Polyline, centroid, ink, length, moved, outside
+
+
+def test_horizontal_line_inks_its_row():
+    img = ink([Line((10, 5), (10, 20))], width=1.0)
+    assert img[10, 5:21].min() == 1.0
+    assert img[12].max() == 0.0 and img[10, :4].max() == 0.0
+    assert img[9, 10] == 0.0  # one pixel away from a 1-pixel stroke
+
+
+def test_width_controls_thickness():
+    thin = ink([Line((14, 4), (14, 24))], width=1.0).sum()
+    thick = ink([Line((14, 4), (14, 24))], width=3.0).sum()
+    assert thick == pytest.approx(3 * thin, rel=0.15)
+
+
+def test_full_circle_has_its_circumference_and_hole():
+    circle = Arc((14, 14), (6, 6))
+    assert length([circle]) == pytest.approx(2 * np.pi * 6, rel=0.01)
+    img = ink([circle], width=1.0)
+    assert img[14, 14] == 0 and img[8, 14] > 0.9 and img[14, 20] > 0.9
+
+
+def test_arc_angles_follow_paper_convention():
+    # 0..180 degrees is the upper half: 90 points up (smaller row)
+    upper = Arc((14, 14), (6, 6), 0, 180).points()
+    assert upper[:, 0].max() <= 14 + 1e-9 and upper[:, 0].min() == pytest.approx(8)
+
+
+def test_rotation_by_90_turns_horizontal_into_vertical():
+    line = Line((14, 8), (14, 20))
+    turned = moved([line], angle=90)[0]
+    assert turned.start[1] == pytest.approx(14) and turned.end[1] == pytest.approx(14)
+    assert abs(turned.start[0] - turned.end[0]) == pytest.approx(12)
+    assert centroid([turned]) == pytest.approx(centroid([line]))
+
+
+def test_shift_and_bezier_endpoints():
+    b = Bezier(((5, 5), (5, 20), (20, 20)))
+    p = b.points()
+    assert tuple(p[0]) == (5, 5) and tuple(p[-1]) == (20, 20)
+    shifted = moved([b], shift=(1, -2))[0]
+    assert shifted.control[0] == (6, 3)
+    assert len(Polyline(((1, 1), (1, 5), (5, 5))).points()) > 10
+
+
+def test_outside_reports_points_off_the_canvas():
+    assert outside(Line((2, 2), (2, 25))) == []
+    assert outside(Line((2, 2), (2, 30)))
