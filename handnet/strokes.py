@@ -188,3 +188,52 @@ def outside(stroke, shape=(28, 28)) -> list[Point]:
     p = stroke.points()
     bad = (p[:, 0] < 0) | (p[:, 0] > shape[0] - 1) | (p[:, 1] < 0) | (p[:, 1] > shape[1] - 1)
     return [(float(r), float(c)) for r, c in p[bad]]
+
+
+# ---- plain-data form, for specs and for saved networks' metadata ------------------------------
+def to_dict(stroke) -> dict:
+    """A stroke as JSON/TOML-ready data, e.g. ``{"line": [[4, 8], [4, 20]]}``."""
+    if isinstance(stroke, Line):
+        return {"line": [list(stroke.start), list(stroke.end)]}
+    if isinstance(stroke, Polyline):
+        return {"polyline": [list(p) for p in stroke.vertices]}
+    if isinstance(stroke, Bezier):
+        return {"bezier": [list(p) for p in stroke.control]}
+    if isinstance(stroke, Arc):
+        return {
+            "arc": {
+                "center": list(stroke.center),
+                "radii": list(stroke.radii),
+                "start": stroke.start,
+                "end": stroke.end,
+                "rotation": stroke.rotation,
+            }
+        }
+    raise TypeError(f"not a stroke: {stroke!r}")
+
+
+def from_dict(data: dict):
+    """The inverse of ``to_dict``. Raises ValueError (with the field) on malformed data."""
+    if not isinstance(data, dict) or len(data) != 1:
+        raise ValueError("a stroke is one of line, polyline, bezier or arc")
+    (kind, value), = data.items()
+    if kind == "line":
+        start, end = value
+        return Line(_pt(start), _pt(end))
+    if kind == "polyline":
+        return Polyline(tuple(_pt(p) for p in value))
+    if kind == "bezier":
+        if len(value) not in (3, 4):
+            raise ValueError(f"bezier: takes 3 or 4 control points, got {len(value)}")
+        return Bezier(tuple(_pt(p) for p in value))
+    if kind == "arc":
+        radii = value["radii"]
+        radii = (float(radii), float(radii)) if isinstance(radii, (int, float)) else _pt(radii)
+        return Arc(
+            _pt(value["center"]),
+            radii,
+            float(value.get("start", 0.0)),
+            float(value.get("end", 360.0)),
+            float(value.get("rotation", 0.0)),
+        )
+    raise ValueError(f"unknown stroke type {kind!r}; expected line, polyline, bezier or arc")

@@ -50,3 +50,19 @@ def test_shift_and_bezier_endpoints():
 def test_outside_reports_points_off_the_canvas():
     assert outside(Line((2, 2), (2, 25))) == []
     assert outside(Line((2, 2), (2, 30)))
+
+
+def test_dict_round_trip_for_every_stroke_type():
+    from handnet.strokes import from_dict, to_dict
+
+    for s in [Line((1, 2), (3, 4)), Polyline(((1, 1), (2, 2), (3, 1))), Bezier(((1, 1), (5, 9), (9, 1))),
+              Arc((14, 14), (5, 3), 10, 200, 30)]:
+        assert from_dict(to_dict(s)) == s
+
+
+def test_edge_template_is_centre_positive_surround_negative_and_balanced():
+    from handnet.templates import edge_template
+
+    t = edge_template([Line((14, 6), (14, 22))], width=2.0, surround=2.0, inhibition=1.0)
+    assert t[14, 14] > 0 and t[17, 14] < 0 and t[2, 2] == 0
+    assert abs(t.sum()) < 1e-9
