@@ -1,3 +1,169 @@
-"""CLI commands for this area; see the module docstrings in handnet/ for the library behind them."""
+"""The tuning loop: ``handnet watch``, ``diff``, ``sweep`` and ``errors``.
 
-commands = []  # click commands registered on the main group by handnet/cli/__init__.py
+Each command is a few lines over ``handnet.watch``, ``handnet.netdiff``, ``handnet.sweep`` and
+``handnet.errors_analysis``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .common import _clean, data_options, json_option, note, print_json
+
+
+def _save(fig, path) -> Path:
+    from ..atomic import save_figure
+
+    save_figure(fig, path, dpi=100)
+    return Path(path)
+
+
+@click.command("errors")
+@click.argument("net", type=click.Path(dir_okay=False))
+@data_options
+@click.option("--digit", type=click.IntRange(0, 9), default=None, help="Only mistakes on this true digit.")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Groups to show and draw.")
+@click.option("-o", "--out", type=click.Path(file_okay=False), default=None, help="Folder for one figure per group.")
+@json_option
+def errors(net, data, split, digit, top, out, as_json):
+    """Show where a network goes wrong: its mistakes grouped by (true, predicted) digit, most
+    frequent first, with the hidden units that fired (or stayed dark) and pushed the wrong answer.
+
+    NET is a saved network (.npz) or a spec (.toml). For each group, hidden activations are
+    averaged over the group and over the correctly read digits of the same class; the output
+    margin is split into weight x activation per unit of the last hidden layer.
+
+    \b
+    Example:
+        handnet errors demo/3b1b.npz --data ../shared/mnist --digit 4 -o errors/
+    """
+    from ..data import load_test
+    from ..errors_analysis import analyze_errors
+    from ..rebuild import open_network
+
+    network = open_network(net, data=data)
+    dataset = load_test(data, split)
+    analysis = analyze_errors(network, dataset, digit=digit)
+    saved = []
+    if out:
+        from ..tune_plots import plot_error_group
+
+        for g in analysis.groups[:top]:
+            last = g.layers[-1] if g.layers else None
+            units = list(last.units) if last else []
+            fig = plot_error_group(
+                dataset.images[g.indices[:8]],
+                units,
+                last.group if last else [],
+                last.correct if last else [],
+                g.contributions,
+                f"{g.label}: {g.count} digits ({dataset.describe()})",
+            )
+            saved.append(str(_save(fig, Path(out) / f"{g.true}_as_{g.predicted}.png")))
+    if as_json:
+        result = analysis.to_dict()
+        result["groups"] = result["groups"][:top] if top else result["groups"]
+        result["n_groups"] = len(analysis.groups)
+        result["figures"] = saved
+        print_json(result)
+        return
+    click.echo(analysis.format_text(top=top))
+    for path in saved:
+        note(f"saved {path}")
+
+
+@click.command("diff")
+@click.argument("a", type=click.Path(dir_okay=False))
+@click.argument("b", type=click.Path(dir_okay=False))
+@data_options
+@click.option("-o", "--out", type=click.Path(file_okay=False), default=None,
+              help="Folder for figures: weight changes, accuracy, flipped digits.")
+@json_option
+def diff(a, b, data, split, out, as_json):
+    """Compare two versions of a network: which units changed and how, accuracy overall and per
+    digit for both, and the test digits that flipped (right in A and wrong in B, and the reverse).
+
+    A and B are specs (.toml) or saved networks (.npz), in any mix.
+
+    \b
+    Example:
+        handnet diff weight_specs/3b1b.toml my_edit.toml --data ../shared/mnist -o diff/
+    """
+    from ..data import load_test
+    from ..netdiff import compare_versions
+    from ..rebuild import open_network
+
+    net_a, net_b = open_network(a, data=data), open_network(b, data=data)
+    dataset = load_test(data, split)
+    comparison = compare_versions(net_a, net_b, dataset)
+    saved = [str(p) for p in comparison.save_figures(out, dataset)] if out else []
+    if as_json:
+        result = comparison.to_dict()
+        result.update(a=a, b=b, figures=saved)
+        print_json(result)
+        return
+    click.echo(comparison.format_text(a, b))
+    for path in saved:
+        note(f"saved {path}")
+
+
+@click.command("watch")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@data_options
+@click.option("-o", "--out", default="watch", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the pictures of changed units and report.json.")
+@click.option("--once", is_flag=True, help="Build, report and exit (for scripts and tests).")
+@click.option("--interval", type=click.FloatRange(min=0.01), default=0.25, show_default=True,
+              help="Seconds between looks at the files.")
+@click.option("--no-figures", is_flag=True, help="Report accuracy only; draw nothing.")
+@json_option
+def watch(spec, data, split, out, once, interval, no_figures, as_json):
+    """Watch a spec and, on every save, rebuild it and show what changed: the units whose
+    weights moved (their weight grids and maximizing inputs are redrawn into -o, atomically, so an
+    image viewer that reloads shows the new version), the conformance check, and accuracy overall
+    and per digit with the change since the previous version, e.g. `7: 81.2% (+3.4)`.
+
+    A spec error is printed (file, table, field) and the last good network stays in place.
+    Ctrl-C stops. With --json, one JSON object per rebuild, one per line.
+
+    \b
+    Example:
+        handnet watch weight_specs/3b1b.toml --data ../shared/mnist -o watch/
+    """
+    import json
+    import time
+
+    from ..data import load_test
+    from ..watch import Watcher, default_check
+
+    dataset = load_test(data, split)
+    watcher = Watcher(spec, dataset, out, render=not no_figures, check=default_check, data=data)
+
+    def show(report):
+        if as_json:
+            click.echo(json.dumps(_clean(report.to_dict())))
+        else:
+            click.echo(report.format_text(), err=not report.ok)
+            click.echo("")
+
+    if not once:
+        note(f"watching {spec} (Ctrl-C to stop); pictures in {out}/")
+    first = watcher.step()
+    if once and not first.ok:
+        raise click.ClickException("; ".join(first.problems))
+    show(first)
+    if once:
+        return
+    try:
+        while True:
+            time.sleep(interval)
+            report = watcher.poll()
+            if report is not None:
+                show(report)
+    except KeyboardInterrupt:
+        note("stopped")
+
+
+commands = [watch, diff, errors]  # click commands registered on the main group by handnet/cli/__init__.py

@@ -1,0 +1,275 @@
+"""The tuning loop: watch a spec, and on every save rebuild, re-draw what changed, and report.
+
+``Watcher(spec, dataset).poll()`` looks at the modification times of the spec and the files it
+includes; if any changed it calls ``step()``, which rebuilds the network, evaluates it on the
+test digits, finds the units whose pictures changed, re-renders their weight grids and
+maximizing inputs into the output folder (atomically, so an image viewer that reloads shows the
+new version), runs the spec's conformance check, and returns a ``WatchReport`` with accuracy
+overall and per digit and the change since the previous good version. A spec error is reported
+and the last good network stays in place. Nothing here sleeps: the CLI loops ``poll()``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .errors import HandnetError
+from .network import Network
+
+
+@dataclass(frozen=True)
+class Build:
+    """What a build function returns: the network and every file it was made from (spec + includes)."""
+
+    network: Network
+    sources: tuple[Path, ...]
+    spec: object = None
+
+
+@dataclass(frozen=True)
+class WatchReport:
+    """One rebuild. ``ok`` is False when the spec had an error (``error``, ``problems``); then
+    ``network`` and ``evaluation`` are the last good ones, kept in place."""
+
+    version: int
+    ok: bool
+    network: Network | None
+    evaluation: object | None
+    previous: object | None = None
+    diff: object | None = None
+    redrawn: tuple[str, ...] = ()
+    figures: tuple[Path, ...] = ()
+    check: tuple[str, ...] = ()
+    error: str | None = None
+    problems: tuple[str, ...] = ()
+    seconds: dict = field(default_factory=dict)
+
+    @property
+    def first(self) -> bool:
+        return self.previous is None
+
+    def accuracy_change(self) -> dict:
+        """``{"all": (accuracy, change or None), "0": (...), ...}``: fractions; change vs the previous version."""
+        ev, prev = self.evaluation, self.previous
+        out = {"all": (ev.accuracy, None if prev is None else ev.accuracy - prev.accuracy)}
+        for d, acc in ev.per_digit.items():
+            before = None if prev is None else prev.per_digit.get(d)
+            out[d] = (acc, None if before is None else acc - before)
+        return out
+
+    def format_text(self) -> str:
+        stamp = f"[v{self.version}]"
+        if not self.ok:
+            lines = [f"{stamp} spec error; keeping the last good network"]
+            lines += [f"  {p}" for p in (self.problems or (self.error,))]
+            return "\n".join(lines)
+        from .netdiff import accuracy_change_text
+
+        lines = [f"{stamp} rebuilt in {self.seconds.get('build', 0):.2f}s, evaluated in {self.seconds.get('evaluate', 0):.2f}s"
+                 f" ({self.evaluation.data})"]
+        if self.diff is not None:
+            lines.append("  " + self.diff.format_text().replace("\n", "\n  "))
+        lines.append(accuracy_change_text(self.previous, self.evaluation))
+        if self.redrawn:
+            lines.append(f"  redrew {len(self.redrawn)} unit{'s' * (len(self.redrawn) != 1)}: "
+                         + ", ".join(self.redrawn[:12]) + (", ..." if len(self.redrawn) > 12 else ""))
+        if self.check:
+            lines.append("  check: " + "\n  check: ".join(self.check))
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        out = {"version": self.version, "ok": self.ok, "seconds": self.seconds}
+        if not self.ok:
+            out.update(error=self.error, problems=list(self.problems))
+        if self.evaluation is not None:
+            out["accuracy"] = {k: {"value": v, "change": c} for k, (v, c) in self.accuracy_change().items()}
+        if self.ok:
+            out.update(
+                changes=self.diff.to_dict() if self.diff is not None else None,
+                redrawn=list(self.redrawn),
+                figures=[str(p) for p in self.figures],
+                check=list(self.check),
+            )
+        return out
+
+
+def _signature(paths) -> tuple:
+    sig = []
+    for p in paths:
+        try:
+            st = Path(p).stat()
+            sig.append((str(p), st.st_mtime_ns, st.st_size))
+        except OSError:
+            sig.append((str(p), None, None))
+    return tuple(sig)
+
+
+def spec_build(path, data=None) -> Build:
+    """The default build: load and compile a spec (``data`` is the training data for fitted units)."""
+    from .compile import compile_spec
+    from .spec import load_spec
+
+    spec = load_spec(path)
+    sources = tuple(Path(p) for p, _ in getattr(spec, "sources", ())) or (Path(path),)
+    return Build(compile_spec(spec, data=data), sources, spec)
+
+
+class Watcher:
+    """Rebuild a spec whenever its files change; keep the last good network.
+
+    ``build(path) -> Network | Build`` makes the network (default: ``spec_build``);
+    ``check(build) -> list[str]`` returns conformance problems (default: none);
+    ``render(net, refs, out) -> list[Path]`` draws units into ``out`` (default: ``render_units``;
+    None to draw nothing). ``dataset`` is the test ``Dataset`` every version is evaluated on.
+    """
+
+    def __init__(
+        self,
+        spec,
+        dataset,
+        out="watch",
+        *,
+        build: Callable | None = None,
+        check: Callable | None = None,
+        render: Callable | None | bool = True,
+        data=None,
+    ):
+        self.spec = Path(spec)
+        self.dataset = dataset
+        self.out = Path(out) if out is not None else None
+        self.build = build or (lambda path: spec_build(path, data))
+        self.check = check
+        self.render = render_units if render is True else (render or None)
+        self.sources: tuple[Path, ...] = (self.spec,)
+        self.network: Network | None = None
+        self.evaluation = None
+        self.version = 0
+        self.n_builds = 0
+        self._seen: tuple | None = None  # file signature at the last build
+
+    def changed(self) -> bool:
+        """True if any watched file's modification time or size differs from the last build."""
+        return self._seen is None or _signature(self.sources) != self._seen
+
+    def poll(self) -> WatchReport | None:
+        """Rebuild and report if a watched file changed since the last build, else None."""
+        return self.step() if self.changed() else None
+
+    def step(self) -> WatchReport:
+        """Rebuild now, evaluate, redraw what changed, and report (see the module docstring)."""
+        from .evaluate import evaluate
+        from .netdiff import diff_networks
+
+        # the signature is taken before building, so a save during the build triggers another one
+        self._seen = _signature(self.sources)
+        self.version += 1
+        self.n_builds += 1
+        timer = time.perf_counter()
+        try:
+            built = self.build(self.spec)
+        except HandnetError as e:
+            return self._failed(e)
+        except OSError as e:  # the file vanished mid-save: report it, try again on the next change
+            return self._failed(HandnetError(f"{e.filename or self.spec}: {e.strerror or e}"))
+        if not isinstance(built, Build):
+            built = Build(built, (self.spec,))
+        seconds = {"build": time.perf_counter() - timer}
+        if tuple(built.sources) != self.sources:
+            self.sources = tuple(dict.fromkeys((self.spec, *built.sources)))
+            self._seen = _signature(self.sources)
+        net = built.network
+
+        timer = time.perf_counter()
+        evaluation = evaluate(net, self.dataset)
+        seconds["evaluate"] = time.perf_counter() - timer
+
+        previous_net, previous = self.network, self.evaluation
+        diff = diff_networks(previous_net, net) if previous_net is not None else None
+        redraw = affected_units(previous_net, net, diff)
+        timer = time.perf_counter()
+        figures = ()
+        if self.render is not None and self.out is not None and redraw:
+            figures = tuple(self.render(net, redraw, self.out))
+        seconds["render"] = time.perf_counter() - timer
+
+        timer = time.perf_counter()
+        check = tuple(self.check(built)) if self.check is not None else ()
+        seconds["check"] = time.perf_counter() - timer
+
+        self.network, self.evaluation = net, evaluation
+        report = WatchReport(
+            self.version, True, net, evaluation, previous, diff, tuple(redraw), figures, check, seconds=seconds
+        )
+        if self.out is not None:
+            self._write_report(report)
+        return report
+
+    def _failed(self, error: HandnetError) -> WatchReport:
+        problems = tuple(getattr(error, "problems", None) or (str(error),))
+        # includes may be half-typed: keep watching the files we knew, plus the spec itself
+        report = WatchReport(self.version, False, self.network, self.evaluation, None, error=str(error).splitlines()[0],
+                             problems=problems)
+        if self.out is not None:
+            self._write_report(report)
+        return report
+
+    def _write_report(self, report: WatchReport) -> None:
+        import json
+
+        from .atomic import write_text
+
+        text = json.dumps(report.to_dict(), indent=2, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+        write_text(self.out / "report.json", text + "\n")
+
+
+def affected_units(before: Network | None, after: Network, diff) -> list[str]:
+    """Units of ``after`` whose pictures changed: every unit on the first build; else the changed
+    or added units and every unit above that reads one of them (its maximizing input changes too)."""
+    if before is None or diff is None:
+        return [str(u) for u in after.units()]
+    present = {str(u) for u in after.units()}
+    dirty = {c.unit for c in diff.changes if c.status != "removed" and c.unit in present}
+    for li in range(1, len(after.layers)):
+        below = after.layers[li - 1]
+        changed_below = np.array([f"{below.name}:{u}" in dirty for u in below.units])
+        if changed_below.any():
+            layer = after.layers[li]
+            reads = np.abs(layer.weights[:, changed_below]).max(axis=1) > 0
+            dirty |= {f"{layer.name}:{layer.units[i]}" for i in np.flatnonzero(reads)}
+    return [str(u) for u in after.units() if str(u) in dirty]
+
+
+def unit_filename(ref: str) -> str:
+    """``edges:top_bar`` -> ``edges_top_bar.png``."""
+    return ref.replace(":", "_") + ".png"
+
+
+def render_units(net: Network, refs, out, restarts: int = 1, maxiter: int = 100) -> list[Path]:
+    """Draw each unit's weight grid (first layer) or incoming weights (deeper), beside the input
+    that excites it most, as ``out/<layer>_<unit>.png`` (atomic). Returns the paths written."""
+    from .atomic import save_figure
+    from .maximize import maximize
+    from .tune_plots import plot_readout, plot_unit
+
+    paths = []
+    for ref in refs:
+        u = net.unit(ref)
+        layer = net.layers[u.layer]
+        best = maximize(net, u, restarts=restarts, maxiter=maxiter).image.reshape(net.input_shape)
+        bias = float(layer.biases[u.index])
+        if u.layer == 0:
+            fig = plot_unit(layer.weights[u.index].reshape(net.input_shape), str(u), bias, best)
+        else:
+            fig = plot_readout(layer.weights[u.index], net.layers[u.layer - 1].units, str(u), bias, best)
+        paths.append(save_figure(fig, Path(out) / unit_filename(str(u)), dpi=80))
+    return paths
+
+
+def default_check(build: Build) -> list[str]:
+    """The spec's conformance check (from the spec area), as one line per problem."""
+    return []
