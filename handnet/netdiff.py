@@ -129,6 +129,8 @@ def _same(a, b) -> bool:
 
 
 def _short(value, limit: int = 60) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -172,7 +174,11 @@ def diff_networks(a: Network, b: Network, atol: float = 0.0) -> NetworkDiff:
                 changes.append(UnitChange(ref_b, "added", lb.name, bias=(None, float(lb.biases[lb.units.index(name)]))))
                 continue
             ua, ub = la.units.index(name), lb.units.index(name)
-            description = tuple(describe_changes(meta_a.get(ref_a, {}), meta_b.get(ref_b, {})))
+            # the bias is reported from the weights themselves, below
+            description = tuple(
+                line for line in describe_changes(meta_a.get(ref_a, {}), meta_b.get(ref_b, {}))
+                if not line.startswith("bias:")
+            )
             bias = (float(la.biases[ua]), float(lb.biases[ub]))
             if cols_a is None:
                 n_changed, max_change = la.n_in + lb.n_in, float("nan")

@@ -22,7 +22,8 @@ def open_network(path, data=None) -> Network:
     if path.suffix.lower() == ".npz":
         return Network.load(path)
     if is_spec(path):
-        from . import build
+        from .compile import compile_spec
+        from .spec import load_spec
 
-        return build(path, data=data)
+        return compile_spec(load_spec(path), data=data)
     raise HandnetError(f"{path}: expected a spec (.toml) or a saved network (.npz), got {path.suffix or 'no suffix'!r}")

@@ -80,7 +80,9 @@ def plot_unit(weights: np.ndarray, name: str, bias: float | None = None, maximiz
     panels = 2 if maximizing is not None else 1
     fig = _figure(2.6 * panels, 2.9)
     axes = fig.subplots(1, panels, squeeze=False)[0]
-    _show_weights(axes[0], weights, None, f"{name}" + (f"\nbias {bias:.2f}" if bias is not None else ""))
+    scale = float(np.max(np.abs(weights)))
+    title = f"{name}\nmax |w| {scale:.3g}" + (f", bias {bias:.2f}" if bias is not None else "")
+    _show_weights(axes[0], weights, None, title)
     if maximizing is not None:
         axes[1].imshow(maximizing, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         axes[1].set_xticks([])

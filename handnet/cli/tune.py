@@ -166,4 +166,49 @@ def watch(spec, data, split, out, once, interval, no_figures, as_json):
         note("stopped")
 
 
-commands = [watch, diff, errors]  # click commands registered on the main group by handnet/cli/__init__.py
+@click.command("sweep")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--set", "assignment", required=True, metavar="PATH=START:STOP:STEPS",
+              help="The spec value to sweep, e.g. edges.top_bar.fraction=0.3:0.8:11 or "
+                   "edges.top_bar.strokes.0.line.1.1=16:24:9 (STEPS values, both ends included).")
+@data_options
+@click.option("-o", "--out", default="sweep.png", show_default=True, type=click.Path(dir_okay=False),
+              help="The plot: accuracy overall and per digit against the value, the current value marked.")
+@json_option
+def sweep(spec, assignment, data, split, out, as_json):
+    """Sweep one spec value and see accuracy, overall and per digit, at each setting.
+
+    PATH is dotted through the spec's tables (after includes), with list items by index. The
+    spec's current value is swept too and marked. A value the spec rejects is reported in its row.
+
+    \b
+    Example:
+        handnet sweep weight_specs/3b1b.toml --set edges.top_bar.fraction=0.3:0.8:11 --data ../shared/mnist
+    """
+    from ..atomic import save_figure
+    from ..data import load_test
+    from ..sweep import parse_assignment, sweep as run_sweep
+    from ..tune_plots import plot_sweep
+
+    path, values = parse_assignment(assignment)
+    dataset = load_test(data, split)
+    with _progress(len(values) + 1, f"sweeping {path}") as bar:
+        result = run_sweep(spec, path, values, dataset, data=data, progress=bar.update)
+    fig = plot_sweep(result.values, result.overall, result.per_digit, result.current, path)
+    save_figure(fig, out, dpi=100)
+    if as_json:
+        payload = result.to_dict()
+        payload["figure"] = out
+        print_json(payload)
+        return
+    click.echo(result.format_text())
+    note(f"saved {out}")
+
+
+def _progress(length, label):
+    from .common import progress
+
+    return progress(length, label)
+
+
+commands = [watch, diff, sweep, errors]  # click commands registered on the main group by handnet/cli/__init__.py

@@ -1,0 +1,331 @@
+"""The tuning loop: watch, diff, sweep, errors, and the notebook views.
+
+The watcher's machinery is tested with an injected build (a tiny TOML format compiled to a
+template-matching net), so edits and rebuilds are exact; the same behaviour is then checked end to
+end on the real spec compiler with a spec that includes weight_specs/3b1b.toml.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from handnet.cli import main
+from handnet.data import Dataset, load_splits
+from handnet.errors import HandnetError, SpecError
+from handnet.evaluate import evaluate
+from handnet.network import Layer, Network
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC_3B1B = ROOT / "weight_specs" / "3b1b.toml"
+
+
+# ---- a small, deterministic network that makes varied mistakes --------------------------------
+@pytest.fixture(scope="module")
+def splits():
+    return load_splits()
+
+
+@pytest.fixture(scope="module")
+def class_means(splits):
+    X, y = splits.train.X.astype(float), splits.train.y
+    means = np.stack([X[y == d].mean(axis=0) for d in range(10)])
+    return means - means.mean(axis=0)
+
+
+def template_net(class_means, gain=0.5, boost=None, boost_gain=1.0) -> Network:
+    """784-16-16-10: edge unit d matches digit d's mean image, part d copies edge d, digit d reads part d."""
+    W1 = np.zeros((16, 784))
+    W1[:10] = class_means * gain
+    if boost is not None:
+        W1[boost] *= boost_gain
+    W2, b2 = np.eye(16) * 6, np.full(16, -3.0)
+    W3 = np.zeros((10, 16))
+    W3[:, :10] = np.eye(10) * 8
+    return Network([
+        Layer("edges", W1, np.zeros(16), "sigmoid", tuple(f"e{i}" for i in range(16))),
+        Layer("parts", W2, b2, "sigmoid", tuple(f"p{i}" for i in range(16))),
+        Layer("digits", W3, np.zeros(10), "softmax"),
+    ], metadata={"units": {"edges:e3": {"gain": gain * (boost_gain if boost == 3 else 1.0)}}})
+
+
+def toy_build(class_means):
+    """A build function for the Watcher: a TOML file of ``gain``, ``boost``, ``boost_gain``."""
+
+    def build(path):
+        try:
+            d = tomllib.loads(Path(path).read_text())
+        except tomllib.TOMLDecodeError as e:
+            raise SpecError(f"{path}: TOML syntax error: {e}") from None
+        if not isinstance(d.get("gain", 0.5), (int, float)):
+            raise SpecError(f"{path}: gain: expected a number, got {d['gain']!r}")
+        return template_net(class_means, d.get("gain", 0.5), d.get("boost"), d.get("boost_gain", 1.0))
+
+    return build
+
+
+def save(path: Path, text: str) -> None:
+    """Write like an editor and move the mtime on, so the change is seen on any filesystem."""
+    before = path.stat().st_mtime_ns if path.exists() else 0
+    path.write_text(text)
+    os.utime(path, ns=(before + 2_000_000_000, before + 2_000_000_000))
+
+
+# ---- errors ------------------------------------------------------------------------------------
+def test_error_groups_sum_to_mistakes_and_explain_the_margin(class_means, splits):
+    from handnet.errors_analysis import analyze_errors
+
+    net, test = template_net(class_means), splits.test
+    analysis = analyze_errors(net, test)
+    predictions = net.predict(test.X)
+    assert analysis.n_errors == int(np.sum(predictions != test.y)) > 0
+    assert sum(g.count for g in analysis.groups) == analysis.n_errors
+    counts = [g.count for g in analysis.groups]
+    assert counts == sorted(counts, reverse=True)
+    acts, zs = net.forward(test.X, preactivations=True)
+    for g in analysis.groups[:3]:
+        assert np.all(test.y[g.indices] == g.true) and np.all(predictions[g.indices] == g.predicted)
+        # oracle: the contributions and the bias share add up to the mean margin z_pred - z_true
+        margin = (zs[-1][g.indices, g.predicted] - zs[-1][g.indices, g.true]).mean()
+        assert g.contributions.sum() + g.margin_bias == pytest.approx(margin, rel=1e-6, abs=1e-9)
+        right = (test.y == g.true) & (predictions == test.y)
+        if right.any():
+            np.testing.assert_allclose(g.layers[0].correct, acts[1][right].mean(axis=0), rtol=1e-6)
+        else:
+            assert np.all(np.isnan(g.layers[0].correct))
+        np.testing.assert_allclose(g.layers[1].group, acts[2][g.indices].mean(axis=0), rtol=1e-6)
+
+    only_5 = analyze_errors(net, test, digit=5)
+    assert only_5.n_errors == int(np.sum((predictions != test.y) & (test.y == 5)))
+    assert {g.true for g in only_5.groups} == {5}
+
+
+def test_errors_command_json_and_figures(class_means, tmp_path):
+    path = template_net(class_means).save(tmp_path / "net.npz")
+    result = CliRunner().invoke(main, ["errors", str(path), "--json", "--top", "3", "-o", str(tmp_path / "err")])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert len(payload["groups"]) == 3 and payload["n_groups"] >= 3
+    assert len(payload["figures"]) == 3 and all(Path(p).is_file() for p in payload["figures"])
+    text = CliRunner().invoke(main, ["errors", str(path), "--digit", "5"])
+    assert text.exit_code == 0 and "5 read as" in text.output
+    bad = CliRunner().invoke(main, ["errors", str(tmp_path / "missing.npz")])
+    assert bad.exit_code == 1 and "Traceback" not in bad.output and len(bad.output.strip().splitlines()) == 1
+
+
+# ---- diff --------------------------------------------------------------------------------------
+def test_diff_of_identical_networks_reports_nothing(class_means, splits):
+    from handnet.netdiff import compare_versions
+
+    net = template_net(class_means)
+    comparison = compare_versions(net, net.copy(), splits.test)
+    assert comparison.diff.unchanged and comparison.diff.format_text() == "no unit changed"
+    assert len(comparison.flips.broke) == 0 and len(comparison.flips.fixed) == 0
+
+
+def test_diff_names_the_changed_unit_and_the_flips(class_means, splits):
+    from handnet.netdiff import compare_versions, flips
+
+    a, b = template_net(class_means), template_net(class_means, boost=3, boost_gain=2.0)
+    comparison = compare_versions(a, b, splits.test)
+    assert comparison.diff.units() == ["edges:e3"]
+    change = comparison.diff.changes[0]
+    assert change.description == ("gain: 0.5 -> 1 (+0.5)",) and change.n_weights_changed > 0
+    pa, pb, y = a.predict(splits.test.X), b.predict(splits.test.X), splits.test.y
+    np.testing.assert_array_equal(comparison.flips.broke, np.flatnonzero((pa == y) & (pb != y)))
+    np.testing.assert_array_equal(comparison.flips.fixed, np.flatnonzero((pa != y) & (pb == y)))
+    assert len(comparison.flips.broke) + len(comparison.flips.fixed) > 0
+    # the flips account exactly for the change in the number of correct answers
+    assert len(comparison.flips.fixed) - len(comparison.flips.broke) == np.sum(pb == y) - np.sum(pa == y)
+    f = flips([1, 2, 3], [1, 0, 3], [0, 2, 3])
+    assert f.broke.tolist() == [0] and f.fixed.tolist() == [1]
+
+
+def test_diff_command_on_saved_networks(class_means, tmp_path):
+    a = template_net(class_means).save(tmp_path / "a.npz")
+    b = template_net(class_means, boost=3, boost_gain=2.0).save(tmp_path / "b.npz")
+    same = CliRunner().invoke(main, ["diff", str(a), str(a), "--json"])
+    assert same.exit_code == 0, same.output
+    payload = json.loads(same.stdout)
+    assert payload["diff"]["unchanged"] and payload["flips"] == {"broke": [], "fixed": []}
+    assert payload["accuracy"]["change"] == 0
+    out = tmp_path / "figs"
+    changed = CliRunner().invoke(main, ["diff", str(a), str(b), "-o", str(out)])
+    assert changed.exit_code == 0, changed.output
+    assert "edges:e3" in changed.output and "right in A, wrong in B" in changed.output
+    assert {p.name for p in out.iterdir()} == {"edges_changes.png", "accuracy.png", "broke.png", "fixed.png"}
+
+
+# ---- watch -------------------------------------------------------------------------------------
+def test_watcher_rebuilds_once_per_save_and_reports_the_true_change(class_means, splits, tmp_path):
+    from handnet.watch import Watcher
+
+    spec = tmp_path / "toy.toml"
+    save(spec, "gain = 0.5\n")
+    watcher = Watcher(spec, splits.test, tmp_path / "watch", build=toy_build(class_means), render=None)
+    first = watcher.poll()
+    assert first.ok and first.first and watcher.n_builds == 1
+    assert watcher.poll() is None and watcher.n_builds == 1  # nothing saved, nothing rebuilt
+
+    save(spec, "gain = 0.5\nboost = 3\nboost_gain = 2.0\n")
+    second = watcher.poll()
+    assert second is not None and watcher.n_builds == 2
+    assert watcher.poll() is None and watcher.n_builds == 2  # exactly one rebuild per save
+    direct_before = evaluate(template_net(class_means), splits.test)
+    direct_after = evaluate(template_net(class_means, boost=3, boost_gain=2.0), splits.test)
+    changes = second.accuracy_change()
+    assert changes["all"][1] == pytest.approx(direct_after.accuracy - direct_before.accuracy)
+    for d in direct_after.per_digit:
+        assert changes[d] == (pytest.approx(direct_after.per_digit[d]),
+                              pytest.approx(direct_after.per_digit[d] - direct_before.per_digit[d]))
+    assert second.diff.units() == ["edges:e3"]
+    assert second.redrawn == ("edges:e3", "parts:p3", "digits:3")  # the unit and what reads it
+    text = second.format_text()
+    d = "3"
+    assert f"{d}: {direct_after.per_digit[d]:.1%} ({100 * (direct_after.per_digit[d] - direct_before.per_digit[d]):+.1f})" in text
+    report = json.loads((tmp_path / "watch" / "report.json").read_text())
+    assert report["version"] == 2 and report["accuracy"]["all"]["change"] == pytest.approx(changes["all"][1])
+
+
+def test_watcher_keeps_the_last_good_network_on_a_broken_edit(class_means, splits, tmp_path):
+    from handnet.watch import Watcher
+
+    spec = tmp_path / "toy.toml"
+    save(spec, "gain = 0.5\n")
+    watcher = Watcher(spec, splits.test, None, build=toy_build(class_means), render=None)
+    good = watcher.poll()
+    save(spec, 'gain = "loud"\n')
+    broken = watcher.poll()
+    assert not broken.ok and "gain: expected a number" in broken.error
+    assert watcher.network is good.network and broken.network is good.network
+    assert "keeping the last good network" in broken.format_text()
+    assert watcher.poll() is None  # the broken file is not rebuilt again until it is saved again
+    save(spec, "gain = 0.5\nboost = 3\nboost_gain = 2.0\n")
+    fixed = watcher.poll()
+    assert fixed.ok and fixed.previous is good.evaluation  # the change is against the last good version
+
+
+def test_watcher_draws_changed_units_atomically(class_means, splits, tmp_path):
+    from handnet.watch import Watcher, unit_filename
+
+    drawn = []
+
+    def render(net, refs, out):
+        drawn.append(list(refs))
+        from handnet.watch import render_units
+
+        return render_units(net, [r for r in refs if r.startswith("edges:e3")], out)
+
+    spec = tmp_path / "toy.toml"
+    save(spec, "gain = 0.5\n")
+    out = tmp_path / "watch"
+    watcher = Watcher(spec, splits.test, out, build=toy_build(class_means), render=render)
+    watcher.poll()
+    assert len(drawn[0]) == 42  # the first build draws every unit
+    picture = out / unit_filename("edges:e3")
+    first_bytes = picture.read_bytes()
+    save(spec, "gain = 0.5\nboost = 3\nboost_gain = 3.0\n")
+    report = watcher.poll()
+    assert drawn[1] == ["edges:e3", "parts:p3", "digits:3"]
+    assert picture.read_bytes() != first_bytes and report.figures == (picture,)
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left behind
+
+
+def test_watch_on_the_real_spec_follows_an_included_file(splits, tmp_path):
+    from handnet.compile import compile_spec
+    from handnet.spec import load_spec
+    from handnet.watch import Watcher
+
+    base = tmp_path / "3b1b.toml"
+    base.write_text(SPEC_3B1B.read_text())
+    spec = tmp_path / "mine.toml"
+    save(spec, 'include = ["3b1b.toml"]\n')
+    watcher = Watcher(spec, splits.test, None, render=None)
+    first = watcher.poll()
+    assert first.ok, first.problems
+    assert base.resolve() in {p.resolve() for p in watcher.sources}
+    # edit the included file, not the watched one
+    save(base, base.read_text().replace("[edges.top_bar]\n", "[edges.top_bar]\nfraction = 0.8\n", 1))
+    second = watcher.poll()
+    assert second.ok and watcher.poll() is None
+    assert second.diff.units()[0] == "edges:top_bar"
+    assert "fraction: 0.45 -> 0.8 (+0.35)" in second.diff.changes[0].description
+    direct = evaluate(compile_spec(load_spec(spec)), splits.test)
+    assert second.evaluation.accuracy == direct.accuracy
+    assert second.accuracy_change()["all"][1] == pytest.approx(direct.accuracy - first.evaluation.accuracy)
+    # a typo in a field: reported with file, table and field; the network stays
+    save(spec, 'include = ["3b1b.toml"]\n[edges.top_bar]\nfracton = 0.5\n')
+    broken = watcher.poll()
+    assert not broken.ok and "edges.top_bar.fracton" in broken.error and str(spec) in broken.error
+    assert watcher.network is second.network
+
+
+def test_watch_command_once(tmp_path):
+    (tmp_path / "3b1b.toml").write_text(SPEC_3B1B.read_text())
+    result = CliRunner().invoke(main, ["watch", str(tmp_path / "3b1b.toml"), "--once", "--json", "--no-figures",
+                                       "-o", str(tmp_path / "w")])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["ok"] and set(payload["accuracy"]) >= {"all", "0", "9"}
+    assert payload["accuracy"]["all"]["change"] is None
+    (tmp_path / "bad.toml").write_text("[edges.top_bar\n")
+    bad = CliRunner().invoke(main, ["watch", str(tmp_path / "bad.toml"), "--once", "--no-figures",
+                                    "-o", str(tmp_path / "w")])
+    assert bad.exit_code == 1 and "TOML syntax error" in bad.output and "Traceback" not in bad.output
+
+
+# ---- sweep -------------------------------------------------------------------------------------
+def test_sweep_at_the_current_value_equals_evaluate(splits):
+    from handnet.compile import compile_spec
+    from handnet.spec import load_spec
+    from handnet.sweep import sweep
+
+    result = sweep(SPEC_3B1B, "edges.top_bar.fraction", [0.2, 0.9], splits.test)
+    current = load_spec(SPEC_3B1B).unit("edges", "top_bar").fraction
+    assert result.current == current and len(result.values) == 3  # the current value is swept too
+    row = result.current_row()
+    direct = evaluate(compile_spec(load_spec(SPEC_3B1B)), splits.test)
+    assert result.overall[row] == direct.accuracy
+    for d, acc in direct.per_digit.items():
+        assert result.per_digit[row, int(d)] == acc
+    assert len(set(result.overall.tolist())) > 1  # the swept value matters
+
+
+def test_sweep_paths_and_errors(splits, tmp_path):
+    from handnet.sweep import get_path, parse_assignment, set_path
+
+    data = {"edges": {"top_bar": {"strokes": [{"line": [[6, 10], [6, 20]]}]}}}
+    moved = set_path(data, "edges.top_bar.strokes.0.line.1.1", 22)
+    assert moved["edges"]["top_bar"]["strokes"][0]["line"][1] == [6, 22]
+    assert data["edges"]["top_bar"]["strokes"][0]["line"][1] == [6, 20]  # the original is untouched
+    assert get_path(data, "edges.top_bar.strokes.0.line.0.0") == 6
+    with pytest.raises(HandnetError, match=r"no 'edges.top_bra'.*did you mean 'top_bar'.*keys here: .*top_bar"):
+        get_path(data, "edges.top_bra.fraction")
+    with pytest.raises(HandnetError, match=r"START:STOP:STEPS"):
+        parse_assignment("edges.top_bar.fraction=0.3:0.8")
+    path, values = parse_assignment("edges.top_bar.fraction=0.3:0.8:11")
+    assert path == "edges.top_bar.fraction" and len(values) == 11 and values[-1] == 0.8
+
+    runner = CliRunner()
+    bad = runner.invoke(main, ["sweep", str(SPEC_3B1B), "--set", "edges.top_bar.fracton=0.3:0.8:3",
+                               "-o", str(tmp_path / "s.png")])
+    assert bad.exit_code == 1 and "did you mean 'fraction'" in bad.output and "Traceback" not in bad.output
+    good = runner.invoke(main, ["sweep", str(SPEC_3B1B), "--set", "parts.upper_loop.at_least=2:4:3", "--json",
+                                "-o", str(tmp_path / "s.png")])
+    assert good.exit_code == 0, good.output
+    payload = json.loads(good.stdout)
+    assert [r["value"] for r in payload["rows"]] == [2, 3, 4] and payload["current"] == 3
+    assert sum(r["current"] for r in payload["rows"]) == 1 and (tmp_path / "s.png").is_file()
+
+
+# ---- the commands' help ------------------------------------------------------------------------
+@pytest.mark.parametrize("command", ["watch", "diff", "sweep", "errors"])
+def test_help_has_an_example(command):
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0 and "Example:" in result.output and "handnet " + command in result.output
