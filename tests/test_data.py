@@ -311,3 +311,29 @@ def test_shared_dev_split(shared_mnist):
 
 def test_magic_constants_match_the_format():
     assert IMAGE_MAGIC == 2051 and LABEL_MAGIC == 2049
+
+
+# ---- thumbnails --------------------------------------------------------------------------------
+def test_digit_grid_shows_the_first_examples_of_each_digit(rng):
+    from handnet.thumbnails import digit_grid
+
+    labels = rng.integers(0, 9, 60)  # no 9s at all
+    labels[:3] = [4, 4, 4]
+    images = rng.integers(0, 256, (60, 28, 28)).astype(np.uint8)
+    fig = digit_grid(images, labels, per_digit=3)
+    axes = np.array(fig.axes).reshape(10, 3)
+    for column in range(3):  # row 4 shows images 0, 1, 2 in order
+        np.testing.assert_array_equal(axes[4, column].images[0].get_array(), images[column])
+    for digit in range(9):
+        expected = min(3, int((labels == digit).sum()))
+        assert sum(len(ax.images) for ax in axes[digit]) == expected
+        assert axes[digit, 0].get_ylabel() == str(digit)
+    assert all(len(ax.images) == 0 for ax in axes[9])
+    assert [t.get_text() for t in axes[9, 0].texts] == ["none"]
+
+
+def test_digit_grid_rejects_mismatched_inputs():
+    from handnet.thumbnails import digit_grid
+
+    with pytest.raises(ValueError, match="one label each"):
+        digit_grid(np.zeros((3, 28, 28)), np.zeros(2))
