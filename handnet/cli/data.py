@@ -1,5 +1,7 @@
 """``handnet data ...``: look at the digits handnet reads, and fetch the full MNIST files."""
 
+import sys
+
 import click
 
 from .common import HandnetGroup, data_options, json_option, note, print_json, progress
@@ -129,11 +131,13 @@ def fetch(mirrors, directory, as_json):
     from ..fetch import default_fetch_dir, fetch_mnist
 
     target = directory or default_fetch_dir()
-    bars = _DownloadBars()
+    # bars only on a terminal: in a log, the summary below says what happened
+    bars = _DownloadBars() if sys.stderr.isatty() else None
     try:
         fetched = fetch_mnist(target, mirrors=mirrors or None, progress=bars)
     finally:
-        bars.close()
+        if bars is not None:
+            bars.close()
     if as_json:
         print_json(
             {
