@@ -33,7 +33,7 @@ BUNDLED_SPLIT_SEED = 20260101
 CACHE_VERSION = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compare fields, not objects
 class Dataset:
     """Labelled digits: ``images`` (n, 28, 28) uint8 (ink is bright) and ``labels`` (n,) int64 in 0-9."""
 

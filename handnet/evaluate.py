@@ -18,7 +18,7 @@ DIGITS = tuple(str(d) for d in range(10))
 BATCH = 4096  # images per forward pass: keeps memory flat on the full 10,000-digit test set
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compare fields, not objects
 class Evaluation:
     """One network's answers on one set of digits.
 
