@@ -91,6 +91,11 @@ class Evaluation:
             lines += ["", "most common mistakes: " + ", ".join(f"{t} read as {p} ({c})" for t, p, c in mistakes)]
         return "\n".join(lines)
 
+    def _repr_html_(self):
+        from .notebook import evaluation_html
+
+        return evaluation_html(self)
+
 
 def confusion_matrix(labels, predictions) -> np.ndarray:
     """``(10, 10)`` int64 counts, rows = true digit, columns = predicted digit."""

@@ -390,6 +390,16 @@ class Network:
         except (HandnetError, TypeError, ValueError) as e:
             fail(f"wrong shapes: {e}")
 
+    def _repr_html_(self):
+        from .notebook import network_html
+
+        return network_html(self)
+
+    def _repr_png_(self):
+        from .notebook import network_png
+
+        return network_png(self)
+
 
 def default_layer_names(n_layers: int, n_outputs: int) -> list[str]:
     """Names for an unnamed net: ``hidden1 ... hiddenK`` and ``digits`` (or ``output``)."""

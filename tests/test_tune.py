@@ -329,3 +329,14 @@ def test_sweep_paths_and_errors(splits, tmp_path):
 def test_help_has_an_example(command):
     result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == 0 and "Example:" in result.output and "handnet " + command in result.output
+
+
+# ---- notebooks ---------------------------------------------------------------------------------
+def test_network_and_evaluation_show_themselves_in_jupyter(class_means, splits):
+    net = template_net(class_means)
+    page = net._repr_html_()
+    assert "784-16-16-10" in page and "data:image/png;base64," in page and "edges" in page
+    assert net._repr_png_().startswith(b"\x89PNG")
+    ev = evaluate(net, splits.test)
+    page = ev._repr_html_()
+    assert f"accuracy {ev.accuracy:.2%}" in page and page.count("<tr>") >= 10 + 11
