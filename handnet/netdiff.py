@@ -128,7 +128,7 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def _short(value, limit: int = 60) -> str:
+def _short(value, limit: int = 120) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     text = repr(value) if isinstance(value, str) else str(value)

@@ -34,7 +34,9 @@ class Build:
 @dataclass(frozen=True)
 class WatchReport:
     """One rebuild. ``ok`` is False when the spec had an error (``error``, ``problems``); then
-    ``network`` and ``evaluation`` are the last good ones, kept in place."""
+    ``network`` and ``evaluation`` are the last good ones, kept in place. ``affected`` are the
+    units whose pictures changed (see ``affected_units``), ``redrawn`` those drawn into the
+    output folder (none when rendering is off)."""
 
     version: int
     ok: bool
@@ -42,6 +44,7 @@ class WatchReport:
     evaluation: object | None
     previous: object | None = None
     diff: object | None = None
+    affected: tuple[str, ...] = ()
     redrawn: tuple[str, ...] = ()
     figures: tuple[Path, ...] = ()
     check: tuple[str, ...] = ()
@@ -91,6 +94,7 @@ class WatchReport:
         if self.ok:
             out.update(
                 changes=self.diff.to_dict() if self.diff is not None else None,
+                affected=list(self.affected),
                 redrawn=list(self.redrawn),
                 figures=[str(p) for p in self.figures],
                 check=list(self.check),
@@ -190,11 +194,11 @@ class Watcher:
 
         previous_net, previous = self.network, self.evaluation
         diff = diff_networks(previous_net, net) if previous_net is not None else None
-        redraw = affected_units(previous_net, net, diff)
+        affected = tuple(affected_units(previous_net, net, diff))
         timer = time.perf_counter()
-        figures = ()
-        if self.render is not None and self.out is not None and redraw:
-            figures = tuple(self.render(net, redraw, self.out))
+        figures, redrawn = (), ()
+        if self.render is not None and self.out is not None and affected:
+            figures, redrawn = tuple(self.render(net, affected, self.out)), affected
         seconds["render"] = time.perf_counter() - timer
 
         timer = time.perf_counter()
@@ -203,7 +207,7 @@ class Watcher:
 
         self.network, self.evaluation = net, evaluation
         report = WatchReport(
-            self.version, True, net, evaluation, previous, diff, tuple(redraw), figures, check, seconds=seconds
+            self.version, True, net, evaluation, previous, diff, affected, redrawn, figures, check, seconds=seconds
         )
         if self.out is not None:
             self._write_report(report)

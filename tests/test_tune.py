@@ -185,7 +185,8 @@ def test_watcher_rebuilds_once_per_save_and_reports_the_true_change(class_means,
         assert changes[d] == (pytest.approx(direct_after.per_digit[d]),
                               pytest.approx(direct_after.per_digit[d] - direct_before.per_digit[d]))
     assert second.diff.units() == ["edges:e3"]
-    assert second.redrawn == ("edges:e3", "parts:p3", "digits:3")  # the unit and what reads it
+    assert second.affected == ("edges:e3", "parts:p3", "digits:3")  # the unit and what reads it
+    assert second.redrawn == ()  # rendering is off
     text = second.format_text()
     d = "3"
     assert f"{d}: {direct_after.per_digit[d]:.1%} ({100 * (direct_after.per_digit[d] - direct_before.per_digit[d]):+.1f})" in text
@@ -340,3 +341,16 @@ def test_network_and_evaluation_show_themselves_in_jupyter(class_means, splits):
     ev = evaluate(net, splits.test)
     page = ev._repr_html_()
     assert f"accuracy {ev.accuracy:.2%}" in page and page.count("<tr>") >= 10 + 11
+
+
+def test_the_tuning_notebook_runs(monkeypatch):
+    """docs/tuning.ipynb's code cells, run in order in one namespace, as Jupyter would."""
+    notebook = json.loads((ROOT / "docs" / "tuning.ipynb").read_text())
+    assert notebook["nbformat"] == 4
+    monkeypatch.chdir(ROOT)
+    namespace: dict = {}
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            exec(compile("".join(cell["source"]), "docs/tuning.ipynb", "exec"), namespace)
+    assert namespace["report"].ok and namespace["report"].diff.units()[0] == "edges:top_bar"
+    assert namespace["watcher"].n_builds == 3
