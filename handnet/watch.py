@@ -47,7 +47,7 @@ class WatchReport:
     affected: tuple[str, ...] = ()
     redrawn: tuple[str, ...] = ()
     figures: tuple[Path, ...] = ()
-    check: tuple[str, ...] = ()
+    check: tuple[str, ...] | None = None
     error: str | None = None
     problems: tuple[str, ...] = ()
     seconds: dict = field(default_factory=dict)
@@ -82,7 +82,11 @@ class WatchReport:
             lines.append(f"  redrew {len(self.redrawn)} unit{'s' * (len(self.redrawn) != 1)}: "
                          + ", ".join(self.redrawn[:12]) + (", ..." if len(self.redrawn) > 12 else ""))
         if self.check:
-            lines.append("  check: " + "\n  check: ".join(self.check))
+            shown = self.check[:8] + ((f"... {len(self.check) - 8} more",) if len(self.check) > 8 else ())
+            lines.append(f"  check: {len(self.check)} case{'s' * (len(self.check) != 1)} off spec")
+            lines += [f"    {line}" for line in shown]
+        elif self.check is not None:
+            lines.append("  check: every unit responds to its declared stimuli")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -97,7 +101,7 @@ class WatchReport:
                 affected=list(self.affected),
                 redrawn=list(self.redrawn),
                 figures=[str(p) for p in self.figures],
-                check=list(self.check),
+                check=None if self.check is None else list(self.check),
             )
         return out
 
@@ -127,7 +131,8 @@ class Watcher:
     """Rebuild a spec whenever its files change; keep the last good network.
 
     ``build(path) -> Network | Build`` makes the network (default: ``spec_build``);
-    ``check(build) -> list[str]`` returns conformance problems (default: none);
+    ``check(build) -> list[str] | None`` returns conformance problems (default: ``default_check``,
+    the spec's own check; None or False for none);
     ``render(net, refs, out) -> list[Path]`` draws units into ``out`` (default: ``render_units``;
     None to draw nothing). ``dataset`` is the test ``Dataset`` every version is evaluated on.
     """
@@ -139,7 +144,7 @@ class Watcher:
         out="watch",
         *,
         build: Callable | None = None,
-        check: Callable | None = None,
+        check: Callable | None | bool = True,
         render: Callable | None | bool = True,
         data=None,
     ):
@@ -147,7 +152,7 @@ class Watcher:
         self.dataset = dataset
         self.out = Path(out) if out is not None else None
         self.build = build or (lambda path: spec_build(path, data))
-        self.check = check
+        self.check = default_check if check is True else (check or None)
         self.render = render_units if render is True else (render or None)
         self.sources: tuple[Path, ...] = (self.spec,)
         self.network: Network | None = None
@@ -202,7 +207,8 @@ class Watcher:
         seconds["render"] = time.perf_counter() - timer
 
         timer = time.perf_counter()
-        check = tuple(self.check(built)) if self.check is not None else ()
+        problems = self.check(built) if self.check is not None else None
+        check = None if problems is None else tuple(problems)
         seconds["check"] = time.perf_counter() - timer
 
         self.network, self.evaluation = net, evaluation
@@ -274,6 +280,16 @@ def render_units(net: Network, refs, out, restarts: int = 1, maxiter: int = 100)
     return paths
 
 
-def default_check(build: Build) -> list[str]:
-    """The spec's conformance check (from the spec area), as one line per problem."""
-    return []
+def default_check(build: Build) -> list[str] | None:
+    """The spec's conformance check (``handnet.check``): one line per unit that does not respond
+    to its declared stimuli as the spec says, e.g. ``edges:top_bar: expected high on its own
+    strokes, got 0.42``. Empty when every unit conforms; None when there is no spec to check."""
+    if build.spec is None:
+        return None
+    from .check import check_network
+
+    report = check_network(build.spec, build.network)
+    return [
+        f"{unit}: expected {case['expect']} on {case['stimulus']}, got {case['activation']:.2f}"
+        for unit, case in report.violations
+    ]

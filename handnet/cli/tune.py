@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .common import _clean, data_options, json_option, note, print_json
+from .evaluate import load_network
 
 
 def _save(fig, path) -> Path:
@@ -41,9 +42,7 @@ def errors(net, data, split, digit, top, out, as_json):
     """
     from ..data import load_test
     from ..errors_analysis import analyze_errors
-    from ..rebuild import open_network
-
-    network = open_network(net, data=data)
+    network = load_network(net, data)
     dataset = load_test(data, split)
     analysis = analyze_errors(network, dataset, digit=digit)
     saved = []
@@ -93,9 +92,7 @@ def diff(a, b, data, split, out, as_json):
     """
     from ..data import load_test
     from ..netdiff import compare_versions
-    from ..rebuild import open_network
-
-    net_a, net_b = open_network(a, data=data), open_network(b, data=data)
+    net_a, net_b = load_network(a, data), load_network(b, data)
     dataset = load_test(data, split)
     comparison = compare_versions(net_a, net_b, dataset)
     saved = [str(p) for p in comparison.save_figures(out, dataset)] if out else []
@@ -136,10 +133,10 @@ def watch(spec, data, split, out, once, interval, no_figures, as_json):
     import time
 
     from ..data import load_test
-    from ..watch import Watcher, default_check
+    from ..watch import Watcher
 
     dataset = load_test(data, split)
-    watcher = Watcher(spec, dataset, out, render=not no_figures, check=default_check, data=data)
+    watcher = Watcher(spec, dataset, out, render=not no_figures, data=data)
 
     def show(report):
         if as_json:
