@@ -117,12 +117,20 @@ def _signature(paths) -> tuple:
     return tuple(sig)
 
 
-def spec_build(path, data=None) -> Build:
-    """The default build: load and compile a spec (``data`` is the training data for fitted units)."""
+def spec_build(path, data=None, cache: dict | None = None) -> Build:
+    """The default build: load and compile a spec. ``data`` is the training data for fitted or
+    calibrated units (as ``compile_spec``); with a ``cache`` dict it is read once and kept there,
+    so a rebuild costs only the compile."""
     from .compile import compile_spec
     from .spec import load_spec
 
     spec = load_spec(path)
+    if spec.needs_data and cache is not None:
+        if "train" not in cache:
+            from .data import Dataset, load_train
+
+            cache["train"] = data if isinstance(data, Dataset) else load_train(data)
+        data = cache["train"]
     sources = tuple(Path(p) for p, _ in getattr(spec, "sources", ())) or (Path(path),)
     return Build(compile_spec(spec, data=data), sources, spec)
 
@@ -151,7 +159,8 @@ class Watcher:
         self.spec = Path(spec)
         self.dataset = dataset
         self.out = Path(out) if out is not None else None
-        self.build = build or (lambda path: spec_build(path, data))
+        self._cache: dict = {}
+        self.build = build or (lambda path: spec_build(path, data, self._cache))
         self.check = default_check if check is True else (check or None)
         self.render = render_units if render is True else (render or None)
         self.sources: tuple[Path, ...] = (self.spec,)
@@ -204,6 +213,9 @@ class Watcher:
         figures, redrawn = (), ()
         if self.render is not None and self.out is not None and affected:
             figures, redrawn = tuple(self.render(net, affected, self.out)), affected
+        if self.render is not None and self.out is not None and diff is not None:
+            for gone in diff.units("removed"):  # a renamed or deleted unit's picture would mislead
+                (self.out / unit_filename(gone)).unlink(missing_ok=True)
         seconds["render"] = time.perf_counter() - timer
 
         timer = time.perf_counter()

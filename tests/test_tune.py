@@ -39,7 +39,7 @@ def class_means(splits):
     return means - means.mean(axis=0)
 
 
-def template_net(class_means, gain=0.5, boost=None, boost_gain=1.0) -> Network:
+def template_net(class_means, gain=0.5, boost=None, boost_gain=1.0, last_edge="e15") -> Network:
     """784-16-16-10: edge unit d matches digit d's mean image, part d copies edge d, digit d reads part d."""
     W1 = np.zeros((16, 784))
     W1[:10] = class_means * gain
@@ -49,7 +49,7 @@ def template_net(class_means, gain=0.5, boost=None, boost_gain=1.0) -> Network:
     W3 = np.zeros((10, 16))
     W3[:, :10] = np.eye(10) * 8
     return Network([
-        Layer("edges", W1, np.zeros(16), "sigmoid", tuple(f"e{i}" for i in range(16))),
+        Layer("edges", W1, np.zeros(16), "sigmoid", tuple(f"e{i}" for i in range(15)) + (last_edge,)),
         Layer("parts", W2, b2, "sigmoid", tuple(f"p{i}" for i in range(16))),
         Layer("digits", W3, np.zeros(10), "softmax"),
     ], metadata={"units": {"edges:e3": {"gain": gain * (boost_gain if boost == 3 else 1.0)}}})
@@ -65,7 +65,8 @@ def toy_build(class_means):
             raise SpecError(f"{path}: TOML syntax error: {e}") from None
         if not isinstance(d.get("gain", 0.5), (int, float)):
             raise SpecError(f"{path}: gain: expected a number, got {d['gain']!r}")
-        return template_net(class_means, d.get("gain", 0.5), d.get("boost"), d.get("boost_gain", 1.0))
+        return template_net(class_means, d.get("gain", 0.5), d.get("boost"), d.get("boost_gain", 1.0),
+                            d.get("last_edge", "e15"))
 
     return build
 
@@ -221,7 +222,7 @@ def test_watcher_draws_changed_units_atomically(class_means, splits, tmp_path):
         drawn.append(list(refs))
         from handnet.watch import render_units
 
-        return render_units(net, [r for r in refs if r.startswith("edges:e3")], out)
+        return render_units(net, [r for r in refs if r in ("edges:e3", "edges:e15")], out)
 
     spec = tmp_path / "toy.toml"
     save(spec, "gain = 0.5\n")
@@ -236,6 +237,10 @@ def test_watcher_draws_changed_units_atomically(class_means, splits, tmp_path):
     assert drawn[1] == ["edges:e3", "parts:p3", "digits:3"]
     assert picture.read_bytes() != first_bytes and report.figures == (picture,)
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left behind
+    assert (out / unit_filename("edges:e15")).is_file()
+    save(spec, 'gain = 0.5\nlast_edge = "spare"\n')  # a renamed unit: its old picture goes
+    report = watcher.poll()
+    assert "edges:e15" in report.diff.units("removed") and not (out / unit_filename("edges:e15")).exists()
 
 
 def test_watch_on_the_real_spec_follows_an_included_file(splits, tmp_path):
