@@ -78,7 +78,9 @@ class WatchReport:
         if self.diff is not None:
             lines.append("  " + self.diff.format_text().replace("\n", "\n  "))
         lines.append(accuracy_change_text(self.previous, self.evaluation))
-        if self.redrawn:
+        if self.redrawn and self.first:
+            lines.append(f"  drew all {len(self.redrawn)} units")
+        elif self.redrawn:
             lines.append(f"  redrew {len(self.redrawn)} unit{'s' * (len(self.redrawn) != 1)}: "
                          + ", ".join(self.redrawn[:12]) + (", ..." if len(self.redrawn) > 12 else ""))
         if self.check:
