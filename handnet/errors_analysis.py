@@ -131,6 +131,8 @@ class ErrorAnalysis:
         lines = [f"data: {self.data}", f"{self.n_errors:,} of {self.n:,} digits{scope} misclassified ({rate:.2%})"]
         for g in self.groups[:top]:
             lines.append(f"\n{g.label}: {g.count} digit{'s' * (g.count != 1)}")
+            if g.layers and np.all(np.isnan(g.layers[0].correct)):
+                lines.append(f"  no {g.true} is read correctly, so there is nothing to compare these with")
             for layer in g.layers:
                 fired = ", ".join(f"{u} {a:.2f} vs {c:.2f}" for u, a, c in layer.fired())
                 silent = ", ".join(f"{u} {a:.2f} vs {c:.2f}" for u, a, c in layer.silent())
@@ -139,8 +141,11 @@ class ErrorAnalysis:
                 if silent:
                     lines.append(f"  {layer.layer} fired less than on correct {g.true}s: {silent}")
             pushers = ", ".join(f"{u} {c:+.2f}" for u, c in g.pushers())
-            if pushers:
-                lines.append(f"  pushed the answer from {g.true} to {g.predicted}: {pushers}")
+            margin = float(g.contributions.sum() + g.margin_bias)
+            lines.append(
+                f"  margin of {g.predicted} over {g.true} (output pre-activations): {margin:+.2f} = "
+                + (f"{pushers}, " if pushers else "") + f"biases {g.margin_bias:+.2f}, other units"
+            )
         if len(self.groups) > top:
             rest = sum(g.count for g in self.groups[top:])
             lines.append(f"\n... {len(self.groups) - top} more pairs ({rest} digits)")

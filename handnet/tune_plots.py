@@ -198,7 +198,8 @@ def plot_error_group(images: np.ndarray, units, group: np.ndarray, correct: np.n
     ax.bar(x + 0.2, np.nan_to_num(correct), width=0.4, color="tab:gray", label="correct, same digit")
     ax.set_xticks(x)
     ax.set_xticklabels(units, rotation=90, fontsize=6)
-    ax.set_ylim(0, 1)
+    top = np.nanmax(np.concatenate([np.ravel(group), np.ravel(correct), [1.0]]))
+    ax.set_ylim(0, top)
     ax.set_title("mean activation", fontsize=8)
     ax.legend(fontsize=6)
     cunits = contribution_units if contribution_units is not None else units
@@ -208,7 +209,7 @@ def plot_error_group(images: np.ndarray, units, group: np.ndarray, correct: np.n
     ax.axhline(0, color="black", lw=0.6)
     ax.set_xticks(np.arange(len(cunits)))
     ax.set_xticklabels(cunits, rotation=90, fontsize=6)
-    ax.set_title("push towards the wrong answer (weight × activation)", fontsize=8)
+    ax.set_title("push towards the wrong answer (weight × activation, and the biases)", fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.subplots_adjust(bottom=0.35, top=0.85, wspace=0.1)
     return fig

@@ -57,8 +57,9 @@ def errors(net, data, split, digit, top, out, as_json):
                 units,
                 last.group if last else [],
                 last.correct if last else [],
-                g.contributions,
+                list(g.contributions) + [g.margin_bias],
                 f"{g.label}: {g.count} digits ({dataset.describe()})",
+                contribution_units=units + ["biases"],
             )
             saved.append(str(_save(fig, Path(out) / f"{g.true}_as_{g.predicted}.png")))
     if as_json:
