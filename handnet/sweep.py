@@ -241,6 +241,10 @@ def sweep(spec_path, path: str, values, dataset, data=None, progress=None, inclu
     from .evaluate import evaluate
 
     source = read_spec_data(spec_path)
+    written = get_path(source.data, path)
+    if isinstance(written, (dict, list)):
+        kind = "a table" if isinstance(written, dict) else "a list"
+        raise HandnetError(f"--set {path}: is {kind}, not a number; sweep one number inside it ({_near(written)})")
     current = current_value(source, path)
     values = np.asarray(values, dtype=float)
     number = isinstance(current, (int, float)) and not isinstance(current, bool)

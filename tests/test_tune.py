@@ -305,6 +305,7 @@ def test_sweep_at_the_current_value_equals_evaluate(splits):
 
 def test_sweep_paths_and_errors(splits, tmp_path):
     from handnet.sweep import get_path, parse_assignment, set_path
+    from handnet.sweep import sweep as sweep_spec
 
     data = {"edges": {"top_bar": {"strokes": [{"line": [[6, 10], [6, 20]]}]}}}
     moved = set_path(data, "edges.top_bar.strokes.0.line.1.1", 22)
@@ -317,6 +318,12 @@ def test_sweep_paths_and_errors(splits, tmp_path):
         parse_assignment("edges.top_bar.fraction=0.3:0.8")
     path, values = parse_assignment("edges.top_bar.fraction=0.3:0.8:11")
     assert path == "edges.top_bar.fraction" and len(values) == 11 and values[-1] == 0.8
+
+    with pytest.raises(HandnetError, match=r"edges.top_bar.strokes: is a list, not a number"):
+        sweep_spec(SPEC_3B1B, "edges.top_bar.strokes", [1, 2], splits.test)
+    partly = sweep_spec(SPEC_3B1B, "edges.top_bar.fraction", [-0.5, 0.5], splits.test)
+    assert "edges.top_bar.fraction: expected a number > 0" in partly.errors[0] and np.isnan(partly.overall[0])
+    assert partly.errors[1:] == (None, None) and not np.isnan(partly.overall[1:]).any()
 
     runner = CliRunner()
     bad = runner.invoke(main, ["sweep", str(SPEC_3B1B), "--set", "edges.top_bar.fracton=0.3:0.8:3",
