@@ -30,8 +30,9 @@ def main():
     from handnet.data import Dataset, load_bundled, load_test
     from handnet.watch import Watcher, render_units
 
-    shared = ROOT.parent / "shared" / "mnist"
-    data = args.data or (str(shared) if (shared / "dev-images-idx3-ubyte.gz").is_file() else None)
+    candidates = [ROOT.parent / "shared" / "mnist", ROOT.parent.parent / "shared" / "mnist"]
+    shared = next((c for c in candidates if (c / "dev-images-idx3-ubyte.gz").is_file()), None)
+    data = args.data or (str(shared) if shared else None)
     dataset = load_test(data, args.split) if data else load_bundled()
     print(f"spec: {args.spec}")
     print(f"digits: {dataset.describe()}")
@@ -77,6 +78,7 @@ def main():
             renders.append(report.seconds["render"])
             n_drawn.append(len(report.redrawn))
 
+        quiet.poll()  # catch up with the saves made for the drawing watcher
         idle = [0.0] * 50
         for i in range(len(idle)):
             start = time.perf_counter()

@@ -288,7 +288,7 @@ def changed_unit_figures(a: Network, b: Network, diff: NetworkDiff) -> dict:
         else:
             net = b if layer in b.layer_names else a
             figures[f"{layer}_changes"] = tune_plots.plot_readout_changes(
-                before, after, net.layers[li - 1].units, names
+                before, after, net.layers[li - 1].units, names, [c.bias for c in changes]
             )
     return figures
 

@@ -215,11 +215,11 @@ def plot_error_group(images: np.ndarray, units, group: np.ndarray, correct: np.n
     return fig
 
 
-def plot_readout_changes(before: np.ndarray, after: np.ndarray, inputs, names):
+def plot_readout_changes(before: np.ndarray, after: np.ndarray, inputs, names, biases=None):
     """Units that read named inputs (parts, digits): incoming weights before and after as bars.
 
     ``before``/``after`` ``(n_units, n_inputs)`` float (all-NaN rows for a missing side); ``inputs``
-    names the ``n_inputs`` columns; ``names`` the units.
+    names the ``n_inputs`` columns; ``names`` the units; ``biases`` optional ``(before, after)`` pairs.
     """
     n = len(names)
     fig = _figure(max(4.0, 0.3 * len(inputs) + 1.5), 2.4 * max(n, 1))
@@ -232,7 +232,9 @@ def plot_readout_changes(before: np.ndarray, after: np.ndarray, inputs, names):
         ax.axhline(0, color="black", lw=0.6)
         ax.set_xticks(x)
         ax.set_xticklabels(inputs, rotation=90, fontsize=6)
-        ax.set_title(name, fontsize=8)
+        bias = biases[i] if biases is not None else (None, None)
+        shown = " -> ".join("none" if b is None else f"{b:.2f}" for b in bias) if bias != (None, None) else ""
+        ax.set_title(f"{name}" + (f"   bias {shown}" if shown else ""), fontsize=8)
         ax.legend(fontsize=6)
     fig.tight_layout()
     return fig

@@ -11,6 +11,7 @@ and the last good network stays in place. Nothing here sleeps: the CLI loops ``p
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,22 +172,28 @@ class Watcher:
         self.version = 0
         self.n_builds = 0
         self._seen: tuple | None = None  # file signature at the last build
+        self.pending: tuple[str, ...] = ()  # units whose pictures are out of date
 
     def changed(self) -> bool:
         """True if any watched file's modification time or size differs from the last build."""
         return self._seen is None or _signature(self.sources) != self._seen
 
-    def poll(self) -> WatchReport | None:
+    def poll(self, draw: bool = True) -> WatchReport | None:
         """Rebuild and report if a watched file changed since the last build, else None."""
-        return self.step() if self.changed() else None
+        return self.step(draw) if self.changed() else None
 
-    def step(self) -> WatchReport:
-        """Rebuild now, evaluate, redraw what changed, and report (see the module docstring)."""
+    def step(self, draw: bool = True) -> WatchReport:
+        """Rebuild now, evaluate, redraw what changed, and report (see the module docstring).
+
+        With ``draw=False`` the pictures are left for ``draw()``, so a caller can show the
+        numbers first (drawing maximizing inputs takes longer than the rebuild).
+        """
         from .evaluate import evaluate
         from .netdiff import diff_networks
 
         # the signature is taken before building, so a save during the build triggers another one
-        self._seen = _signature(self.sources)
+        seen = {entry[0]: entry for entry in _signature(self.sources)}
+        self._seen = tuple(seen.values())
         self.version += 1
         self.n_builds += 1
         timer = time.perf_counter()
@@ -199,36 +206,49 @@ class Watcher:
         if not isinstance(built, Build):
             built = Build(built, (self.spec,))
         seconds = {"build": time.perf_counter() - timer}
-        if tuple(built.sources) != self.sources:
-            self.sources = tuple(dict.fromkeys((self.spec, *built.sources)))
-            self._seen = _signature(self.sources)
+        sources = tuple(dict.fromkeys((self.spec, *built.sources)))
+        if sources != self.sources:  # includes changed: watch the new set from now on
+            self.sources = sources
+            self._seen = tuple(seen.get(str(p)) or _signature([p])[0] for p in sources)
         net = built.network
 
         timer = time.perf_counter()
         evaluation = evaluate(net, self.dataset)
         seconds["evaluate"] = time.perf_counter() - timer
 
-        previous_net, previous = self.network, self.evaluation
-        diff = diff_networks(previous_net, net) if previous_net is not None else None
-        affected = tuple(affected_units(previous_net, net, diff))
-        timer = time.perf_counter()
-        figures, redrawn = (), ()
-        if self.render is not None and self.out is not None and affected:
-            figures, redrawn = tuple(self.render(net, affected, self.out)), affected
-        if self.render is not None and self.out is not None and diff is not None:
-            for gone in diff.units("removed"):  # a renamed or deleted unit's picture would mislead
-                (self.out / unit_filename(gone)).unlink(missing_ok=True)
-        seconds["render"] = time.perf_counter() - timer
-
         timer = time.perf_counter()
         problems = self.check(built) if self.check is not None else None
         check = None if problems is None else tuple(problems)
         seconds["check"] = time.perf_counter() - timer
 
+        previous_net, previous = self.network, self.evaluation
+        diff = diff_networks(previous_net, net) if previous_net is not None else None
+        affected = tuple(affected_units(previous_net, net, diff))
+        if self.render is not None and self.out is not None and diff is not None:
+            for gone in diff.units("removed"):  # a renamed or deleted unit's picture would mislead
+                (self.out / unit_filename(gone)).unlink(missing_ok=True)
         self.network, self.evaluation = net, evaluation
-        report = WatchReport(
-            self.version, True, net, evaluation, previous, diff, affected, redrawn, figures, check, seconds=seconds
-        )
+        self.pending = affected
+        report = WatchReport(self.version, True, net, evaluation, previous, diff, affected, check=check,
+                             seconds=seconds)
+        if draw:
+            report = self.draw(report)
+        elif self.out is not None:
+            self._write_report(report)
+        return report
+
+    def draw(self, report: WatchReport | None = None) -> WatchReport | None:
+        """Draw the units still waiting to be drawn (``pending``) for the current network into the
+        output folder; return ``report`` with ``figures``/``redrawn`` filled in."""
+        timer = time.perf_counter()
+        figures, redrawn = (), ()
+        if self.render is not None and self.out is not None and self.pending and self.network is not None:
+            figures, redrawn = tuple(self.render(self.network, self.pending, self.out)), tuple(self.pending)
+        self.pending = ()
+        if report is None:
+            return None
+        seconds = dict(report.seconds, render=time.perf_counter() - timer)
+        report = dataclasses.replace(report, figures=figures, redrawn=redrawn, seconds=seconds)
         if self.out is not None:
             self._write_report(report)
         return report

@@ -144,22 +144,34 @@ def watch(spec, data, split, out, once, interval, no_figures, as_json):
             click.echo(json.dumps(_clean(report.to_dict())))
         else:
             click.echo(report.format_text(), err=not report.ok)
+
+    def draw(report):
+        if report.ok and watcher.pending and not no_figures:
+            started = time.perf_counter()
+            done = watcher.draw(report)
+            if not as_json:
+                note(f"  drew {len(done.redrawn)} unit picture{'s' * (len(done.redrawn) != 1)} into {out}/ "
+                     f"in {time.perf_counter() - started:.1f}s")
+        if not as_json:
             click.echo("")
 
     if not once:
         note(f"watching {spec} (Ctrl-C to stop); pictures in {out}/")
-    first = watcher.step()
+
+    first = watcher.step(draw=False)
     if once and not first.ok:
         raise click.ClickException("; ".join(first.problems))
     show(first)
-    if once:
-        return
     try:
+        draw(first)
+        if once:
+            return
         while True:
             time.sleep(interval)
-            report = watcher.poll()
+            report = watcher.poll(draw=False)  # numbers first, pictures right after
             if report is not None:
                 show(report)
+                draw(report)
     except KeyboardInterrupt:
         note("stopped")
 
