@@ -366,3 +366,32 @@ def test_the_tuning_notebook_runs(monkeypatch):
             exec(compile("".join(cell["source"]), "docs/tuning.ipynb", "exec"), namespace)
     assert namespace["report"].ok and namespace["report"].diff.units()[0] == "edges:top_bar"
     assert namespace["watcher"].n_builds == 3
+
+
+def test_watch_command_loop_reports_each_save_and_stops_on_ctrl_c(tmp_path, monkeypatch):
+    import time
+
+    (tmp_path / "3b1b.toml").write_text(SPEC_3B1B.read_text())
+    spec = tmp_path / "mine.toml"
+    save(spec, 'include = ["3b1b.toml"]\n')
+    edits = iter([
+        lambda: save(spec, 'include = ["3b1b.toml"]\n[edges.top_bar]\nfraction = 0.7\n'),
+        lambda: None,  # nothing saved: no report
+        lambda: save(spec, 'include = ["3b1b.toml"]\n[edges.top_bar]\nfracton = 0.7\n'),
+    ])
+
+    def sleep(seconds):  # each pause of the loop is one edit by the person at the keyboard
+        edit = next(edits, None)
+        if edit is None:
+            raise KeyboardInterrupt
+        edit()
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    result = CliRunner().invoke(main, ["watch", str(spec), "--json", "-o", str(tmp_path / "w")])
+    assert result.exit_code == 0, result.output
+    reports = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [r["version"] for r in reports] == [1, 2, 3]
+    assert reports[1]["ok"] and reports[1]["changes"]["changes"][0]["unit"] == "edges:top_bar"
+    assert reports[1]["accuracy"]["all"]["change"] is not None
+    assert not reports[2]["ok"] and "fracton" in reports[2]["error"]
+    assert (tmp_path / "w" / "edges_top_bar.png").is_file() and "stopped" in result.output
