@@ -204,17 +204,6 @@ def _input_columns(a: Network, i: int, b: Network, j: int):
     return (slice(None), slice(None)) if la.n_in == lb.n_in else None
 
 
-def unit_picture(net: Network, ref: str) -> np.ndarray:
-    """A unit's weights as a picture over the input ``input_shape``: its own weights for the first
-    layer, and for deeper units the weighted sum of the pictures of the units it reads (a linear
-    view of what it looks for). ``(28, 28)`` float."""
-    u = net.unit(ref)
-    row = net.layers[u.layer].weights[u.index].astype(float)
-    for layer in reversed(net.layers[: u.layer]):
-        row = row @ layer.weights.astype(float)
-    return row.reshape(net.input_shape)
-
-
 # ---- which digits flipped ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Flips:
