@@ -255,7 +255,13 @@ class Watcher:
 
     def _failed(self, error: HandnetError) -> WatchReport:
         problems = tuple(getattr(error, "problems", None) or (str(error),))
-        # includes may be half-typed: keep watching the files we knew, plus the spec itself
+        # keep watching the files we knew; and if the error is in a file we did not know (an
+        # include just added), watch that too, so fixing it triggers a rebuild
+        for problem in problems:
+            named = Path(problem.split(": ", 1)[0])
+            if named.is_file() and named.resolve() not in {p.resolve() for p in self.sources}:
+                self.sources += (named,)
+                self._seen += _signature([named])
         report = WatchReport(self.version, False, self.network, self.evaluation, None, error=str(error).splitlines()[0],
                              problems=problems)
         if self.out is not None:

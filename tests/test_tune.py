@@ -395,3 +395,21 @@ def test_watch_command_loop_reports_each_save_and_stops_on_ctrl_c(tmp_path, monk
     assert reports[1]["accuracy"]["all"]["change"] is not None
     assert not reports[2]["ok"] and "fracton" in reports[2]["error"]
     assert (tmp_path / "w" / "edges_top_bar.png").is_file() and "stopped" in result.output
+
+
+def test_watch_follows_a_broken_new_include_until_it_is_fixed(splits, tmp_path):
+    from handnet.watch import Watcher
+
+    (tmp_path / "3b1b.toml").write_text(SPEC_3B1B.read_text())
+    spec = tmp_path / "mine.toml"
+    save(spec, 'include = ["3b1b.toml"]\n')
+    watcher = Watcher(spec, splits.test, None, render=None, check=None)
+    assert watcher.poll().ok
+    extra = tmp_path / "extra.toml"
+    save(extra, "[edges.top_bar]\nfraction = oops\n")
+    save(spec, 'include = ["3b1b.toml", "extra.toml"]\n')
+    broken = watcher.poll()
+    assert not broken.ok and str(extra) in broken.error
+    save(extra, "[edges.top_bar]\nfraction = 0.7\n")  # fixing the include alone triggers a rebuild
+    fixed = watcher.poll()
+    assert fixed is not None and fixed.ok and fixed.diff.units() == ["edges:top_bar"]
