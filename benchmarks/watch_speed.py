@@ -27,7 +27,7 @@ def main():
     parser.add_argument("--spec", default=str(ROOT / "weight_specs" / "3b1b.toml"))
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from handnet.data import Dataset, load_bundled, load_test
+    from handnet.data import load_bundled, load_test
     from handnet.watch import Watcher, render_units
 
     candidates = [ROOT.parent / "shared" / "mnist", ROOT.parent.parent / "shared" / "mnist"]

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from handnet.cli import main
-from handnet.data import Dataset, load_splits
+from handnet.data import load_splits
 from handnet.errors import HandnetError, SpecError
 from handnet.evaluate import evaluate
 from handnet.network import Layer, Network
