@@ -124,6 +124,11 @@ class ErrorAnalysis:
             "groups": [g.to_dict() for g in self.groups],
         }
 
+    def _repr_html_(self):
+        from .notebook import text_html
+
+        return text_html(self.format_text())
+
     def format_text(self, top: int = 10) -> str:
         """The report the CLI prints: one paragraph per group, most frequent first."""
         scope = f" of true digit {self.digit}" if self.digit is not None else ""

@@ -316,6 +316,11 @@ class VersionComparison:
             "flips": self.flips.to_dict(eb.labels, ea.predictions, eb.predictions),
         }
 
+    def _repr_html_(self):
+        from .notebook import text_html
+
+        return text_html(self.format_text())
+
     def format_text(self, name_a: str = "A", name_b: str = "B") -> str:
         ea, eb = self.eval_a, self.eval_b
         lines = [f"A: {name_a}", f"B: {name_b}", f"data: {eb.data}", "", self.diff.format_text(), ""]

@@ -106,3 +106,16 @@ def evaluation_html(ev) -> str:
         + "<table><tr><th>true \\ pred</th>" + "".join(f"<th>{d}</th>" for d in DIGITS) + "</tr>"
         + confusion + "</table></div></div>"
     )
+
+
+def sweep_html(result) -> str:
+    """A SweepResult as HTML: its plot (accuracy against the value, current value marked) and table."""
+    from .tune_plots import plot_sweep
+
+    fig = plot_sweep(result.values, result.overall, result.per_digit, result.current, result.path)
+    return f"<div>{_img(fig, f'sweep of {result.path}')}{text_html(result.format_text())}</div>"
+
+
+def text_html(text: str) -> str:
+    """A text report as preformatted HTML."""
+    return f"<pre>{html.escape(text)}</pre>"

@@ -185,6 +185,11 @@ class SweepResult:
         return {"path": self.path, "current": self.current, "data": self.data, "rows": rows,
                 "best": float(self.values[self.best()]) if np.any(~np.isnan(self.overall)) else None}
 
+    def _repr_html_(self):
+        from .notebook import sweep_html
+
+        return sweep_html(self)
+
     def format_text(self) -> str:
         lines = [f"sweep {self.path} (current value {'unset' if self.current is None else f'{self.current:g}'}); "
                  f"data: {self.data}", "value      all   " + "  ".join(f"{d:>5}" for d in DIGITS)]

@@ -92,6 +92,11 @@ class WatchReport:
             lines.append("  check: every unit responds to its declared stimuli")
         return "\n".join(lines)
 
+    def _repr_html_(self):
+        from .notebook import text_html
+
+        return text_html(self.format_text())
+
     def to_dict(self) -> dict:
         out = {"version": self.version, "ok": self.ok, "seconds": self.seconds}
         if not self.ok:

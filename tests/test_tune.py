@@ -413,3 +413,16 @@ def test_watch_follows_a_broken_new_include_until_it_is_fixed(splits, tmp_path):
     save(extra, "[edges.top_bar]\nfraction = 0.7\n")  # fixing the include alone triggers a rebuild
     fixed = watcher.poll()
     assert fixed is not None and fixed.ok and fixed.diff.units() == ["edges:top_bar"]
+
+
+def test_reports_show_themselves_in_jupyter(class_means, splits):
+    from handnet.errors_analysis import analyze_errors
+    from handnet.netdiff import compare_versions
+
+    net = template_net(class_means)
+    assert "<pre>" in analyze_errors(net, splits.test)._repr_html_()
+    assert "accuracy  A" in compare_versions(net, net, splits.test)._repr_html_()
+    from handnet.sweep import sweep
+
+    page = sweep(SPEC_3B1B, "edges.top_bar.fraction", [0.3], splits.test)._repr_html_()
+    assert "data:image/png;base64," in page and "current" in page
