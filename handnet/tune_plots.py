@@ -98,9 +98,11 @@ def plot_readout(weights: np.ndarray, inputs, name: str, bias: float | None = No
     bars over the input names and, when given, the input ``(28, 28)`` in [0, 1] that excites it most."""
     weights = np.asarray(weights, dtype=float)
     bars = max(3.0, 0.32 * len(inputs) + 1.2)
-    fig = _figure(bars + (2.6 if maximizing is not None else 0), 2.9)
+    fig = _figure(bars + (2.6 if maximizing is not None else 0), 3.4)
+    # a fixed layout: the layout engines cost more than drawing, and watch redraws often
     grid = fig.add_gridspec(1, 2 if maximizing is not None else 1,
-                            width_ratios=[bars, 2.6] if maximizing is not None else [1])
+                            width_ratios=[bars, 2.6] if maximizing is not None else [1],
+                            left=0.9 / fig.get_figwidth(), right=0.98, bottom=0.42, top=0.9, wspace=0.15)
     ax = fig.add_subplot(grid[0, 0])
     colors = ["tab:green" if w >= 0 else "tab:red" for w in weights]
     ax.bar(range(len(weights)), weights, color=colors)
@@ -114,7 +116,6 @@ def plot_readout(weights: np.ndarray, inputs, name: str, bias: float | None = No
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title("input it responds to most", fontsize=8)
-    fig.tight_layout()
     return fig
 
 

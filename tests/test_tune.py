@@ -26,6 +26,21 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC_3B1B = ROOT / "weight_specs" / "3b1b.toml"
 
 
+def _spec_units():
+    """Units of the shipped spec to edit, found by kind rather than by name, so the tests follow
+    the spec as it is tuned: its first edge, and a part that counts ``at_least k`` of several edges."""
+    from handnet.spec import load_spec
+
+    spec = load_spec(SPEC_3B1B)
+    counting = next(r for r in spec.parts if r.kind == "at_least" and r.source.startswith("at_least"))
+    return spec.edges[0], counting
+
+
+EDGE, COUNTING = _spec_units()
+E = EDGE.name  # e.g. edges.<E>.fraction
+NEW_FRACTION = 0.8 if EDGE.fraction != 0.8 else 0.6
+
+
 # ---- a small, deterministic network that makes varied mistakes --------------------------------
 @pytest.fixture(scope="module")
 def splits():
@@ -248,27 +263,29 @@ def test_watch_on_the_real_spec_follows_an_included_file(splits, tmp_path):
     from handnet.spec import load_spec
     from handnet.watch import Watcher
 
-    base = tmp_path / "3b1b.toml"
-    base.write_text(SPEC_3B1B.read_text())
+    (tmp_path / "3b1b.toml").write_text(SPEC_3B1B.read_text())
+    middle = tmp_path / "middle.toml"
+    save(middle, 'include = ["3b1b.toml"]\n')
     spec = tmp_path / "mine.toml"
-    save(spec, 'include = ["3b1b.toml"]\n')
+    save(spec, 'include = ["middle.toml"]\n')
     watcher = Watcher(spec, splits.test, None, render=None)
     first = watcher.poll()
     assert first.ok, first.problems
-    assert base.resolve() in {p.resolve() for p in watcher.sources}
+    assert middle.resolve() in {p.resolve() for p in watcher.sources}
     # edit the included file, not the watched one
-    save(base, base.read_text().replace("[edges.top_bar]\n", "[edges.top_bar]\nfraction = 0.8\n", 1))
+    save(middle, f'include = ["3b1b.toml"]\n[edges.{E}]\nfraction = {NEW_FRACTION}\n')
     second = watcher.poll()
     assert second.ok and watcher.poll() is None
-    assert second.diff.units()[0] == "edges:top_bar"
-    assert "fraction: 0.45 -> 0.8 (+0.35)" in second.diff.changes[0].description
+    assert second.diff.units()[0] == f"edges:{E}"
+    expected = f"fraction: {EDGE.fraction:.4g} -> {NEW_FRACTION:.4g} ({NEW_FRACTION - EDGE.fraction:+.4g})"
+    assert expected in second.diff.changes[0].description
     direct = evaluate(compile_spec(load_spec(spec)), splits.test)
     assert second.evaluation.accuracy == direct.accuracy
     assert second.accuracy_change()["all"][1] == pytest.approx(direct.accuracy - first.evaluation.accuracy)
     # a typo in a field: reported with file, table and field; the network stays
-    save(spec, 'include = ["3b1b.toml"]\n[edges.top_bar]\nfracton = 0.5\n')
+    save(spec, f'include = ["middle.toml"]\n[edges.{E}]\nfracton = 0.5\n')
     broken = watcher.poll()
-    assert not broken.ok and "edges.top_bar.fracton" in broken.error and str(spec) in broken.error
+    assert not broken.ok and f"edges.{E}.fracton" in broken.error and str(spec) in broken.error
     assert watcher.network is second.network
 
 
@@ -280,7 +297,7 @@ def test_watch_command_once(tmp_path):
     payload = json.loads(result.stdout)
     assert payload["ok"] and set(payload["accuracy"]) >= {"all", "0", "9"}
     assert payload["accuracy"]["all"]["change"] is None
-    (tmp_path / "bad.toml").write_text("[edges.top_bar\n")
+    (tmp_path / "bad.toml").write_text("[edges.first\n")
     bad = CliRunner().invoke(main, ["watch", str(tmp_path / "bad.toml"), "--once", "--no-figures",
                                     "-o", str(tmp_path / "w")])
     assert bad.exit_code == 1 and "TOML syntax error" in bad.output and "Traceback" not in bad.output
@@ -292,8 +309,8 @@ def test_sweep_at_the_current_value_equals_evaluate(splits):
     from handnet.spec import load_spec
     from handnet.sweep import sweep
 
-    result = sweep(SPEC_3B1B, "edges.top_bar.fraction", [0.2, 0.9], splits.test)
-    current = load_spec(SPEC_3B1B).unit("edges", "top_bar").fraction
+    result = sweep(SPEC_3B1B, f"edges.{E}.fraction", [0.2, 0.9], splits.test)
+    current = load_spec(SPEC_3B1B).unit("edges", E).fraction
     assert result.current == current and len(result.values) == 3  # the current value is swept too
     row = result.current_row()
     direct = evaluate(compile_spec(load_spec(SPEC_3B1B)), splits.test)
@@ -319,21 +336,22 @@ def test_sweep_paths_and_errors(splits, tmp_path):
     path, values = parse_assignment("edges.top_bar.fraction=0.3:0.8:11")
     assert path == "edges.top_bar.fraction" and len(values) == 11 and values[-1] == 0.8
 
-    with pytest.raises(HandnetError, match=r"edges.top_bar.strokes: is a list, not a number"):
-        sweep_spec(SPEC_3B1B, "edges.top_bar.strokes", [1, 2], splits.test)
-    partly = sweep_spec(SPEC_3B1B, "edges.top_bar.fraction", [-0.5, 0.5], splits.test)
-    assert "edges.top_bar.fraction: expected a number > 0" in partly.errors[0] and np.isnan(partly.overall[0])
+    with pytest.raises(HandnetError, match=rf"edges.{E}.strokes: is a list, not a number"):
+        sweep_spec(SPEC_3B1B, f"edges.{E}.strokes", [1, 2], splits.test)
+    partly = sweep_spec(SPEC_3B1B, f"edges.{E}.fraction", [-0.5, 0.5], splits.test)
+    assert f"edges.{E}.fraction: expected a number > 0" in partly.errors[0] and np.isnan(partly.overall[0])
     assert partly.errors[1:] == (None, None) and not np.isnan(partly.overall[1:]).any()
 
     runner = CliRunner()
-    bad = runner.invoke(main, ["sweep", str(SPEC_3B1B), "--set", "edges.top_bar.fracton=0.3:0.8:3",
+    bad = runner.invoke(main, ["sweep", str(SPEC_3B1B), "--set", f"edges.{E}.fracton=0.3:0.8:3",
                                "-o", str(tmp_path / "s.png")])
     assert bad.exit_code == 1 and "did you mean 'fraction'" in bad.output and "Traceback" not in bad.output
-    good = runner.invoke(main, ["sweep", str(SPEC_3B1B), "--set", "parts.upper_loop.at_least=2:4:3", "--json",
-                                "-o", str(tmp_path / "s.png")])
+    n = len(COUNTING.reads)
+    good = runner.invoke(main, ["sweep", str(SPEC_3B1B), "--set", f"parts.{COUNTING.name}.at_least=1:{n}:{n}",
+                                "--json", "-o", str(tmp_path / "s.png")])
     assert good.exit_code == 0, good.output
     payload = json.loads(good.stdout)
-    assert [r["value"] for r in payload["rows"]] == [2, 3, 4] and payload["current"] == 3
+    assert [r["value"] for r in payload["rows"]] == list(range(1, n + 1)) and payload["current"] == COUNTING.k
     assert sum(r["current"] for r in payload["rows"]) == 1 and (tmp_path / "s.png").is_file()
 
 
@@ -364,7 +382,7 @@ def test_the_tuning_notebook_runs(monkeypatch):
     for cell in notebook["cells"]:
         if cell["cell_type"] == "code":
             exec(compile("".join(cell["source"]), "docs/tuning.ipynb", "exec"), namespace)
-    assert namespace["report"].ok and namespace["report"].diff.units()[0] == "edges:top_bar"
+    assert namespace["report"].ok and namespace["report"].diff.units()[0] == "edges:upper_bar"
     assert namespace["watcher"].n_builds == 3
 
 
@@ -375,9 +393,9 @@ def test_watch_command_loop_reports_each_save_and_stops_on_ctrl_c(tmp_path, monk
     spec = tmp_path / "mine.toml"
     save(spec, 'include = ["3b1b.toml"]\n')
     edits = iter([
-        lambda: save(spec, 'include = ["3b1b.toml"]\n[edges.top_bar]\nfraction = 0.7\n'),
+        lambda: save(spec, f'include = ["3b1b.toml"]\n[edges.{E}]\nfraction = {NEW_FRACTION}\n'),
         lambda: None,  # nothing saved: no report
-        lambda: save(spec, 'include = ["3b1b.toml"]\n[edges.top_bar]\nfracton = 0.7\n'),
+        lambda: save(spec, f'include = ["3b1b.toml"]\n[edges.{E}]\nfracton = 0.7\n'),
     ])
 
     def sleep(seconds):  # each pause of the loop is one edit by the person at the keyboard
@@ -387,14 +405,25 @@ def test_watch_command_loop_reports_each_save_and_stops_on_ctrl_c(tmp_path, monk
         edit()
 
     monkeypatch.setattr(time, "sleep", sleep)
+    import handnet.watch
+
+    real_render = handnet.watch.render_units
+    drawn = []
+
+    def edges_only(net, refs, out):  # the edge pictures are quick; deeper units' maximizers are not
+        drawn.append(list(refs))
+        return real_render(net, [r for r in refs if r.startswith("edges:")], out)
+
+    monkeypatch.setattr(handnet.watch, "render_units", edges_only)
     result = CliRunner().invoke(main, ["watch", str(spec), "--json", "-o", str(tmp_path / "w")])
     assert result.exit_code == 0, result.output
     reports = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [r["version"] for r in reports] == [1, 2, 3]
-    assert reports[1]["ok"] and reports[1]["changes"]["changes"][0]["unit"] == "edges:top_bar"
+    assert reports[1]["ok"] and reports[1]["changes"]["changes"][0]["unit"] == f"edges:{E}"
     assert reports[1]["accuracy"]["all"]["change"] is not None
     assert not reports[2]["ok"] and "fracton" in reports[2]["error"]
-    assert (tmp_path / "w" / "edges_top_bar.png").is_file() and "stopped" in result.output
+    assert (tmp_path / "w" / f"edges_{E}.png").is_file() and "stopped" in result.output
+    assert len(drawn) == 2 and len(drawn[0]) == 42 and drawn[1][0] == f"edges:{E}"  # all, then what changed
 
 
 def test_watch_follows_a_broken_new_include_until_it_is_fixed(splits, tmp_path):
@@ -406,13 +435,13 @@ def test_watch_follows_a_broken_new_include_until_it_is_fixed(splits, tmp_path):
     watcher = Watcher(spec, splits.test, None, render=None, check=None)
     assert watcher.poll().ok
     extra = tmp_path / "extra.toml"
-    save(extra, "[edges.top_bar]\nfraction = oops\n")
+    save(extra, f"[edges.{E}]\nfraction = oops\n")
     save(spec, 'include = ["3b1b.toml", "extra.toml"]\n')
     broken = watcher.poll()
     assert not broken.ok and str(extra) in broken.error
-    save(extra, "[edges.top_bar]\nfraction = 0.7\n")  # fixing the include alone triggers a rebuild
+    save(extra, f"[edges.{E}]\nfraction = {NEW_FRACTION}\n")  # fixing the include alone triggers a rebuild
     fixed = watcher.poll()
-    assert fixed is not None and fixed.ok and fixed.diff.units() == ["edges:top_bar"]
+    assert fixed is not None and fixed.ok and fixed.diff.units() == [f"edges:{E}"]
 
 
 def test_reports_show_themselves_in_jupyter(class_means, splits):
@@ -424,5 +453,5 @@ def test_reports_show_themselves_in_jupyter(class_means, splits):
     assert "accuracy  A" in compare_versions(net, net, splits.test)._repr_html_()
     from handnet.sweep import sweep
 
-    page = sweep(SPEC_3B1B, "edges.top_bar.fraction", [0.3], splits.test)._repr_html_()
+    page = sweep(SPEC_3B1B, f"edges.{E}.fraction", [0.2], splits.test)._repr_html_()
     assert "data:image/png;base64," in page and "current" in page
