@@ -34,7 +34,7 @@ def main():
     shared = next((c for c in candidates if (c / "dev-images-idx3-ubyte.gz").is_file()), None)
     data = args.data or (str(shared) if shared else None)
     dataset = load_test(data, args.split) if data else load_bundled()
-    print(f"spec: {args.spec}")
+    print(f"spec: {args.spec} (each save changes the first edge's fraction)")
     print(f"digits: {dataset.describe()}")
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -42,10 +42,13 @@ def main():
         base = tmp / Path(args.spec).name
         base.write_text(Path(args.spec).read_text())
         spec = tmp / "tuning.toml"
+        from handnet.spec import load_spec
+
+        edge = load_spec(base).edges[0].name  # the edit: this edge's threshold
 
         def save(fraction):
             before = spec.stat().st_mtime_ns if spec.exists() else 0
-            spec.write_text(f'include = ["{base.name}"]\n[edges.top_bar]\nfraction = {fraction}\n')
+            spec.write_text(f'include = ["{base.name}"]\n[edges.{edge}]\nfraction = {fraction}\n')
             os.utime(spec, ns=(before + 10**9, before + 10**9))
 
         save(0.45)

@@ -1,5 +1,5 @@
-"""Sweep one spec value and watch accuracy move: ``edges.top_bar.fraction`` from 0.3 to 0.8, or a
-stroke endpoint such as ``edges.top_bar.strokes.0.line.1.1``.
+"""Sweep one spec value and watch accuracy move: ``edges.upper_bar.fraction`` from 0.3 to 0.8, or a
+stroke endpoint such as ``edges.upper_bar.strokes.0.line.1.1``.
 
 A dotted path addresses the spec's merged TOML data (after ``include``/``extends``): table keys
 by name, list items by index. Each value is set in a copy of that data, which is then validated
@@ -68,9 +68,9 @@ def allowed_keys(keys: tuple) -> set:
 
 # ---- dotted paths -------------------------------------------------------------------------------
 def split_path(path: str) -> tuple:
-    """``edges.top_bar.strokes.0.line`` -> ``("edges", "top_bar", "strokes", 0, "line")``."""
+    """``edges.upper_bar.strokes.0.line`` -> ``("edges", "upper_bar", "strokes", 0, "line")``."""
     if not path or any(not part for part in path.split(".")):
-        raise HandnetError(f"--set {path!r}: expected a dotted path such as edges.top_bar.fraction")
+        raise HandnetError(f"--set {path!r}: expected a dotted path such as edges.upper_bar.fraction")
     return tuple(int(p) if p.isdigit() else p for p in path.split("."))
 
 
@@ -138,9 +138,9 @@ def parse_range(text: str) -> np.ndarray:
 
 
 def parse_assignment(text: str) -> tuple[str, np.ndarray]:
-    """``"edges.top_bar.fraction=0.3:0.8:11"`` -> ``("edges.top_bar.fraction", values)``."""
+    """``"edges.upper_bar.fraction=0.3:0.8:11"`` -> ``("edges.upper_bar.fraction", values)``."""
     if "=" not in text:
-        raise HandnetError(f"--set {text!r}: expected PATH=START:STOP:STEPS, e.g. edges.top_bar.fraction=0.3:0.8:11")
+        raise HandnetError(f"--set {text!r}: expected PATH=START:STOP:STEPS, e.g. edges.upper_bar.fraction=0.3:0.8:11")
     path, _, spec_range = text.partition("=")
     split_path(path.strip())
     return path.strip(), parse_range(spec_range.strip())

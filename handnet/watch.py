@@ -300,13 +300,16 @@ def affected_units(before: Network | None, after: Network, diff) -> list[str]:
 
 
 def unit_filename(ref: str) -> str:
-    """``edges:top_bar`` -> ``edges_top_bar.png``."""
+    """``edges:upper_bar`` -> ``edges_upper_bar.png``."""
     return ref.replace(":", "_") + ".png"
 
 
-def render_units(net: Network, refs, out, restarts: int = 1, maxiter: int = 100) -> list[Path]:
+def render_units(net: Network, refs, out, restarts: int = 1, maxiter: int = 30) -> list[Path]:
     """Draw each unit's weight grid (first layer) or incoming weights (deeper), beside the input
-    that excites it most, as ``out/<layer>_<unit>.png`` (atomic). Returns the paths written."""
+    that excites it most, as ``out/<layer>_<unit>.png`` (atomic). Returns the paths written.
+
+    The maximizing input is exact for first-layer units; deeper units get a short search (one
+    start, ``maxiter`` L-BFGS-B steps), a preview that keeps a save's pictures near a second."""
     from .atomic import save_figure
     from .maximize import maximize
     from .tune_plots import plot_readout, plot_unit
@@ -327,7 +330,7 @@ def render_units(net: Network, refs, out, restarts: int = 1, maxiter: int = 100)
 
 def default_check(build: Build) -> list[str] | None:
     """The spec's conformance check (``handnet.check``): one line per unit that does not respond
-    to its declared stimuli as the spec says, e.g. ``edges:top_bar: expected high on its own
+    to its declared stimuli as the spec says, e.g. ``edges:upper_bar: expected high on its own
     strokes, got 0.42``. Empty when every unit conforms; None when there is no spec to check."""
     if build.spec is None:
         return None

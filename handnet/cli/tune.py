@@ -179,8 +179,8 @@ def watch(spec, data, split, out, once, interval, no_figures, as_json):
 @click.command("sweep")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--set", "assignment", required=True, metavar="PATH=START:STOP:STEPS",
-              help="The spec value to sweep, e.g. edges.top_bar.fraction=0.3:0.8:11 or "
-                   "edges.top_bar.strokes.0.line.1.1=16:24:9 (STEPS values, both ends included).")
+              help="The spec value to sweep, e.g. edges.upper_bar.fraction=0.3:0.8:11 or "
+                   "edges.upper_bar.strokes.0.line.1.1=16:24:9 (STEPS values, both ends included).")
 @data_options
 @click.option("-o", "--out", default="sweep.png", show_default=True, type=click.Path(dir_okay=False),
               help="The plot: accuracy overall and per digit against the value, the current value marked.")
@@ -193,7 +193,7 @@ def sweep(spec, assignment, data, split, out, as_json):
 
     \b
     Example:
-        handnet sweep weight_specs/3b1b.toml --set edges.top_bar.fraction=0.3:0.8:11 --data ../shared/mnist
+        handnet sweep weight_specs/3b1b.toml --set edges.upper_bar.fraction=0.3:0.8:11 --data ../shared/mnist
     """
     from ..atomic import save_figure
     from ..data import load_test
