@@ -33,6 +33,7 @@ class UnitChange:
     bias: tuple[float | None, float | None] = (None, None)
     max_weight_change: float = float("nan")
     n_weights_changed: int = 0
+    unit_a: str | None = None  # the unit's ref in A when it differs (layers or units paired by position)
 
     @property
     def weights_changed(self) -> bool:
@@ -46,16 +47,18 @@ class UnitChange:
         """One line: the unit and what changed in it."""
         if self.status != "changed":
             return f"{self.unit}: {self.status}"
+        name = f"{self.unit_a} -> {self.unit}" if self.unit_a else self.unit
         parts = list(self.description)
         if self.bias_changed:
             parts.append(f"bias {self.bias[0]:.3f} -> {self.bias[1]:.3f} ({self.bias[1] - self.bias[0]:+.3f})")
         if self.weights_changed:
             parts.append(f"{self.n_weights_changed} weights changed (max |Δ| {self.max_weight_change:.3g})")
-        return f"{self.unit}: " + "; ".join(parts)
+        return f"{name}: " + "; ".join(parts)
 
     def to_dict(self) -> dict:
         return {
             "unit": self.unit,
+            "unit_a": self.unit_a or self.unit,
             "status": self.status,
             "layer": self.layer,
             "description": list(self.description),
@@ -165,20 +168,21 @@ def diff_networks(a: Network, b: Network, atol: float = 0.0) -> NetworkDiff:
         if la.activation != lb.activation:
             notes.append(f"layer {lb.name}: activation {la.activation} -> {lb.activation}")
         cols_a, cols_b = _input_columns(a, i, b, j)
-        for name in list(la.units) + [u for u in lb.units if u not in la.units]:
-            ref_a, ref_b = f"{la.name}:{name}", f"{lb.name}:{name}"
-            if name not in lb.units:
-                changes.append(UnitChange(ref_a, "removed", lb.name, bias=(float(la.biases[la.units.index(name)]), None)))
+        for ua, ub in _match_units(la, lb, notes):
+            if ub is None:
+                changes.append(UnitChange(f"{la.name}:{la.units[ua]}", "removed", lb.name,
+                                          bias=(float(la.biases[ua]), None)))
                 continue
-            if name not in la.units:
-                changes.append(UnitChange(ref_b, "added", lb.name, bias=(None, float(lb.biases[lb.units.index(name)]))))
+            if ua is None:
+                changes.append(UnitChange(f"{lb.name}:{lb.units[ub]}", "added", lb.name,
+                                          bias=(None, float(lb.biases[ub]))))
                 continue
-            ua, ub = la.units.index(name), lb.units.index(name)
+            ref_a, ref_b = f"{la.name}:{la.units[ua]}", f"{lb.name}:{lb.units[ub]}"
+            # what the unit is, when both sides say (a trained net's units carry no description);
             # the bias is reported from the weights themselves, below
             description = tuple(
-                line for line in describe_changes(meta_a.get(ref_a, {}), meta_b.get(ref_b, {}))
-                if not line.startswith("bias:")
-            )
+                line for line in describe_changes(meta_a[ref_a], meta_b[ref_b]) if not line.startswith("bias:")
+            ) if ref_a in meta_a and ref_b in meta_b else ()
             bias = (float(la.biases[ua]), float(lb.biases[ub]))
             if cols_a is None:
                 n_changed, max_change = la.n_in + lb.n_in, float("nan")
@@ -188,20 +192,32 @@ def diff_networks(a: Network, b: Network, atol: float = 0.0) -> NetworkDiff:
             if description or n_changed or abs(bias[0] - bias[1]) > atol:
                 if abs(bias[0] - bias[1]) <= atol:
                     bias = (bias[0], bias[0])
-                changes.append(UnitChange(ref_b, "changed", lb.name, description, bias, max_change, n_changed))
+                changes.append(UnitChange(ref_b, "changed", lb.name, description, bias, max_change, n_changed,
+                                          ref_a if ref_a != ref_b else None))
     return NetworkDiff(tuple(changes), tuple(notes))
+
+
+def _match_units(la, lb, notes: list) -> list[tuple[int | None, int | None]]:
+    """Pairs of unit indexes (A, B), None on the side where a unit is missing. Units pair by name;
+    two layers of the same size with no name in common (a hand-built and a trained layer) pair
+    by position."""
+    if not set(la.units) & set(lb.units) and la.n_out == lb.n_out:
+        notes.append(f"layer {lb.name}: no unit names in common with {la.name}; units paired by position")
+        return [(k, k) for k in range(la.n_out)]
+    pairs = [(k, lb.units.index(u) if u in lb.units else None) for k, u in enumerate(la.units)]
+    return pairs + [(None, k) for k, u in enumerate(lb.units) if u not in la.units]
 
 
 def _input_columns(a: Network, i: int, b: Network, j: int):
     """Column indexes into layer i of A and layer j of B that hold the same input, or None if the
-    inputs cannot be paired (different sizes, different unit sets)."""
+    inputs cannot be paired (different sizes), as ``(cols_a, cols_b)``."""
     la, lb = a.layers[i], b.layers[j]
     if i == 0 or j == 0:
-        return (slice(None), slice(None)) if la.n_in == lb.n_in else None
+        return (slice(None), slice(None)) if la.n_in == lb.n_in else (None, None)
     below_a, below_b = a.layers[i - 1].units, b.layers[j - 1].units
     if set(below_a) == set(below_b):
         return np.arange(len(below_a)), np.array([below_b.index(u) for u in below_a])
-    return (slice(None), slice(None)) if la.n_in == lb.n_in else None
+    return (slice(None), slice(None)) if la.n_in == lb.n_in else (None, None)
 
 
 # ---- which digits flipped ------------------------------------------------------------------------
@@ -259,7 +275,7 @@ def changed_unit_figures(a: Network, b: Network, diff: NetworkDiff) -> dict:
     figures = {}
     for layer in dict.fromkeys(c.layer for c in diff.changes):
         changes = [c for c in diff.changes if c.layer == layer]
-        rows_a = [_unit_row(a, c.unit) for c in changes]
+        rows_a = [_unit_row(a, c.unit_a or c.unit) for c in changes]
         rows_b = [_unit_row(b, c.unit) for c in changes]
         n_in = next(len(r) for r in rows_a + rows_b if r is not None)
         if any(r is not None and len(r) != n_in for r in rows_a + rows_b):

@@ -455,3 +455,15 @@ def test_reports_show_themselves_in_jupyter(class_means, splits):
 
     page = sweep(SPEC_3B1B, f"edges.{E}.fraction", [0.2], splits.test)._repr_html_()
     assert "data:image/png;base64," in page and "current" in page
+
+
+def test_diff_pairs_a_hand_built_layer_with_a_trained_one_by_position(class_means, splits):
+    from handnet.netdiff import diff_networks
+    from handnet.network import random_network
+
+    hand, trained = template_net(class_means), random_network(seed=0)
+    diff = diff_networks(hand, trained)
+    assert [c.status for c in diff.changes] == ["changed"] * 42
+    first = diff.changes[0]
+    assert first.unit_a == "edges:e0" and first.unit == "hidden1:0" and first.n_weights_changed == 784
+    assert any("paired by position" in note for note in diff.notes)
