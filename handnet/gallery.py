@@ -112,13 +112,20 @@ def tuning_figures(net: Network, unit=None) -> tuple[dict, list]:
     if parts:
         stem = f"tuning-{parts[0].unit.replace(':', '-')}" if single else f"tuning-{net.layers[1].name}"
         figures[stem] = plots.plot_part_tuning(
-            [f"{p.unit} ({p.source})" for p in parts],
+            [p.unit if single else p.unit.split(":", 1)[1] for p in parts],
             [p.labels for p in parts],
             [p.activations for p in parts],
             [p.stimuli for p in parts],
-            title=None if single else f"{net.layers[1].name}: activation as each edge is removed from the stimulus",
+            title=f"{parts[0].unit if single else net.layers[1].name}: activation as each edge is removed from "
+            f"the stimulus (edges from the {parts[0].source}; strokes: {edge_source(net)})",
         )
     return figures, results
+
+
+def edge_source(net: Network) -> str:
+    """Where the first layer's strokes come from: the spec, or lines fitted to the weights."""
+    units = net.metadata.get("units") or {}
+    return "spec" if any(u.get("strokes") for u in units.values() if isinstance(u, dict)) else "best-matching lines"
 
 
 def diagram_figure(net: Network, image, label=None, top_k: int = 3, palette: str = "lesson", index=None):

@@ -108,105 +108,109 @@ def plot_strip(weights, unit_names, input_names, palette: str = "lesson", title:
 
 def plot_maximizers(images, names, activations, top_images=None, top_activations=None, notes=None,
                     title: str | None = None, shape=(28, 28)):
-    """Per unit, one row: its optimized image, then the real digits that most activate it.
+    """Per unit, one column: its optimized image on top, then the real digits that most activate it.
 
     ``images`` is ``(n_units, 784)`` in [0, 1]; ``activations`` ``(n_units,)`` the activation each
     reaches; ``top_images`` ``(n_units, k, 784)`` and ``top_activations`` ``(n_units, k)`` are
-    optional; ``notes`` adds a short line per unit (e.g. the bound or the method).
+    optional; ``notes`` adds a short line per unit (e.g. how close to the bound).
     """
     images = np.atleast_2d(np.asarray(images, dtype=float))
     n = len(images)
     k = 0 if top_images is None else np.asarray(top_images).shape[1]
-    cols = 1 + k
-    fig = _figure(1.25 * cols + 0.6, 1.38 * n + (0.4 if title else 0.1))
-    axes = fig.subplots(n, cols, squeeze=False)
+    fig = _figure(0.95 * n + 0.7, 1.0 * (1 + k) + 0.55 + (0.3 if title else 0))
+    axes = fig.subplots(1 + k, n, squeeze=False)
     for i in range(n):
-        ax = axes[i, 0]
+        ax = axes[0, i]
         ax.imshow(images[i].reshape(shape), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        label = f"{names[i]}\nact {activations[i]:.3g}"
+        label = f"{names[i]}\n{activations[i]:.3g}"
         if notes is not None and notes[i]:
             label += f"\n{notes[i]}"
         ax.set_title(label, fontsize=6.5)
-        ax.set_ylabel("optimized" if i == 0 else "", fontsize=7)
         _hide(ax)
         for j in range(k):
-            ax = axes[i, 1 + j]
+            ax = axes[1 + j, i]
             ax.imshow(np.asarray(top_images[i][j], dtype=float).reshape(shape), cmap="gray", vmin=0, vmax=1,
                       interpolation="nearest")
-            ax.set_title(f"{top_activations[i][j]:.3g}", fontsize=6.5)
+            ax.set_title(f"{top_activations[i][j]:.3g}", fontsize=6)
             _hide(ax)
-    if k:
-        axes[0, 1].set_ylabel(f"top {k} real digits", fontsize=7)
+    axes[0, 0].set_ylabel("optimized", fontsize=7)
+    for j in range(k):
+        axes[1 + j, 0].set_ylabel(f"top {j + 1}", fontsize=7)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=9)
     return fig
 
 
 def plot_edge_tuning(names, angles, angle_activations, shifts, shift_activations, stimuli, sources=None,
-                     title: str | None = None):
+                     title: str | None = None, per_row: int | None = None):
     """Tuning curves of edge units: activation vs the stroke's rotation and vs its sideways shift.
 
     ``angles`` ``(a,)`` degrees and ``angle_activations`` ``(n_units, a)``; ``shifts`` ``(s,)`` pixels
     and ``shift_activations`` ``(n_units, s)``; ``stimuli`` ``(n_units, 784)`` the unrotated stroke.
+    Each unit gets three panels (stimulus, rotation curve, shift curve), ``per_row`` units a row.
     """
     n = len(names)
-    fig = _figure(7.6, 1.55 * n + (0.4 if title else 0.1))
-    axes = fig.subplots(n, 3, squeeze=False, width_ratios=[0.55, 1, 1])
-    for i in range(n):
-        ax = axes[i, 0]
-        ax.imshow(np.asarray(stimuli[i]).reshape(28, 28), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        _hide(ax)
-        ax.set_title(str(names[i]) + (f"\n({sources[i]})" if sources is not None else ""), fontsize=6.5)
-        ax = axes[i, 1]
-        ax.plot(angles, angle_activations[i], color="#2a9d4a")
-        ax.axvline(0, color="0.7", lw=0.6)
-        ax.set_ylim(-0.03, 1.03)
-        ax.tick_params(labelsize=6)
-        ax = axes[i, 2]
-        ax.plot(shifts, shift_activations[i], color="#3a6dd8")
-        ax.axvline(0, color="0.7", lw=0.6)
-        ax.set_ylim(-0.03, 1.03)
-        ax.tick_params(labelsize=6)
-    axes[-1, 1].set_xlabel("stroke rotated by (degrees)", fontsize=7)
-    axes[-1, 2].set_xlabel("stroke shifted sideways by (pixels)", fontsize=7)
-    axes[0, 1].set_title("rotation", fontsize=8)
-    axes[0, 2].set_title("shift", fontsize=8)
-    for ax in axes[:, 1]:
-        ax.set_ylabel("activation", fontsize=6.5)
+    per_row = per_row or (1 if n == 1 else 2)
+    rows = math.ceil(n / per_row)
+    fig = _figure(4.4 * per_row, 1.45 * rows + 0.35 + (0.3 if title else 0))
+    axes = fig.subplots(rows, 3 * per_row, squeeze=False, width_ratios=[0.6, 1, 1] * per_row)
+    for i in range(rows * per_row):
+        r, c = divmod(i, per_row)
+        thumb, rot, shift = axes[r, 3 * c], axes[r, 3 * c + 1], axes[r, 3 * c + 2]
+        if i >= n:
+            for ax in (thumb, rot, shift):
+                ax.set_visible(False)
+            continue
+        thumb.imshow(np.asarray(stimuli[i]).reshape(28, 28), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        _hide(thumb)
+        thumb.set_title(str(names[i]) + (f"\n({sources[i]})" if sources is not None else ""), fontsize=6.5)
+        for ax, x, y, color in ((rot, angles, angle_activations[i], "#2a9d4a"),
+                                (shift, shifts, shift_activations[i], "#3a6dd8")):
+            ax.plot(x, y, color=color)
+            ax.axvline(0, color="0.7", lw=0.6)
+            ax.set_ylim(-0.03, 1.03)
+            ax.tick_params(labelsize=5.5)
+        rot.set_xticks([-90, 0, 90])
+        if r == 0:
+            rot.set_title("rotated by (deg)", fontsize=7)
+            shift.set_title("shifted across (px)", fontsize=7)
+        if c > 0:
+            rot.set_yticklabels([])
+        shift.set_yticklabels([])
+    axes[0, 1].set_ylabel("activation", fontsize=6.5)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=9)
     return fig
 
 
 def plot_part_tuning(names, labels, activations, stimuli, title: str | None = None):
-    """Part units: activation on the full stimulus and with each of its edges removed (or an inhibiting
-    edge added). ``labels[i]`` and ``activations[i]`` ``(c,)`` per unit, ``stimuli[i]`` ``(c, 784)``."""
+    """Part units, one row each: the stimulus with all its edges, then with each edge removed (or an
+    inhibiting edge added), titled with the unit's activation. ``labels[i]`` and ``activations[i]``
+    ``(c,)`` per unit, ``stimuli[i]`` ``(c, 784)``. A panel's frame turns red as the activation drops
+    below the full stimulus's."""
     n = len(names)
     c_max = max(len(l) for l in labels)
-    fig = _figure(max(5.0, 0.85 * c_max + 1.0), 2.35 * n + (0.4 if title else 0.1))
-    figs = fig.subfigures(n, 1, squeeze=False)[:, 0]
+    fig = _figure(0.95 * c_max + 1.3, 1.2 * n + 0.2 + (0.3 if title else 0))
+    axes = fig.subplots(n, c_max, squeeze=False)
     for i in range(n):
-        c = len(labels[i])
-        axes = figs[i].subplots(2, c, squeeze=False, height_ratios=[1, 1.2])
-        for j in range(c):
-            ax = axes[0, j]
+        full = float(activations[i][0])
+        for j in range(c_max):
+            ax = axes[i, j]
+            if j >= len(labels[i]):
+                ax.set_visible(False)
+                continue
             ax.imshow(np.asarray(stimuli[i][j]).reshape(28, 28), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
             _hide(ax)
-            ax.set_title(str(labels[i][j]), fontsize=5.5)
-        gs = axes[1, 0].get_gridspec()
-        for ax in axes[1]:
-            ax.remove()
-        bar = figs[i].add_subplot(gs[1, :])
-        colors = ["#2a9d4a" if j == 0 else "#888888" for j in range(c)]
-        bar.bar(range(c), activations[i], color=colors)
-        bar.set_xlim(-0.5, c - 0.5)
-        bar.set_ylim(0, 1.05)
-        bar.set_xticks([])
-        bar.set_ylabel("activation", fontsize=6.5)
-        bar.tick_params(labelsize=6)
-        figs[i].suptitle(str(names[i]), fontsize=8)
+            a = float(activations[i][j])
+            ax.set_title(f"{labels[i][j]}\n{a:.2f}", fontsize=5.5)
+            drop = np.clip((full - a) / max(full, 1e-9), 0, 1) if j else 0.0
+            color = (0.2 + 0.8 * drop, 0.75 * (1 - drop), 0.2) if j else (0.16, 0.62, 0.29)
+            for spine in ax.spines.values():
+                spine.set_edgecolor(color)
+                spine.set_linewidth(2.2)
+        axes[i, 0].set_ylabel(str(names[i]), fontsize=6.5, rotation=0, ha="right", va="center")
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=9)
     return fig
 
 
@@ -251,24 +255,24 @@ def plot_network_diagram(image, activations, weights, names, layer_names=None, p
 
     negative, positive = PALETTES[palette]
     n_layers = len(activations)
-    fig = _figure(3.2 + 2.6 * n_layers, 7.2)
+    fig = _figure(3.0 + 2.6 * n_layers, 6.4)
     ax = fig.subplots()
-    ax.set_xlim(-0.2, 2.6 + 2.6 * n_layers)
+    ax.set_xlim(-0.2, 5.6 + 2.6 * n_layers)
     ax.set_ylim(-0.6, 10.6)
     ax.set_aspect("equal")
     ax.axis("off")
     # the input: the digit itself, pixels as the 784 input neurons
-    size = 7.0
+    size = 4.6
     left, bottom = 0.0, 5.0 - size / 2
     ax.imshow(np.asarray(image, dtype=float).reshape(28, 28), cmap="gray", vmin=0, vmax=1,
-              extent=(left, left + size * 0.5, bottom, bottom + size), interpolation="nearest", zorder=1)
-    pixel_xy = np.array([(left + (c + 0.5) * size * 0.5 / 28, bottom + size - (r + 0.5) * size / 28)
+              extent=(left, left + size, bottom, bottom + size), interpolation="nearest", zorder=2.5)
+    pixel_xy = np.array([(left + (c + 0.5) * size / 28, bottom + size - (r + 0.5) * size / 28)
                          for r in range(28) for c in range(28)])
-    ax.text(left + size * 0.25, bottom - 0.45, "784 inputs", ha="center", fontsize=8)
+    ax.text(left + size / 2, bottom - 0.45, "784 inputs", ha="center", fontsize=8)
     positions = [pixel_xy]
     for li, acts in enumerate(activations):
         n = len(acts)
-        x = 5.0 + 2.6 * li
+        x = 6.8 + 2.6 * li
         ys = np.linspace(10.0, 0.0, n) if n > 1 else np.array([5.0])
         if n <= 10:
             ys = 5.0 + (ys - 5.0) * (n / 16 + 0.3)
@@ -287,7 +291,8 @@ def plot_network_diagram(image, activations, weights, names, layer_names=None, p
                 rgba = np.array(_hex_rgb(positive if W[j, i] > 0 else negative) + (0.25 + 0.7 * strength,))
                 colors.append(rgba)
                 widths.append(0.4 + 2.0 * strength)
-        ax.add_collection(LineCollection(segments, colors=colors, linewidths=widths, zorder=2))
+        # pixel connections pass under the image, so they seem to leave it at its edge
+        ax.add_collection(LineCollection(segments, colors=colors, linewidths=widths, zorder=2 if li else 1))
     for li, acts in enumerate(activations):
         xy = positions[li + 1]
         last = li == n_layers - 1
