@@ -82,11 +82,13 @@ def maximize_figures(net: Network, unit=None, X=None, k: int = 5, progress=None,
 
 
 def _note(result: mx.Maximizer) -> str:
+    """``z`` reached and how it compares with the bound (or that it is exact)."""
+    z = f"z {result.preactivation:.3g}"
     if result.exact:
-        return "exact"
+        return f"{z}, exact"
     if result.gap is None:
-        return ""
-    return "at bound" if result.gap < 1e-4 else f"{result.gap:.0%} below bound"
+        return z
+    return f"{z}, at bound" if result.gap < 1e-4 else f"{z}, {result.gap:.0%} < bound"
 
 
 def tuning_figures(net: Network, unit=None) -> tuple[dict, list]:
@@ -116,8 +118,8 @@ def tuning_figures(net: Network, unit=None) -> tuple[dict, list]:
             [p.labels for p in parts],
             [p.activations for p in parts],
             [p.stimuli for p in parts],
-            title=f"{parts[0].unit if single else net.layers[1].name}: activation as each edge is removed from "
-            f"the stimulus (edges from the {parts[0].source}; strokes: {edge_source(net)})",
+            title=f"{parts[0].unit if single else net.layers[1].name}: activation as each edge is removed\n"
+            f"(edges from the {parts[0].source}; strokes: {edge_source(net)})",
         )
     return figures, results
 

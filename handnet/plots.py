@@ -190,7 +190,7 @@ def plot_part_tuning(names, labels, activations, stimuli, title: str | None = No
     below the full stimulus's."""
     n = len(names)
     c_max = max(len(l) for l in labels)
-    fig = _figure(0.95 * c_max + 1.3, 1.2 * n + 0.2 + (0.3 if title else 0))
+    fig = _figure(max(4.8, 0.95 * c_max + 1.3), 1.2 * n + 0.2 + (0.5 if title else 0))
     axes = fig.subplots(n, c_max, squeeze=False)
     for i in range(n):
         full = float(activations[i][0])

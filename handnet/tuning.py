@@ -101,7 +101,9 @@ def unit_strokes(net: Network, ref) -> tuple[list, float, str]:
             found = [strokelib.from_dict(d) for d in meta["strokes"]]
         except (ValueError, TypeError, KeyError) as e:
             raise HandnetError(f"metadata.units.{ref}.strokes: not valid strokes ({e})") from None
-        return found, float(meta.get("width", DEFAULT_WIDTH)), "spec strokes"
+        # the spec may say how wide its strokes are drawn as ink, apart from its template width
+        width = meta.get("ink_width") or meta.get("width") or DEFAULT_WIDTH
+        return found, float(width), "spec strokes"
     if ref.layer != 0:
         raise UnitError(f"unit {ref} is not a first-layer (edge) unit and has no strokes in its metadata")
     line = best_line(net.layers[0].weights[ref.index].reshape(net.input_shape))
