@@ -27,7 +27,8 @@ def bench(name, net):
     started = time.perf_counter()
     baselines = [mx.random_start_baseline(net, r.unit, n_starts=100, seed=1)[1] for r in deeper]
     baseline_total = time.perf_counter() - started
-    beats = sum(r.value >= b - 1e-9 for r, b in zip(deeper, baselines))
+    # equal up to rounding counts as a match: saturated sigmoids leave differences of ~1e-8
+    beats = sum(r.value >= b - 1e-6 * max(1.0, abs(b)) for r, b in zip(deeper, baselines))
     margins = [r.value - b for r, b in zip(deeper, baselines)]
     gaps = np.array([r.gap for r in deeper])
     print(

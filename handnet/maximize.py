@@ -7,10 +7,16 @@ The image lives in the box [0, 1]^784 (pixel brightness, as the lesson's input n
   under the optional unit-L2-norm constraint ``||x|| <= 1`` (with ``x >= 0``; every coordinate of
   that point is <= 1, so it also lies in the box). With an L2 penalty ``lam * ||x||^2`` the box
   optimum is still closed form: ``x_i = clip(w_i / (2 lam), 0, 1)``.
-* A deeper unit is maximized numerically: bounded L-BFGS-B (``scipy.optimize.minimize``) on
-  its pre-activation, with the exact input gradient from ``input_gradient`` below, from several
-  seeded starts; optional L2 and total-variation penalties, and blur (the image is a Gaussian
-  blur of the optimized variables, which keeps it in the box).
+* A deeper unit is maximized numerically, with the exact input gradient from ``input_gradient``
+  below. First a cheap batched screen: projected gradient ascent from seeded starts (the box
+  corner the gradient at mid-grey points to, the corner the unit's linear pixel template points
+  to, then uniform random images), each run twice, once on the real network and once annealed
+  from sigmoids flattened 4-fold (a smoother landscape that helps past saturated plateaus). Then
+  bounded L-BFGS-B (``scipy.optimize.minimize``) polishes the best ``restarts`` of those, and a
+  last step moves every pixel to the bound its gradient points to while that helps. Optional L2
+  and total-variation penalties, and blur (the image is a Gaussian blur of the optimized
+  variables, which keeps it in the box). Under the unit-L2 constraint the screen's projected
+  gradient (onto the box and the ball) is the method.
 * An upper bound comes from interval bound propagation: each unit's pre-activation over the
   whole input box is bounded layer by layer by ``b + sum_j max(w_j lo_j, w_j hi_j)``, where
   ``[lo_j, hi_j]`` bounds unit ``j`` below. For a first-layer unit the bound is exact; for a
@@ -40,6 +46,7 @@ from .network import Network, UnitRef, activate
 
 OBJECTIVES = ("preactivation", "activation")
 CONSTRAINTS = ("box", "l2")
+ANNEAL_FROM = 4.0  # the temperature annealed screening runs start at
 
 
 def one_blas_thread():
@@ -161,13 +168,19 @@ class _Gradient:
         self.weights_t = [w.T.copy() for w in self.weights]
         self.biases = [np.asarray(layer.biases, dtype=float) for layer in self.layers]
         self.index, self.objective = ref.index, objective
+        # > 1 flattens the sigmoids below the unit (a smoother landscape); 1 is the real network
+        self.temperature = 1.0
         # a softmax probability saturates; its logarithm has the same maximizer and a steady gradient
         self.log_probability = log_probability and objective == "activation" and self.layers[-1].activation == "softmax"
 
     def __call__(self, X):
         a, acts, zs = X, [X], []
-        for layer, wt, b in zip(self.layers, self.weights_t, self.biases):
+        last = len(self.layers) - 1
+        flatten = bool(np.any(np.asarray(self.temperature) != 1.0))
+        for li, (layer, wt, b) in enumerate(zip(self.layers, self.weights_t, self.biases)):
             z = a @ wt + b
+            if li < last and flatten:
+                z = z / self.temperature
             a = activate(z, layer.activation)
             zs.append(z)
             acts.append(a)
@@ -191,6 +204,8 @@ class _Gradient:
             first = len(self.layers) - 1
         for li in range(first, -1, -1):
             dz = _activation_derivative(self.layers[li], zs[li], acts[li + 1], g)
+            if li < last and flatten:
+                dz = dz / self.temperature
             g = dz @ self.weights[li]
         return values, np.array(g, dtype=float)
 
@@ -357,25 +372,38 @@ def _project_l2(P):
     return P / norms
 
 
-def projected_gradient(problem, starts, steps: int = 200, lr: float = 0.05, constraint: str = "box"):
+def projected_gradient(problem, starts, steps: int = 200, lr: float = 0.05, constraint: str = "box",
+                       temperatures=None):
     """Projected gradient ascent from every row of ``starts`` at once.
 
-    Each step moves along the gradient scaled to unit RMS, with a step size that decays from
-    ``lr`` to ``lr / 100``, then projects back onto the allowed set. Returns the best
-    ``(variables (n, 784), penalized values (n,))`` seen along each run.
+    Each step moves along the gradient scaled to unit RMS (so it crosses the flat plateaus of
+    saturated sigmoids at a steady pace), with a step size that decays from ``lr`` to ``lr / 100``,
+    then projects back onto the allowed set. ``temperatures`` (one per row, default all 1) anneal
+    geometrically to 1: a run starting at 4 sees the sigmoids below the unit flattened 4-fold at
+    first, a smoother landscape, and the real network by the end. Returns the best
+    ``(variables (n, 784), penalized values (n,))`` of the real network seen along each run.
     """
     project = _project_l2 if constraint == "l2" else (lambda P: np.clip(P, 0.0, 1.0))
     P = project(np.array(starts, dtype=float))
     best, best_values = P.copy(), np.full(len(P), -np.inf)
+    t0 = None if temperatures is None else np.asarray(temperatures, dtype=float)[:, None]
+    annealing = t0 is not None and np.any(t0 != 1.0)
     for t in range(steps + 1):
+        done = t / max(steps - 1, 1)
+        if annealing:
+            problem.gradient.temperature = t0 ** max(0.0, 1.0 - done)
         v, g = problem.value_and_grad(P)
+        if annealing:
+            # only the real network's values count as results
+            problem.gradient.temperature = 1.0
+            v = problem.value_and_grad(P)[0] if t == steps or t % 10 == 0 else np.full(len(P), -np.inf)
         better = v > best_values
         best[better], best_values[better] = P[better], v[better]
         if t == steps:
             break
         rms = np.sqrt(np.mean(g**2, axis=1, keepdims=True)) + 1e-12
-        step = lr * (0.01 ** (t / max(steps - 1, 1)))
-        P = project(P + step * g / rms)
+        P = project(P + lr * (0.01 ** min(done, 1.0)) * g / rms)
+    problem.gradient.temperature = 1.0
     return best, best_values
 
 
@@ -413,14 +441,24 @@ def random_start_baseline(net, ref, n_starts=100, seed=0, steps=200, objective="
     return best[i], float(values[i])
 
 
-def _starts(problem, n, seed, size):
-    """Seeded starting points: the box corner the gradient at mid-grey points to, then random images."""
+def _starts(problem, n, seed, size, template=None):
+    """Seeded starting points: the box corners that the gradient at mid-grey and the unit's linear
+    pixel template point to, then uniform random images."""
     _, g = problem.value_and_grad(np.full((1, size), 0.5))
-    rng = np.random.default_rng(seed)
     starts = [(g[0] > 0).astype(float)]
+    if template is not None:
+        starts.append((template > 0).astype(float))
+    rng = np.random.default_rng(seed)
     while len(starts) < n:
         starts.append(rng.uniform(0.0, 1.0, size))
     return starts[:n]
+
+
+def _linear_template(net: Network, ref: UnitRef) -> np.ndarray:
+    """The unit's weights composed down to the pixels (``handnet.weights.effective_templates``)."""
+    from .weights import effective_templates
+
+    return effective_templates(net, ref.layer)[ref.index]
 
 
 @_single_threaded
@@ -431,8 +469,8 @@ def maximize(
     objective: str = "preactivation",
     constraint: str = "box",
     restarts: int = 2,
-    screen: int = 32,
-    screen_steps: int = 60,
+    screen: int = 20,
+    screen_steps: int = 200,
     seed: int = 0,
     l2: float = 0.0,
     tv: float = 0.0,
@@ -466,18 +504,24 @@ def maximize(
     else:
         problem = _Problem(net, ref, objective, l2, tv, blur)
         # a cheap batched screen from many seeded starts finds the best basin; L-BFGS-B polishes
+        starts = _starts(problem, max(screen, restarts), seed, size, _linear_template(net, ref))
+        # every start runs twice: on the real network, and annealed from flattened sigmoids
         screened, values = projected_gradient(
-            problem, _starts(problem, max(screen, restarts), seed, size), steps=screen_steps, constraint=constraint
+            problem,
+            starts + starts,
+            steps=screen_steps,
+            constraint=constraint,
+            temperatures=[1.0] * len(starts) + [ANNEAL_FROM] * len(starts),
         )
         order = np.argsort(-values, kind="stable")[:restarts]
         if constraint == "l2":
             image = problem.image(screened[order[0]])
-            method = f"projected gradient on the unit L2 ball, best of {max(screen, restarts)} seeded starts"
+            method = f"projected gradient on the unit L2 ball, best of {2 * len(starts)} seeded runs"
         else:
             results = [_lbfgsb(problem, screened[i], maxiter) for i in order]
             best = _push_to_corners(problem, results[int(np.argmax([r[1] for r in results]))][0])
             image = problem.image(best)
-            method = f"L-BFGS-B from the best {restarts} of {max(screen, restarts)} seeded starts"
+            method = f"L-BFGS-B from the best {restarts} of {2 * len(starts)} seeded screening runs"
         n_restarts = restarts
     image = np.clip(image, 0.0, 1.0)
     z, a = unit_values(net, ref, image[None])

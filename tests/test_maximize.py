@@ -105,6 +105,21 @@ def test_input_gradient_matches_finite_differences(rng, objective, activations):
             np.testing.assert_allclose(grads[:, i], (vp - vm) / (2 * h), rtol=1e-5, atol=1e-8)
 
 
+def test_flattened_sigmoid_gradient_matches_finite_differences(rng):
+    net = random_network(seed=9)
+    problem = mx._Problem(net, net.unit("digits:2"), "preactivation", 0.0, 0.0, 0.0)
+    problem.gradient.temperature = np.array([[4.0], [2.0]])
+    X = rng.uniform(0, 1, size=(2, 784))
+    _, grads = problem.value_and_grad(X)
+    for i in rng.choice(784, size=8, replace=False):
+        h = 1e-6
+        Xp, Xm = X.copy(), X.copy()
+        Xp[:, i] += h
+        Xm[:, i] -= h
+        fd = (problem.value_and_grad(Xp)[0] - problem.value_and_grad(Xm)[0]) / (2 * h)
+        np.testing.assert_allclose(grads[:, i], fd, rtol=1e-5, atol=1e-8)
+
+
 def test_total_variation_gradient_matches_finite_differences(rng):
     x = rng.uniform(0, 1, size=(2, 784))
     _, g = mx._tv(x, (28, 28))
