@@ -76,7 +76,9 @@ class Maximizer:
 
     ``image`` is ``(784,)`` float in [0, 1]. ``activation`` and ``preactivation`` are the unit's
     values on it (without penalties). ``bound`` is an upper bound on the objective (pre-activation
-    or, for ``objective="activation"``, the activation) over all allowed images, or None.
+    or, for ``objective="activation"``, the activation) over all allowed images, and
+    ``activation_bound`` one on the activation; ``lower`` is the matching lower bound, so ``gap``
+    can say how far below the bound the result is as a fraction of ``[lower, bound]``.
     """
 
     unit: str
@@ -92,6 +94,7 @@ class Maximizer:
     restarts: int = 0
     seed: int | None = None
     penalties: dict = field(default_factory=dict)
+    activation_bound: float | None = None
 
     @property
     def value(self) -> float:
@@ -119,6 +122,7 @@ class Maximizer:
             "objective": self.objective,
             "value": self.value,
             "bound": self.bound,
+            "activation_bound": self.activation_bound,
             "gap": self.gap,
             "method": self.method,
             "constraint": self.constraint,
@@ -526,6 +530,7 @@ def maximize(
     image = np.clip(image, 0.0, 1.0)
     z, a = unit_values(net, ref, image[None])
     lower, bound = objective_bounds(net, ref, objective, constraint)
+    activation_bound = objective_bounds(net, ref, "activation", constraint)[1]
     return Maximizer(
         unit=str(ref),
         image=image,
@@ -540,6 +545,7 @@ def maximize(
         restarts=n_restarts,
         seed=seed if n_restarts else None,
         penalties=penalties,
+        activation_bound=activation_bound,
     )
 
 
