@@ -43,7 +43,7 @@ def weight_figures(net: Network, unit=None, palette: str = "lesson") -> dict:
         figures[f"weights-{suffix}-templates"] = plots.plot_weight_grid(
             weightlib.effective_templates(net, li)[rows], names, palette,
             title=f"{layer.name}: effective pixel templates {chain} (linear approximation)",
-            colorbar_label="summed weight along all paths",
+            colorbar_label="weight summed over paths",
         )
     return figures
 
@@ -225,5 +225,5 @@ def regenerate(out, spec_path="weight_specs/3b1b.toml", trained_path=None, dpi: 
     written = []
     for prefix, net in nets:
         for stem, fig in figure_set(net, splits.test.X, splits.test.y).items():
-            written.append(str(save_figure(fig, Path(out) / f"{prefix}-{stem}.png", dpi=dpi)))
+            written.append(str(save_figure(fig, Path(out) / f"{prefix}-{stem}.png", dpi=dpi, bbox_inches="tight")))
     return written, notes

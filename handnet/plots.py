@@ -66,7 +66,8 @@ def plot_weight_grid(weights, names, palette: str = "lesson", title: str | None 
     weights = np.atleast_2d(np.asarray(weights, dtype=float))
     n = len(weights)
     rows, cols = _grid(n, ncols)
-    fig = _figure(1.55 * cols + 0.9, 1.65 * rows + (0.35 if title else 0.1))
+    width = max(3.9, 1.55 * cols + 0.9)
+    fig = _figure(width, 1.65 * rows + (0.35 if title else 0.1) + (0.25 if title and width < 5 else 0))
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     cmap, norm = weight_cmap(palette), weight_norm(weights, vmax=vmax)
     image = None
@@ -78,8 +79,14 @@ def plot_weight_grid(weights, names, palette: str = "lesson", title: str | None 
         ax.set_visible(False)
     fig.colorbar(image, ax=axes.tolist(), shrink=0.8, label=colorbar_label)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(_wrap(title, width), fontsize=10 if width >= 5 else 8.5)
     return fig
+
+
+def _wrap(text: str, width_inches: float) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, max(30, int(width_inches * 13))))
 
 
 def plot_strip(weights, unit_names, input_names, palette: str = "lesson", title: str | None = None, biases=None):

@@ -41,7 +41,7 @@ def _save(figures: dict, out, prefix: str, fmt: str, dpi: int) -> list[str]:
     written = []
     for stem, fig in figures.items():
         path = Path(out) / f"{prefix}{stem}.{fmt}"
-        save_figure(fig, path, dpi=dpi)
+        save_figure(fig, path, dpi=dpi, bbox_inches="tight")
         written.append(str(path))
     return written
 
