@@ -61,7 +61,7 @@ def test_weight_figures_for_a_hand_net():
                          "weights-digits-strip", "weights-digits-templates"}
     titles = [ax.get_title() for ax in figs["weights-edges"].axes if ax.get_images()]
     assert titles == ["top_bar", "left_bar", "right_bar", "bottom_bar", "slash"]
-    assert "linear approximation" in figs["weights-parts-templates"]._suptitle.get_text()
+    assert "linear approximation" in figs["weights-parts-templates"]._suptitle.get_text().replace("\n", " ")
     one = gallery.weight_figures(net, "parts:box")
     assert set(one) == {"weights-parts-box-strip", "weights-parts-box-templates"}
 
