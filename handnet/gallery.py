@@ -148,17 +148,31 @@ def diagram_figure(net: Network, image, label=None, top_k: int = 3, palette: str
 
 
 def digit_figure(net: Network, X, y, unit=None, count: int = 40, k: int = 20, source: str = "test digits"):
-    """Without ``unit``: the first ``count`` digits with predictions (wrong ones in red). With ``unit``:
-    its top ``k`` activating digits with their activations."""
+    """Without ``unit``: the first ``count // 10`` digits of each digit 0-9 (or the first ``count``
+    when that is under 10), with predictions, wrong ones in red. With ``unit``: the top ``k``
+    activating digits with their activations."""
     X = np.asarray(X)
     if unit is None:
-        X, y = X[:count], np.asarray(y)[:count]
+        from .thumbnails import pick_examples
+
+        y = np.asarray(y)
+        per_digit = count // 10
+        if per_digit:
+            # the first few of each digit: test splits may be sorted by label
+            picks = pick_examples(y, per_digit)
+            # row r holds the r-th example of every digit, so each column is one digit
+            chosen = np.array([p[r] for r in range(per_digit) for p in picks if r < len(p)], dtype=int)
+            what = f"first {per_digit} {source} of each digit"
+        else:
+            chosen = np.arange(min(count, len(y)))
+            what = f"first {len(chosen)} {source}"
+        X, y = X[chosen], y[chosen]
         predicted = net.predict(X)
         names = net.layers[-1].units
         titles = [f"{names[p]} (is {t})" if p != t else f"{names[p]}" for p, t in zip(predicted, y)]
         accuracy = float(np.mean(predicted == y)) if len(y) else float("nan")
-        return plots.plot_digits(X, titles, wrong=predicted != y,
-                                 title=f"first {len(y)} {source}: predicted digit ({accuracy:.0%} right; red = wrong)")
+        return plots.plot_digits(X, titles, wrong=predicted != y, ncols=10,
+                                 title=f"{what}: predicted digit ({accuracy:.0%} of these right; red = wrong)")
     ref = net.unit(unit)
     idx, acts = mx.top_activating(net, ref, X, k)
     titles = [f"#{i}: {a:.3g}" for i, a in zip(idx, acts)]

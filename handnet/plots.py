@@ -124,10 +124,18 @@ def plot_maximizers(images, names, activations, top_images=None, top_activations
     images = np.atleast_2d(np.asarray(images, dtype=float))
     n = len(images)
     k = 0 if top_images is None else np.asarray(top_images).shape[1]
-    fig = _figure(0.95 * n + 0.7, 1.0 * (1 + k) + 0.55 + (0.3 if title else 0))
-    axes = fig.subplots(1 + k, n, squeeze=False)
+    # one unit reads best as a row: optimized image, then its top digits
+    across = n == 1
+    width = 0.95 * (1 + k) + 0.7 if across else 0.95 * n + 0.7
+    height = 1.9 if across else 1.0 * (1 + k) + 0.55
+    fig = _figure(max(width, 3.0), height + (0.3 if title else 0))
+    axes = fig.subplots(1, 1 + k, squeeze=False) if across else fig.subplots(1 + k, n, squeeze=False)
+
+    def panel(i, j):
+        return axes[0, j] if across else axes[j, i]
+
     for i in range(n):
-        ax = axes[0, i]
+        ax = panel(i, 0)
         ax.imshow(images[i].reshape(shape), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         label = f"{names[i]}\n{activations[i]:.3g}"
         if notes is not None and notes[i]:
@@ -135,16 +143,18 @@ def plot_maximizers(images, names, activations, top_images=None, top_activations
         ax.set_title(label, fontsize=6.5)
         _hide(ax)
         for j in range(k):
-            ax = axes[1 + j, i]
+            ax = panel(i, 1 + j)
             ax.imshow(np.asarray(top_images[i][j], dtype=float).reshape(shape), cmap="gray", vmin=0, vmax=1,
                       interpolation="nearest")
-            ax.set_title(f"{top_activations[i][j]:.3g}", fontsize=6)
+            ax.set_title(f"top {j + 1}: {top_activations[i][j]:.3g}" if across else f"{top_activations[i][j]:.3g}",
+                         fontsize=6)
             _hide(ax)
-    axes[0, 0].set_ylabel("optimized", fontsize=7)
-    for j in range(k):
-        axes[1 + j, 0].set_ylabel(f"top {j + 1}", fontsize=7)
+    panel(0, 0).set_ylabel("optimized" if not across else "", fontsize=7)
+    if not across:
+        for j in range(k):
+            axes[1 + j, 0].set_ylabel(f"top {j + 1}", fontsize=7)
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(_wrap(title, max(width, 3.0)), fontsize=9)
     return fig
 
 
