@@ -104,9 +104,15 @@ def test_tuning_and_digit_figures():
     assert list(figs) == ["tuning-edges-slash"]
     figs, _ = gallery.tuning_figures(net, "parts:box")
     assert len(images_of(figs["tuning-parts-box"])) == 6
-    X = np.random.default_rng(0).uniform(0, 1, size=(12, 784))
-    y = np.arange(12) % 10
-    fig = gallery.digit_figure(net, X, y, count=12)
-    assert len(images_of(fig)) == 12
+    X = np.random.default_rng(0).uniform(0, 1, size=(24, 784))
+    y = np.sort(np.arange(24) % 10)  # sorted by label, as the bundled test split is
+    fig = gallery.digit_figure(net, X, y, count=20)
+    shown = images_of(fig)
+    assert len(shown) == 20
+    # two of each digit, one digit per column: row r holds the r-th example of 0-9
+    expected = np.concatenate([np.flatnonzero(y == d)[:2] for d in range(10)]).reshape(10, 2).T.ravel()
+    for im, i in zip(shown, expected):
+        np.testing.assert_allclose(im.get_array(), X[i].reshape(28, 28))
+    assert len(images_of(gallery.digit_figure(net, X, y, count=5))) == 5
     fig = gallery.digit_figure(net, X, y, unit="parts:box", k=4)
     assert len(images_of(fig)) == 4
