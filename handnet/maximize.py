@@ -9,8 +9,9 @@ The image lives in the box [0, 1]^784 (pixel brightness, as the lesson's input n
   optimum is still closed form: ``x_i = clip(w_i / (2 lam), 0, 1)``.
 * A deeper unit is maximized numerically, with the exact input gradient from ``input_gradient``
   below. First a cheap batched screen: projected gradient ascent from seeded starts (the box
-  corner the gradient at mid-grey points to, the corner the unit's linear pixel template points
-  to, then uniform random images), each run twice, once on the real network and once annealed
+  corners that the gradient at mid-grey, the unit's linear pixel template, and the templates of
+  the four units below it with the largest positive weights point to, then uniform random
+  images), each run twice, once on the real network and once annealed
   from sigmoids flattened 4-fold (a smoother landscape that helps past saturated plateaus). Then
   bounded L-BFGS-B (``scipy.optimize.minimize``) polishes the best ``restarts`` of those, and a
   last step moves every pixel to the bound its gradient points to while that helps. Optional L2
@@ -446,24 +447,31 @@ def random_start_baseline(net, ref, n_starts=100, seed=0, steps=200, objective="
     return best[i], float(values[i])
 
 
-def _starts(problem, n, seed, size, template=None):
-    """Seeded starting points: the box corners that the gradient at mid-grey and the unit's linear
-    pixel template point to, then uniform random images."""
+def _starts(problem, n, seed, size, corners=()):
+    """Seeded starting points: the box corner the gradient at mid-grey points to, the given
+    ``corners``, then uniform random images; ``n`` in all."""
     _, g = problem.value_and_grad(np.full((1, size), 0.5))
-    starts = [(g[0] > 0).astype(float)]
-    if template is not None:
-        starts.append((template > 0).astype(float))
+    starts = [(g[0] > 0).astype(float)] + [np.asarray(c, dtype=float) for c in corners]
     rng = np.random.default_rng(seed)
     while len(starts) < n:
         starts.append(rng.uniform(0.0, 1.0, size))
     return starts[:n]
 
 
-def _linear_template(net: Network, ref: UnitRef) -> np.ndarray:
-    """The unit's weights composed down to the pixels (``handnet.weights.effective_templates``)."""
+def _template_corners(net: Network, ref: UnitRef, n_below: int = 4) -> list:
+    """Box corners worth starting from: where the unit's linear pixel template is positive, and
+    where each of the ``n_below`` units below it with the largest positive weights has its
+    template positive (for a first-layer unit below, that is its exact best image)."""
     from .weights import effective_templates
 
-    return effective_templates(net, ref.layer)[ref.index]
+    corners = [(effective_templates(net, ref.layer)[ref.index] > 0).astype(float)]
+    if ref.layer > 0:
+        weights = net.layers[ref.layer].weights[ref.index]
+        below = effective_templates(net, ref.layer - 1)
+        for j in np.argsort(-weights, kind="stable")[:n_below]:
+            if weights[j] > 0:
+                corners.append((below[j] > 0).astype(float))
+    return corners
 
 
 @_single_threaded
@@ -474,7 +482,7 @@ def maximize(
     objective: str = "preactivation",
     constraint: str = "box",
     restarts: int = 2,
-    screen: int = 20,
+    screen: int = 28,
     screen_steps: int = 200,
     seed: int = 0,
     l2: float = 0.0,
@@ -509,7 +517,7 @@ def maximize(
     else:
         problem = _Problem(net, ref, objective, l2, tv, blur)
         # a cheap batched screen from many seeded starts finds the best basin; L-BFGS-B polishes
-        starts = _starts(problem, max(screen, restarts), seed, size, _linear_template(net, ref))
+        starts = _starts(problem, max(screen, restarts), seed, size, _template_corners(net, ref))
         # every start runs twice: on the real network, and annealed from flattened sigmoids
         screened, values = projected_gradient(
             problem,
