@@ -20,18 +20,6 @@ def _layer(net: Network, layer) -> int:
     return layer if isinstance(layer, int) else net.layer_index(layer)
 
 
-def unit_labels(net: Network, layer) -> list[str]:
-    """``layer:unit`` names of one layer's units."""
-    return [str(ref) for ref in net.units(_layer(net, layer))]
-
-
-def pixel_weights(net: Network, layer=0) -> np.ndarray:
-    """A layer's weights over the pixels, ``(n_units, 784)``: the real weights for the first layer,
-    the effective template (linear approximation) for deeper ones."""
-    li = _layer(net, layer)
-    return effective_templates(net, li)
-
-
 def effective_templates(net: Network, layer) -> np.ndarray:
     """``W_l @ ... @ W_1`` for layer ``l``: ``(n_units, 784)``, each row a unit's linear pixel template."""
     li = _layer(net, layer)

@@ -5,7 +5,7 @@ import pytest
 
 from handnet import strokes, tuning
 from handnet.errors import UnitError
-from handnet.network import Layer, Network, random_network
+from handnet.network import Network, random_network
 from handnet.templates import edge_template
 from inside_nets import EDGES, hand_net
 
