@@ -91,13 +91,20 @@ def _note(result: mx.Maximizer) -> str:
     return f"{z}, at bound" if result.gap < 1e-4 else f"{z}, {result.gap:.0%} < bound"
 
 
-def tuning_figures(net: Network, unit=None) -> tuple[dict, list]:
-    """Edge units' rotation/shift curves and part units' remove-an-edge bars (all, or ``unit``)."""
+def tuning_refs(net: Network, unit=None) -> list:
+    """The units ``tuning_figures`` draws: ``unit``, or every edge (first-layer) and part (second-layer) unit."""
     if unit is not None:
-        refs = [net.unit(unit)]
-    else:
-        refs = net.units(0) + (net.units(1) if len(net.layers) > 2 else [])
-    results = [tuninglib.tuning(net, ref) for ref in refs]
+        return [net.unit(unit)]
+    return net.units(0) + (net.units(1) if len(net.layers) > 2 else [])
+
+
+def tuning_figures(net: Network, unit=None, progress=None) -> tuple[dict, list]:
+    """Edge units' rotation/shift curves and part units' remove-an-edge panels (all, or ``unit``)."""
+    results = []
+    for ref in tuning_refs(net, unit):
+        results.append(tuninglib.tuning(net, ref))
+        if progress is not None:
+            progress(1)
     figures = {}
     edges = [r for r in results if isinstance(r, tuninglib.EdgeTuning)]
     parts = [r for r in results if isinstance(r, tuninglib.PartTuning)]
@@ -238,6 +245,7 @@ def regenerate(out, spec_path="weight_specs/3b1b.toml", trained_path=None, dpi: 
         nets.append(("random", random_network(seed=0)))
     written = []
     for prefix, net in nets:
+        note(f"drawing {prefix}-* ({'-'.join(map(str, net.sizes))} net) ...")
         for stem, fig in figure_set(net, splits.test.X, splits.test.y).items():
             written.append(str(save_figure(fig, Path(out) / f"{prefix}-{stem}.png", dpi=dpi, bbox_inches="tight")))
     return written, notes

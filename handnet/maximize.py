@@ -580,7 +580,8 @@ def top_activating(net: Network, ref, X, k: int = 8):
 
 def save_maximizers(path, results: list[Maximizer]):
     """Write results to ``.npz``: ``images (n, 784)``, ``activations``, ``preactivations``,
-    ``bounds`` (NaN where none), ``seconds``, ``units`` and ``methods`` (strings)."""
+    ``objectives``, ``bounds`` and ``activation_bounds`` and ``gaps`` (NaN where none), ``seconds``,
+    ``units`` and ``methods`` (strings). No pickles: ``np.load(path)`` reads it back."""
     from .atomic import atomic_path
 
     arrays = {
@@ -590,6 +591,8 @@ def save_maximizers(path, results: list[Maximizer]):
         "preactivations": np.array([r.preactivation for r in results]),
         "objectives": np.array([r.objective for r in results]),
         "bounds": np.array([np.nan if r.bound is None else r.bound for r in results]),
+        "activation_bounds": np.array([np.nan if r.activation_bound is None else r.activation_bound for r in results]),
+        "gaps": np.array([np.nan if r.gap is None else r.gap for r in results]),
         "seconds": np.array([r.seconds for r in results]),
         "methods": np.array([r.method for r in results]),
     }

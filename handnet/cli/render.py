@@ -59,7 +59,7 @@ def figure_options(func):
     func = json_option(func)
     func = data_options(func)
     func = click.option("--palette", type=click.Choice(PALETTES), default="lesson", show_default=True,
-                        help="lesson: green +/red -; colorblind: blue +/orange -.")(func)
+                        help="Weight colours (weights, diagram): lesson green +/red -; colorblind blue +/orange -.")(func)
     func = click.option("--dpi", type=click.IntRange(20, 600), default=110, show_default=True,
                         help="Resolution of PNG files.")(func)
     func = click.option("--format", "fmt", type=click.Choice(FORMATS), default="png", show_default=True)(func)
@@ -178,7 +178,9 @@ def tuning_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json):
     from .. import gallery
 
     network = load_network(net, data)
-    figures, results = gallery.tuning_figures(network, unit)
+    refs = gallery.tuning_refs(network, unit)
+    with progress(len(refs), "tuning curves") as bar:
+        figures, results = gallery.tuning_figures(network, unit, progress=bar.update)
     written = _save(figures, out, _prefix(net), fmt, dpi)
     _report(as_json, net, written, units=[r.to_dict() for r in results] if as_json else None)
 
