@@ -94,7 +94,7 @@ def _note(result: mx.Maximizer) -> str:
 def tuning_refs(net: Network, unit=None) -> list:
     """The units ``tuning_figures`` draws: ``unit``, or every edge (first-layer) and part (second-layer) unit."""
     if unit is not None:
-        return [net.unit(unit)]
+        return [tuninglib.tunable(net, unit)]
     return net.units(0) + (net.units(1) if len(net.layers) > 2 else [])
 
 

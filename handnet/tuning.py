@@ -228,14 +228,18 @@ def part_tuning(net: Network, ref) -> PartTuning:
     return PartTuning(str(ref), source, labels, _activations(net, ref, stimuli), stimuli)
 
 
+def tunable(net: Network, ref) -> UnitRef:
+    """The resolved reference if the unit has tuning curves (first or second layer), else a UnitError."""
+    ref = net.unit(ref)
+    if ref.layer > 1:
+        raise UnitError(
+            f"unit {ref}: tuning curves are for edge (first-layer) and part (second-layer) units; "
+            f"for {ref.layer_name} use maximize or weights"
+        )
+    return ref
+
+
 def tuning(net: Network, ref):
     """``edge_tuning`` for a first-layer unit, ``part_tuning`` for a second-layer unit."""
-    ref = net.unit(ref)
-    if ref.layer == 0:
-        return edge_tuning(net, ref)
-    if ref.layer == 1:
-        return part_tuning(net, ref)
-    raise UnitError(
-        f"unit {ref}: tuning curves are for edge (first-layer) and part (second-layer) units; "
-        f"for {ref.layer_name} use maximize or weights"
-    )
+    ref = tunable(net, ref)
+    return edge_tuning(net, ref) if ref.layer == 0 else part_tuning(net, ref)
