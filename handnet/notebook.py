@@ -27,30 +27,17 @@ def _img(fig, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"/>'
 
 
-def weight_grids_figure(weights: np.ndarray, names, columns: int = 8):
-    """Each unit's weights ``(n_units, 28, 28)`` as a small picture titled with its name."""
-    from matplotlib.figure import Figure
-
-    from .tune_plots import weight_rgb
-
-    n = len(names)
-    rows = max(1, -(-n // columns))
-    fig = Figure(figsize=(1.2 * min(columns, max(n, 1)), 1.35 * rows))
-    axes = fig.subplots(rows, min(columns, max(n, 1)), squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        ax.set_axis_off()
-        if k < n:
-            ax.imshow(weight_rgb(weights[k]), interpolation="nearest")
-            ax.set_title(names[k], fontsize=6)
-    fig.tight_layout(pad=0.3)
-    return fig
-
-
 def network_png(net) -> bytes:
     """The first layer's weight grids as one PNG (``Network._repr_png_``)."""
+    return png_bytes(_first_layer_figure(net))
+
+
+def _first_layer_figure(net):
+    from .plots import plot_weight_grid
+
     first = net.layers[0]
-    shape = (first.n_out,) + tuple(net.input_shape)
-    return png_bytes(weight_grids_figure(first.weights.reshape(shape), first.units))
+    return plot_weight_grid(first.weights, [f"{first.name}:{u}" for u in first.units], ncols=8,
+                            shape=tuple(net.input_shape))
 
 
 def network_html(net) -> str:
@@ -67,9 +54,7 @@ def network_html(net) -> str:
     first = net.layers[0]
     picture = ""
     if first.n_in == int(np.prod(net.input_shape)):
-        shape = (first.n_out,) + tuple(net.input_shape)
-        picture = _img(weight_grids_figure(first.weights.reshape(shape), [f"{first.name}:{u}" for u in first.units]),
-                       f"weights of {first.name}")
+        picture = _img(_first_layer_figure(net), f"weights of {first.name}")
     return (
         f"<div><b>Network {'-'.join(map(str, net.sizes))}</b>, {net.n_parameters:,} parameters"
         + (f"<br/><small>{prov}</small>" if prov else "")

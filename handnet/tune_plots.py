@@ -1,7 +1,7 @@
 """Figures for the tuning loop: arrays in, matplotlib Figures out (saving happens at the edge).
 
-Weight pictures follow the lesson: green for positive weights, red for negative, brightness for
-magnitude, near-zero weights dark.
+Weight pictures use ``handnet.plots``'s colour scale, the lesson's: green for positive weights,
+red for negative, brightness for magnitude, near-zero weights dark.
 """
 
 from __future__ import annotations
@@ -17,23 +17,12 @@ def _figure(width: float, height: float):
     return Figure(figsize=(width, height), dpi=100)
 
 
-def weight_rgb(weights: np.ndarray, scale: float | None = None) -> np.ndarray:
-    """``(h, w)`` weights as an ``(h, w, 3)`` RGB image: green positive, red negative, black zero.
-
-    ``scale`` is the magnitude shown at full brightness (default: the largest absolute weight), so
-    pictures that share a scale can be compared by eye.
-    """
-    w = np.asarray(weights, dtype=float)
-    scale = float(np.max(np.abs(w))) if scale is None else float(scale)
-    v = np.clip(w / scale, -1.0, 1.0) if scale > 0 else np.zeros_like(w)
-    rgb = np.zeros(w.shape + (3,))
-    rgb[..., 0] = np.clip(-v, 0, 1)
-    rgb[..., 1] = np.clip(v, 0, 1)
-    return rgb
-
-
 def _show_weights(ax, weights, scale, title):
-    ax.imshow(weight_rgb(weights, scale), interpolation="nearest")
+    """Weights on the lesson's green/red-on-black scale (``handnet.plots``), symmetric to ``scale``
+    (default: the largest absolute weight)."""
+    from .plots import weight_cmap, weight_norm
+
+    ax.imshow(weights, cmap=weight_cmap(), norm=weight_norm(weights, vmax=scale), interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title, fontsize=8)
@@ -120,24 +109,20 @@ def plot_readout(weights: np.ndarray, inputs, name: str, bias: float | None = No
 
 
 def plot_gallery(images: np.ndarray, captions, title: str = "", columns: int = 10):
-    """Thumbnails ``(n, 28, 28)`` (uint8 or float in [0, 1]) with one caption each."""
-    n = len(images)
-    rows = max(1, -(-n // columns))
-    cols = max(1, min(columns, n))
-    fig = _figure(0.9 * cols + 0.2, 1.05 * rows + (0.4 if title else 0.1))
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for k, ax in enumerate(axes.flat):
+    """Thumbnails ``(n, 28, 28)`` (uint8 or float in [0, 1]) with one caption each
+    (``handnet.plots.plot_digits``); a small "none" figure when there are none, so a stale
+    gallery from an earlier run never stays in place."""
+    from .plots import plot_digits
+
+    images = np.asarray(images)
+    if len(images) == 0:
+        fig = _figure(3.0, 1.0)
+        ax = fig.subplots()
         ax.set_axis_off()
-        if k < n:
-            img = images[k]
-            ax.imshow(img, cmap="gray", vmin=0, vmax=255 if img.dtype == np.uint8 else 1, interpolation="nearest")
-            ax.set_title(captions[k], fontsize=7)
-    if n == 0:
-        axes[0, 0].text(0.5, 0.5, "none", ha="center", va="center", transform=axes[0, 0].transAxes)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    return fig
+        ax.text(0.5, 0.5, f"{title}\n(none)" if title else "none", ha="center", va="center", fontsize=9)
+        return fig
+    scaled = images.reshape(len(images), -1).astype(float) / (255.0 if images.dtype == np.uint8 else 1.0)
+    return plot_digits(scaled, captions, ncols=columns, title=title or None)
 
 
 def plot_accuracy_pair(per_digit_a: dict, per_digit_b: dict, overall: tuple[float, float], labels=("A", "B")):
