@@ -304,12 +304,13 @@ def unit_filename(ref: str) -> str:
     return ref.replace(":", "_") + ".png"
 
 
-def render_units(net: Network, refs, out, restarts: int = 1, maxiter: int = 30) -> list[Path]:
+def render_units(net: Network, refs, out, restarts: int = 1, maxiter: int = 30, screen: int = 8) -> list[Path]:
     """Draw each unit's weight grid (first layer) or incoming weights (deeper), beside the input
     that excites it most, as ``out/<layer>_<unit>.png`` (atomic). Returns the paths written.
 
-    The maximizing input is exact for first-layer units; deeper units get a short search (one
-    start, ``maxiter`` L-BFGS-B steps), a preview that keeps a save's pictures near a second."""
+    The maximizing input is exact for first-layer units; deeper units get a short search (``screen``
+    screening starts, then ``maxiter`` L-BFGS-B steps from the best), a preview that keeps a save's
+    pictures near a second; ``handnet render`` searches thoroughly."""
     from .atomic import save_figure
     from .maximize import maximize
     from .tune_plots import plot_readout, plot_unit
@@ -318,7 +319,8 @@ def render_units(net: Network, refs, out, restarts: int = 1, maxiter: int = 30) 
     for ref in refs:
         u = net.unit(ref)
         layer = net.layers[u.layer]
-        best = maximize(net, u, restarts=restarts, maxiter=maxiter).image.reshape(net.input_shape)
+        best = maximize(net, u, restarts=restarts, maxiter=maxiter, screen=screen, screen_steps=50)
+        best = best.image.reshape(net.input_shape)
         bias = float(layer.biases[u.index])
         if u.layer == 0:
             fig = plot_unit(layer.weights[u.index].reshape(net.input_shape), str(u), bias, best)
