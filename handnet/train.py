@@ -44,6 +44,7 @@ ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
 STEP_MILESTONES = (0.5, 0.75)  # the "step" schedule divides the rate by 10 at these fractions of the run
 EVAL_CHUNK = 4096  # images per forward pass when measuring loss and accuracy
+AUGMENT_CHUNK = 64  # images per vectorized warp
 
 
 def _fail(field_name: str, value, expected: str):
@@ -230,6 +231,7 @@ class _Engine:
         for i in trained:
             self.decay_mask[offsets[i] : offsets[i] + self.shapes[i][0] * self.shapes[i][1]] = 1
         self._workspaces: dict[int, dict] = {}
+        self._decay_scale, self._decay = None, None
 
     @property
     def n_layers(self) -> int:
@@ -328,8 +330,10 @@ class _Engine:
         """grad += weight_decay * w over the trainable weights (biases are not decayed)."""
         if weight_decay:
             lo, hi = self.lo, self.hi
-            np.multiply(self.params[lo:hi], self.decay_mask[lo:hi], out=scratch)
-            scratch *= weight_decay
+            if self._decay_scale != weight_decay:
+                self._decay = self.decay_mask[lo:hi] * self.dtype.type(weight_decay)
+                self._decay_scale = weight_decay
+            np.multiply(self.params[lo:hi], self._decay, out=scratch)
             self.grad[lo:hi] += scratch
 
     def evaluate(self, X, labels, Y) -> tuple[float, float]:
@@ -481,7 +485,7 @@ def augment_images(images, rng: np.random.Generator, max_shift: float, max_rotat
     """Each image shifted by up to ``max_shift`` pixels and rotated by up to ``max_rotation`` degrees.
 
     ``images`` is ``(n, rows, cols)`` float; returns a new ``(n, rows, cols)`` array of the same
-    dtype. One bilinear warp vectorized over all images (the rotation is about the image centre;
+    dtype. A bilinear warp vectorized over the images (the rotation is about the image centre;
     ink moved in from outside the frame is black). Shifts and angles are uniform, drawn from ``rng``.
     """
     images = np.asarray(images)
@@ -489,6 +493,16 @@ def augment_images(images, rng: np.random.Generator, max_shift: float, max_rotat
     dtype = images.dtype if np.issubdtype(images.dtype, np.floating) else np.float32
     shifts = rng.uniform(-max_shift, max_shift, size=(n, 2)).astype(dtype)
     angles = np.deg2rad(rng.uniform(-max_rotation, max_rotation, size=n)).astype(dtype)
+    out = np.empty((n, rows, cols), dtype=dtype)
+    for start in range(0, n, AUGMENT_CHUNK):  # chunks keep the temporaries in cache
+        part = slice(start, start + AUGMENT_CHUNK)
+        out[part] = _warp(images[part], shifts[part], angles[part], dtype)
+    return out
+
+
+def _warp(images, shifts, angles, dtype) -> np.ndarray:
+    """Bilinear rotation by ``angles`` (radians) and shift by ``shifts`` (pixels), one per image."""
+    n, rows, cols = images.shape
     cos, sin = np.cos(angles)[:, None], np.sin(angles)[:, None]
     r, c = np.mgrid[0:rows, 0:cols].astype(dtype)
     r = (r - (rows - 1) / 2).ravel()[None, :]
@@ -497,16 +511,19 @@ def augment_images(images, rng: np.random.Generator, max_shift: float, max_rotat
     src_r = np.clip(cos * r + sin * c + ((rows - 1) / 2 - shifts[:, :1]), -1, rows)
     src_c = np.clip(-sin * r + cos * c + ((cols - 1) / 2 - shifts[:, 1:]), -1, cols)
     # a zero border (1 before, 2 after) makes every clipped neighbour read black ink
-    padded = np.zeros((n, rows + 3, cols + 3), dtype=dtype)
+    width = cols + 3
+    padded = np.zeros((n, rows + 3, width), dtype=dtype)
     padded[:, 1 : rows + 1, 1 : cols + 1] = images
-    flat = padded.reshape(n, -1)
+    flat = padded.ravel()
     r0, c0 = np.floor(src_r), np.floor(src_c)
     fr, fc = src_r - r0, src_c - c0
-    index = (r0.astype(np.intp) + 1) * (cols + 3) + (c0.astype(np.intp) + 1)
-    top = np.take_along_axis(flat, index, axis=1) * (1 - fc) + np.take_along_axis(flat, index + 1, axis=1) * fc
-    index += cols + 3
-    bottom = np.take_along_axis(flat, index, axis=1) * (1 - fc) + np.take_along_axis(flat, index + 1, axis=1) * fc
-    return (top * (1 - fr) + bottom * fr).reshape(n, rows, cols).astype(dtype, copy=False)
+    base = (r0.astype(np.int32) + 1) * width + (c0.astype(np.int32) + 1)
+    base += (np.arange(n, dtype=np.int32) * (rows + 3) * width)[:, None]
+    v00, v01 = flat.take(base), flat.take(base + 1)
+    v10, v11 = flat.take(base + width), flat.take(base + width + 1)
+    top = v00 + fc * (v01 - v00)
+    bottom = v10 + fc * (v11 - v10)
+    return (top + fr * (bottom - top)).reshape(n, rows, cols)
 
 
 # ---- schedules and optimizers ------------------------------------------------------------------
@@ -659,8 +676,9 @@ def train(
                         idx = order[s : s + batch]
                         ws = engine.workspace(len(idx))
                         xb, yb = engine.batch_buffers(len(idx))
-                        np.take(source, idx, axis=0, out=xb)
-                        np.take(Y, idx, axis=0, out=yb)
+                        # mode="clip" lets take write straight into the buffer (indices are in range)
+                        np.take(source, idx, axis=0, out=xb, mode="clip")
+                        np.take(Y, idx, axis=0, out=yb, mode="clip")
                         engine.forward(xb, ws)
                         engine.backward(xb, yb, ws)
                         engine.add_weight_decay(config.weight_decay, decay_scratch)

@@ -1,0 +1,194 @@
+"""Seconds per training epoch: handnet vs scikit-learn's MLPClassifier vs PyTorch CPU, and the FLOP bound.
+
+All three train the same 784-16-16-10 logistic network on the 5,000 bundled digits with mini-batch
+SGD (momentum 0.9, L2 1e-4, cross-entropy on a softmax output) at batch sizes 10, 32 and 256, in
+float32, one process, with PyTorch limited to the same number of threads as NumPy's BLAS. Each
+tool's figure is the median seconds per epoch over a few epochs (sklearn: total fit time / epochs).
+A handnet epoch includes its end-of-epoch pass over the training set for loss and accuracy.
+
+The FLOP-bound limit is the epoch's matrix-product work (forward, weight gradients and the
+backward products; 2 FLOPs per multiply-add) divided by a measured float32 matmul rate. Two
+rates are measured and printed:
+
+* ``limit``: the rate BLAS reaches on the epoch's own matrix shapes at that batch size (e.g.
+  (256, 784) @ (784, 16)): the time the products alone need, so handnet / limit is the overhead
+  of everything that is not a matrix product;
+* ``limit_peak``: the rate of a large square product (2048 x 2048), the machine's peak; thin
+  products like (256, 784) @ (784, 16) cannot reach it, so this bound is not attainable.
+
+    PYTHONPATH=. python benchmarks/train_speed.py [--epochs N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+import warnings
+
+import numpy as np
+
+from handnet.data import load_bundled
+from handnet.train import TrainConfig, train
+
+SIZES = (784, 16, 16, 10)
+BATCH_SIZES = (10, 32, 256)
+LR, MOMENTUM, L2 = 0.1, 0.9, 1e-4
+
+
+def blas_threads() -> int:
+    """The number of threads NumPy's BLAS uses (threadpoolctl comes with scikit-learn)."""
+    try:
+        from threadpoolctl import threadpool_info
+
+        counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+        if counts:
+            return int(max(counts))
+    except ImportError:
+        pass
+    import os
+
+    return os.cpu_count() or 1
+
+
+def matmul_shapes(batch: int) -> list[tuple[int, int, int]]:
+    """(m, k, n) of every matrix product in one training step of SIZES at this batch size."""
+    shapes = []
+    for i in range(len(SIZES) - 1):
+        n_in, n_out = SIZES[i], SIZES[i + 1]
+        shapes.append((batch, n_in, n_out))  # forward: a @ W.T
+        shapes.append((n_out, batch, n_in))  # weight gradient: delta.T @ a
+        if i > 0:
+            shapes.append((batch, n_out, n_in))  # backward: delta @ W
+    return shapes
+
+
+def epoch_flops(n: int, batch: int) -> float:
+    """Matrix-product FLOPs of one epoch over n images."""
+    full, rest = divmod(n, batch)
+    per_step = lambda b: sum(2 * m * k * q for m, k, q in matmul_shapes(b))  # noqa: E731
+    return full * per_step(batch) + (per_step(rest) if rest else 0)
+
+
+def time_matmul(m: int, k: int, n: int, min_seconds: float = 0.2) -> float:
+    """Seconds per float32 product of (m, k) by (k, n), written into a preallocated output."""
+    rng = np.random.default_rng(0)
+    a = rng.random((m, k), dtype=np.float32)
+    b = rng.random((k, n), dtype=np.float32)
+    out = np.empty((m, n), dtype=np.float32)
+    np.matmul(a, b, out=out)
+    reps, elapsed = 1, 0.0
+    while elapsed < min_seconds:
+        reps *= 4
+        started = time.perf_counter()
+        for _ in range(reps):
+            np.matmul(a, b, out=out)
+        elapsed = time.perf_counter() - started
+    return elapsed / reps
+
+
+def limits(n: int, batch: int) -> dict:
+    """The FLOP-bound seconds per epoch at this batch size: at the shapes' own rate and at peak."""
+    full, rest = divmod(n, batch)
+    at_shape_rate = sum(full * time_matmul(*s) for s in matmul_shapes(batch))
+    if rest:
+        at_shape_rate += sum(time_matmul(*s) for s in matmul_shapes(rest))
+    peak = 2 * 2048**3 / time_matmul(2048, 2048, 2048, 0.5)
+    return {"limit": at_shape_rate, "limit_peak": epoch_flops(n, batch) / peak, "peak_gflops": peak / 1e9}
+
+
+def handnet_epoch(X, y, batch: int, epochs: int) -> float:
+    config = TrainConfig(
+        optimizer="sgd", lr=LR, momentum=MOMENTUM, weight_decay=L2, batch_size=batch, epochs=epochs + 1,
+        schedule="constant", augment=False, seed=0,
+    )
+    history = train(X, y, config).history
+    return statistics.median(r["seconds"] for r in history[1:])  # the first epoch allocates buffers
+
+
+def sklearn_epoch(X, y, batch: int, epochs: int) -> float | None:
+    try:
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.neural_network import MLPClassifier
+    except ImportError:
+        return None
+    model = MLPClassifier(
+        hidden_layer_sizes=SIZES[1:-1], activation="logistic", solver="sgd", batch_size=batch,
+        learning_rate_init=LR, momentum=MOMENTUM, nesterovs_momentum=False, alpha=L2, max_iter=epochs,
+        tol=0.0, n_iter_no_change=epochs + 1, shuffle=True, random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        started = time.perf_counter()
+        model.fit(X, y)
+    return (time.perf_counter() - started) / model.n_iter_
+
+
+def torch_epoch(X, y, batch: int, epochs: int, threads: int) -> float | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    layers = []
+    for i in range(len(SIZES) - 1):
+        layers.append(torch.nn.Linear(SIZES[i], SIZES[i + 1]))
+        if i < len(SIZES) - 2:
+            layers.append(torch.nn.Sigmoid())
+    model = torch.nn.Sequential(*layers)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=L2)
+    inputs, labels = torch.from_numpy(X), torch.from_numpy(y)
+    generator = torch.Generator().manual_seed(0)
+    times = []
+    for _ in range(epochs + 1):
+        started = time.perf_counter()
+        order = torch.randperm(len(inputs), generator=generator)
+        for s in range(0, len(inputs), batch):
+            idx = order[s : s + batch]
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(inputs[idx]), labels[idx])
+            loss.backward()
+            optimizer.step()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times[1:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per tool and batch size (default 3)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    digits = load_bundled()
+    X, y = digits.X, digits.y
+    threads = blas_threads()
+    results = {}
+    for batch in BATCH_SIZES:
+        row = {
+            "handnet": handnet_epoch(X, y, batch, args.epochs),
+            "torch": torch_epoch(X, y, batch, args.epochs, threads),
+            "sklearn": sklearn_epoch(X, y, batch, args.epochs),
+        }
+        row.update(limits(len(X), batch))
+        row["threads"] = threads
+        results[str(batch)] = row
+        if not args.json:
+            fmt = lambda v: "    n/a" if v is None else f"{v:7.4f}"  # noqa: E731
+            ratio = lambda v: "n/a" if v is None else f"{v / row['handnet']:.1f}x"  # noqa: E731
+            print(
+                f"batch {batch:3d}: handnet {fmt(row['handnet'])} s  torch {fmt(row['torch'])} s ({ratio(row['torch'])})"
+                f"  sklearn {fmt(row['sklearn'])} s ({ratio(row['sklearn'])})  limit {row['limit']:.4f} s"
+                f" (handnet {row['handnet'] / row['limit']:.1f}x)  peak limit {row['limit_peak']:.4f} s"
+                f" (handnet {row['handnet'] / row['limit_peak']:.1f}x)",
+                flush=True,
+            )
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(f"{len(X)} images, 784-16-16-10, float32, {threads} BLAS threads (torch.set_num_threads({threads}))")
+
+
+if __name__ == "__main__":
+    main()
