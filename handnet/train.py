@@ -22,16 +22,17 @@ plus ½ · weight_decay · Σ w² over the weights (not the biases) of the layer
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
-from scipy.special import expit
 
 from .errors import HandnetError
-from .network import Layer, Network, default_layer_names
+from .network import Layer, Network, activate, default_layer_names
 
 LOSSES = ("cross_entropy", "quadratic")
 OPTIMIZERS = ("adam", "sgd")
@@ -39,11 +40,12 @@ SCHEDULES = ("constant", "step", "cosine")
 HIDDEN_ACTIVATIONS = ("sigmoid", "relu")
 OUTPUTS = ("softmax", "sigmoid")
 DTYPES = ("float32", "float64")
-DEFAULT_AUGMENT = (2.0, 10.0)  # max shift in pixels, max rotation in degrees
+DEFAULT_AUGMENT = (1.5, 8.0)  # max shift in pixels, max rotation in degrees
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
 STEP_MILESTONES = (0.5, 0.75)  # the "step" schedule divides the rate by 10 at these fractions of the run
 EVAL_CHUNK = 4096  # images per forward pass when measuring loss and accuracy
+MULTITHREAD_BATCH = 1024  # smaller mini-batches train on one BLAS thread (see _blas_threads)
 AUGMENT_CHUNK = 64  # images per vectorized warp
 
 
@@ -65,11 +67,11 @@ class TrainConfig:
     output: str = "softmax"
     loss: str = "cross_entropy"
     optimizer: str = "adam"
-    lr: float = 0.005
+    lr: float = 0.01
     momentum: float = 0.9
     batch_size: int = 32
     epochs: int = 60
-    weight_decay: float = 1e-4
+    weight_decay: float = 3e-4
     schedule: str = "cosine"
     augment: tuple | bool = DEFAULT_AUGMENT
     seed: int = 0
@@ -177,9 +179,10 @@ LESSON_RECIPE = TrainConfig(
 class TrainResult:
     """A trained ``network`` and its ``history``: one dict per completed epoch.
 
-    Each history entry holds ``epoch`` (1-based), ``lr``, ``loss`` (mean data loss over the
-    un-augmented training set at the end of the epoch), ``train_accuracy``, ``test_accuracy``
-    (None without a test set) and ``seconds``. ``interrupted`` is True when Ctrl-C stopped the
+    Each history entry holds ``epoch`` (1-based), ``lr``, ``loss`` and ``train_accuracy`` (the
+    mean data loss and the accuracy over the epoch's mini-batches, each measured as it was
+    trained on, augmented if augmentation is on, like scikit-learn's ``loss_curve_``),
+    ``test_accuracy`` (after the epoch; None without a test set) and ``seconds``. ``interrupted`` is True when Ctrl-C stopped the
     run; the network is then the best one seen so far (``best_epoch``).
     """
 
@@ -196,9 +199,13 @@ class TrainResult:
 
 # ---- the engine: parameters in one flat buffer, a forward/backward pass per mini-batch -----------
 class _Engine:
-    """Weights and biases of a layered net as views into one flat buffer, plus the backward pass.
+    """A layered net's parameters in one flat buffer, with the vectorized forward and backward pass.
 
-    ``W[l]`` is ``(out, in)`` and ``b[l]`` is ``(out,)``; ``grad`` mirrors ``params``.
+    Layer ``l`` is stored as one block ``P[l]`` of shape ``(in + 1, out)``: its weights transposed,
+    with the biases as the last row. Inputs and hidden activations carry a trailing column of
+    ones, so each layer is a single matrix product (``z = [a, 1] @ P``) and its whole gradient
+    another (``dP = [a, 1].T @ delta``). ``W(l)`` and ``b(l)`` give the usual ``(out, in)`` and
+    ``(out,)`` views; ``grad`` mirrors ``params``.
     """
 
     def __init__(self, layers: list[Layer], dtype, loss: str, trainable: list[bool]):
@@ -208,44 +215,60 @@ class _Engine:
         self.shapes = [layer.weights.shape for layer in layers]
         self.trainable = list(trainable)
         _check_activations(self.activations, loss)
-        sizes = [w[0] * w[1] + w[0] for w in self.shapes]
+        sizes = [(inp + 1) * out for out, inp in self.shapes]
         offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         self.params = np.empty(offsets[-1], dtype=self.dtype)
         self.grad = np.zeros(offsets[-1], dtype=self.dtype)
-        self.W, self.b, self.gW, self.gb = [], [], [], []
-        for (out, inp), start in zip(self.shapes, offsets[:-1]):
-            mid = start + out * inp
-            self.W.append(self.params[start:mid].reshape(out, inp))
-            self.b.append(self.params[mid : mid + out])
-            self.gW.append(self.grad[start:mid].reshape(out, inp))
-            self.gb.append(self.grad[mid : mid + out])
-        for layer, w, b in zip(layers, self.W, self.b):
-            w[...] = layer.weights
-            b[...] = layer.biases
+        self.P, self.gP = [], []
+        for (out, inp), start, stop in zip(self.shapes, offsets[:-1], offsets[1:]):
+            self.P.append(self.params[start:stop].reshape(inp + 1, out))
+            self.gP.append(self.grad[start:stop].reshape(inp + 1, out))
+        for layer, block in zip(layers, self.P):
+            block[:-1] = layer.weights.T
+            block[-1] = layer.biases
+        self.P_weights = [block[:-1] for block in self.P]  # (in, out) views used by the backward pass
         trained = [i for i, t in enumerate(self.trainable) if t]
         self.first = trained[0] if trained else len(layers)
         # the optimizer only touches the span of the flat buffer that holds trainable layers
         self.lo = int(offsets[trained[0]]) if trained else 0
         self.hi = int(offsets[trained[-1] + 1]) if trained else 0
-        self.decay_mask = np.zeros(offsets[-1], dtype=self.dtype)
-        for i in trained:
-            self.decay_mask[offsets[i] : offsets[i] + self.shapes[i][0] * self.shapes[i][1]] = 1
+        decay_mask = np.zeros(offsets[-1], dtype=self.dtype)
+        for i in trained:  # weights only: the bias row of each block is not decayed
+            decay_mask[offsets[i] : offsets[i + 1] - self.shapes[i][0]] = 1
+        self.decay_mask = decay_mask[self.lo : self.hi]
         self._workspaces: dict[int, dict] = {}
-        self._decay_scale, self._decay = None, None
 
     @property
     def n_layers(self) -> int:
         return len(self.shapes)
 
+    def W(self, l: int) -> np.ndarray:
+        return self.P[l][:-1].T
+
+    def b(self, l: int) -> np.ndarray:
+        return self.P[l][-1]
+
+    def with_ones(self, X) -> np.ndarray:
+        """``X`` (n, n_in) as a new ``(n, n_in + 1)`` array in the engine's dtype, last column 1."""
+        out = np.empty((len(X), X.shape[1] + 1), dtype=self.dtype)
+        out[:, :-1] = X
+        out[:, -1] = 1
+        return out
+
     def workspace(self, n: int) -> dict:
-        """Preallocated arrays for a batch of ``n`` images."""
+        """Preallocated arrays for a batch of ``n`` images (``x``/``y``: the batch's inputs and targets)."""
         ws = self._workspaces.get(n)
         if ws is None:
             outs = [s[0] for s in self.shapes]
             new = lambda k: np.empty((n, k), dtype=self.dtype)  # noqa: E731
+            # hidden activations get a trailing column of ones: the next layer's bias input
+            a = [np.ones((n, k + 1), dtype=self.dtype) for k in outs[:-1]] + [new(outs[-1])]
             ws = {
+                "x": np.ones((n, self.shapes[0][1] + 1), dtype=self.dtype),
+                "y": new(outs[-1]),
                 "z": [new(k) for k in outs],
-                "a": [new(k) for k in outs],
+                "a": a,
+                "a_units": [block[:, :k] for block, k in zip(a, outs)],  # views without the ones column
                 "d": [new(k) for k in outs],
                 "t": [new(k) for k in outs],
                 "mask": [np.empty((n, k), dtype=bool) for k in outs],
@@ -254,98 +277,137 @@ class _Engine:
             self._workspaces[n] = ws
         return ws
 
-    def batch_buffers(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Preallocated ``(inputs, targets)`` arrays for a mini-batch of ``n`` images."""
+    # The passes are compiled, once per batch size, into "tapes": lists of NumPy calls with every
+    # argument bound (buffers, views, ``out=``), so a mini-batch costs one call per operation and
+    # no Python bookkeeping. Ufuncs and reductions take ``out`` positionally to skip wrappers.
+    def tapes(self, n: int) -> tuple[list, list]:
+        """The ``(forward, backward)`` tapes for a batch of ``n`` images held in ``workspace(n)``."""
         ws = self.workspace(n)
-        if "x" not in ws:
-            ws["x"] = np.empty((n, self.shapes[0][1]), dtype=self.dtype)
-            ws["y"] = np.empty((n, self.shapes[-1][0]), dtype=self.dtype)
-        return ws["x"], ws["y"]
+        if "tapes" not in ws:
+            ws["tapes"] = (self._forward_tape(ws), self._backward_tape(ws, n))
+        return ws["tapes"]
 
-    def forward(self, X, ws) -> np.ndarray:
-        """Fill ``ws["z"]`` and ``ws["a"]`` for inputs ``X`` (n, n_in); return the output activations."""
-        a = X
+    def _forward_tape(self, ws) -> list:
+        tape, a = [], ws["x"]
         for l in range(self.n_layers):
-            z, out = ws["z"][l], ws["a"][l]
-            np.matmul(a, self.W[l].T, out=z)
-            z += self.b[l]
+            z, out = ws["z"][l], ws["a_units"][l]
+            tape.append(partial(np.matmul, a, self.P[l], z))
             kind = self.activations[l]
-            if kind == "sigmoid":
-                expit(z, out=out)
+            if kind == "sigmoid":  # 1 / (1 + e^-z): four fast ufunc calls beat one scipy expit here
+                t = ws["t"][l]
+                tape += [
+                    partial(np.negative, z, t),
+                    partial(np.exp, t, t),  # overflows to inf for z << 0, and 1/inf is the right 0
+                    partial(np.add, t, self.dtype.type(1), t),
+                    partial(np.reciprocal, t, out),
+                ]
             elif kind == "relu":
-                np.maximum(z, 0, out=out)
+                tape.append(partial(np.maximum, z, self.dtype.type(0), out=out))
             else:  # softmax over units, shifted by the row maximum so exp cannot overflow
-                col = ws["col"][: len(z)]
-                np.max(z, axis=1, keepdims=True, out=col)
-                np.subtract(z, col, out=out)
-                np.exp(out, out=out)
-                np.sum(out, axis=1, keepdims=True, out=col)
-                out /= col
-            a = out
-        return a
+                col = ws["col"]
+                tape += [
+                    partial(np.maximum.reduce, z, 1, None, col, True),
+                    partial(np.subtract, z, col, out),
+                    partial(np.exp, out, out),
+                    partial(np.add.reduce, out, 1, None, col, True),
+                    partial(np.divide, out, col, out),
+                ]
+            a = ws["a"][l]
+        return tape
 
-    def backward(self, X, Y, ws) -> None:
-        """Fill ``grad`` with the batch-mean gradient of the data loss (after ``forward(X, ws)``).
+    def _backward_tape(self, ws, n: int) -> list:
+        """Batch-mean gradient of the data loss into ``grad``; frozen layers are skipped.
 
-        Frozen layers get no gradient (their entries stay zero); the pass stops at the lowest
-        trainable layer.
+        The pass stops at the lowest trainable layer; frozen layers' entries of ``grad`` stay zero.
         """
-        n = len(X)
         L = self.n_layers
-        out, d = ws["a"][L - 1], ws["d"][L - 1]
-        np.subtract(out, Y, out=d)  # dL/da for quadratic; dL/dz for cross-entropy on its own output
+        d = ws["d"][L - 1]
+        # dL/da for quadratic; dL/dz for cross-entropy on its own output (softmax or sigmoid)
+        tape = [partial(np.subtract, ws["a"][L - 1], ws["y"], d)]
         if self.loss == "quadratic":
-            self._through_activation(L - 1, d, ws)
-        d *= 1.0 / n
+            tape += self._activation_tape(L - 1, d, ws)
+        tape.append(partial(np.multiply, d, self.dtype.type(1.0 / n), d))
         for l in range(L - 1, self.first - 1, -1):
-            below = X if l == 0 else ws["a"][l - 1]
             if self.trainable[l]:
-                np.matmul(d.T, below, out=self.gW[l])
-                np.sum(d, axis=0, out=self.gb[l])
+                below = ws["x"] if l == 0 else ws["a"][l - 1]
+                tape.append(partial(np.matmul, below.T, d, self.gP[l]))
             if l > self.first:
                 prev = ws["d"][l - 1]
-                np.matmul(d, self.W[l], out=prev)
-                self._through_activation(l - 1, prev, ws)
+                tape.append(partial(np.matmul, d, self.P_weights[l].T, prev))
+                tape += self._activation_tape(l - 1, prev, ws)
                 d = prev
+        return tape
 
-    def _through_activation(self, l: int, d, ws) -> None:
-        """Turn dL/da of layer ``l`` into dL/dz, in place."""
-        kind, a, t = self.activations[l], ws["a"][l], ws["t"][l]
+    def _activation_tape(self, l: int, d, ws) -> list:
+        """Calls that turn dL/da of layer ``l`` (in ``d``) into dL/dz, in place."""
+        kind, a, t = self.activations[l], ws["a_units"][l], ws["t"][l]
         if kind == "sigmoid":  # σ' = a (1 - a)
-            np.subtract(1, a, out=t)
-            t *= a
-            d *= t
-        elif kind == "relu":
+            return [
+                partial(np.subtract, self.dtype.type(1), a, t),
+                partial(np.multiply, t, a, t),
+                partial(np.multiply, d, t, d),
+            ]
+        if kind == "relu":
             mask = ws["mask"][l]
-            np.greater(ws["z"][l], 0, out=mask)
-            np.multiply(d, mask, out=d)
-        else:  # softmax: dz = a * (da - Σ_k a_k da_k)
-            col = ws["col"][: len(d)]
-            np.multiply(d, a, out=t)
-            np.sum(t, axis=1, keepdims=True, out=col)
-            d -= col
-            d *= a
+            return [partial(np.greater, ws["z"][l], self.dtype.type(0), mask), partial(np.multiply, d, mask, d)]
+        col = ws["col"]  # softmax: dz = a * (da - Σ_k a_k da_k)
+        return [
+            partial(np.multiply, d, a, t),
+            partial(np.add.reduce, t, 1, None, col, True),
+            partial(np.subtract, d, col, d),
+            partial(np.multiply, d, a, d),
+        ]
 
-    def add_weight_decay(self, weight_decay: float, scratch) -> None:
-        """grad += weight_decay * w over the trainable weights (biases are not decayed)."""
-        if weight_decay:
-            lo, hi = self.lo, self.hi
-            if self._decay_scale != weight_decay:
-                self._decay = self.decay_mask[lo:hi] * self.dtype.type(weight_decay)
-                self._decay_scale = weight_decay
-            np.multiply(self.params[lo:hi], self._decay, out=scratch)
-            self.grad[lo:hi] += scratch
+    def forward(self, x, ws) -> np.ndarray:
+        """The output activations for inputs ``x`` (n, n_in + 1), filling ``ws`` (``workspace(n)``)."""
+        if x is not ws["x"]:
+            ws["x"][...] = x
+        with np.errstate(over="ignore"):
+            for op in self.tapes(len(x))[0]:
+                op()
+        return ws["a"][-1]
 
-    def evaluate(self, X, labels, Y) -> tuple[float, float]:
-        """Mean data loss and accuracy over ``X`` (n, n_in), in chunks."""
+    def backward(self, x, Y, ws) -> None:
+        """Fill ``grad`` with the batch-mean gradient of the data loss, after ``forward(x, ws)``."""
+        if Y is not ws["y"]:
+            ws["y"][...] = Y
+        for op in self.tapes(len(x))[1]:
+            op()
+
+    def decay_tape(self, weight_decay: float, scratch) -> list:
+        """Calls that add ``weight_decay * w`` to the gradient of every trainable weight (not biases)."""
+        if not weight_decay or self.hi == self.lo:
+            return []
+        p, g = self.params[self.lo : self.hi], self.grad[self.lo : self.hi]
+        decay = self.decay_mask * self.dtype.type(weight_decay)
+        return [partial(np.multiply, p, decay, scratch), partial(np.add, g, scratch, g)]
+
+    def evaluate(self, X, labels) -> tuple[float, float]:
+        """Mean data loss and accuracy over ``X`` (n, n_in + 1), in chunks."""
         total_loss, correct = 0.0, 0
         for start in range(0, len(X), EVAL_CHUNK):
-            xs, ys, ls = X[start : start + EVAL_CHUNK], Y[start : start + EVAL_CHUNK], labels[start : start + EVAL_CHUNK]
-            ws = self.workspace(len(xs))
-            out = self.forward(xs, ws)
-            total_loss += float(np.sum(_per_image_loss(ws["z"][-1], out, ys, self.loss, self.activations[-1])))
-            correct += int(np.count_nonzero(np.argmax(out, axis=1) == ls))
+            part = slice(start, start + EVAL_CHUNK)
+            ws = self.workspace(len(X[part]))
+            self.forward(X[part], ws)
+            loss, right = self.score(ws["z"][-1], labels[part])
+            total_loss += loss * len(X[part])
+            correct += right
         return total_loss / len(X), correct / len(X)
+
+    def score(self, z, labels) -> tuple[float, int]:
+        """Mean data loss and number correct, from output pre-activations ``z`` (n, n_out)."""
+        output = self.activations[-1]
+        z = z.astype(np.float64)
+        if self.loss == "cross_entropy" and output == "softmax":  # the common case, without one-hot targets
+            zmax = z.max(axis=1)
+            lse = zmax + np.log(np.exp(z - zmax[:, None]).sum(axis=1))
+            loss = float(np.mean(lse - z[np.arange(len(z)), labels]))
+        else:
+            a = activate(z, output)
+            loss = float(np.mean(_per_image_loss(z, a, _one_hot(labels, z.shape[1], np.float64), self.loss, output)))
+        # softmax and sigmoid are monotone, so the largest pre-activation is the brightest unit
+        brightest = np.argmax(np.maximum(z, 0) if output == "relu" else z, axis=1)
+        return loss, int(np.count_nonzero(brightest == labels))
 
     def layers_like(self, layers: list[Layer]) -> list[Layer]:
         """Copies of ``layers`` holding the current parameters.
@@ -354,10 +416,10 @@ class _Engine:
         training dtype, so a frozen hand-built layer stays bit-identical.
         """
         return [
-            layer.replace(weights=w.copy(), biases=b.copy())
-            if trainable
+            layer.replace(weights=np.ascontiguousarray(self.W(l)), biases=self.b(l).copy())
+            if self.trainable[l]
             else layer.replace(weights=layer.weights.copy(), biases=layer.biases.copy())
-            for layer, w, b, trainable in zip(layers, self.W, self.b, self.trainable)
+            for l, layer in enumerate(layers)
         ]
 
 
@@ -418,11 +480,13 @@ def gradients(network: Network, X, Y, loss: str = "cross_entropy", *, weight_dec
     Y = _targets(Y, network.sizes[-1], len(X), dtype)
     if loss == "cross_entropy" and network.layers[-1].activation == "softmax" and not np.allclose(Y.sum(axis=1), 1):
         raise HandnetError("targets: for cross-entropy on a softmax output each row must sum to 1")
-    ws = engine.workspace(len(X))
-    engine.forward(X, ws)
-    engine.backward(X, Y, ws)
-    engine.add_weight_decay(weight_decay, np.empty(engine.hi - engine.lo, dtype=dtype))
-    return [(gw.copy(), gb.copy()) for gw, gb in zip(engine.gW, engine.gb)]
+    x = engine.with_ones(X)
+    ws = engine.workspace(len(x))
+    engine.forward(x, ws)
+    engine.backward(x, Y, ws)
+    for op in engine.decay_tape(weight_decay, np.empty(engine.hi - engine.lo, dtype=dtype)):
+        op()
+    return [(np.ascontiguousarray(block[:-1].T), block[-1].copy()) for block in engine.gP]
 
 
 def _targets(Y, n_outputs: int, n: int, dtype) -> np.ndarray:
@@ -538,49 +602,81 @@ def learning_rate(config: TrainConfig, epoch: int) -> float:
 
 
 class _Optimizer:
-    """SGD (with optional momentum) or Adam on the trainable span of the flat parameter buffer."""
+    """SGD (with optional momentum) or Adam, with L2 weight decay, on the trainable span of the
+    flat parameter buffer, compiled into a tape of NumPy calls like the engine's passes.
+
+    ``set_lr`` once per epoch; ``advance`` before every step (Adam's bias corrections).
+    """
 
     def __init__(self, config: TrainConfig, engine: _Engine):
-        self.kind, self.momentum = config.optimizer, config.momentum
+        self.kind = config.optimizer
+        dtype = engine.dtype
         span = engine.hi - engine.lo
-        self.p = engine.params[engine.lo : engine.hi]
-        self.g = engine.grad[engine.lo : engine.hi]
-        self.scratch = np.empty(span, dtype=engine.dtype)
-        self.velocity = np.zeros(span, dtype=engine.dtype)  # SGD momentum, or Adam's first moment
-        self.second = np.zeros(span, dtype=engine.dtype) if self.kind == "adam" else None
+        p = engine.params[engine.lo : engine.hi]
+        g = engine.grad[engine.lo : engine.hi]
+        s = np.empty(span, dtype=dtype)
+        self.lr = np.zeros((), dtype=dtype)  # 0-d arrays: the tape reads their current value
+        self.scale = np.zeros((), dtype=dtype)
+        self.eps = np.zeros((), dtype=dtype)
         self.t = 0
-
-    def step(self, lr: float) -> None:
-        g, s = self.g, self.scratch
+        tape = []
+        tape += engine.decay_tape(config.weight_decay, s)
         if self.kind == "sgd":
-            np.multiply(g, lr, out=s)
-            if self.momentum:
-                self.velocity *= self.momentum
-                self.velocity -= s
-                self.p += self.velocity
+            tape.append(partial(np.multiply, g, self.lr, s))
+            if config.momentum:
+                v = np.zeros(span, dtype=dtype)
+                mu = dtype.type(config.momentum)
+                tape += [partial(np.multiply, v, mu, v), partial(np.subtract, v, s, v), partial(np.add, p, v, p)]
             else:
-                self.p -= s
-            return
-        b1, b2 = ADAM_BETAS
-        self.t += 1
-        m, v = self.velocity, self.second
-        np.subtract(g, m, out=s)
-        s *= 1 - b1
-        m += s  # m = b1 m + (1 - b1) g
-        np.multiply(g, g, out=s)
-        s -= v
-        s *= 1 - b2
-        v += s  # v = b2 v + (1 - b2) g²
-        # Adam with both bias corrections folded into the step size and epsilon
-        correction = math.sqrt(1 - b2**self.t)
-        np.sqrt(v, out=s)
-        s += ADAM_EPS * correction
-        np.divide(m, s, out=s)
-        s *= lr * correction / (1 - b1**self.t)
-        self.p -= s
+                tape.append(partial(np.subtract, p, s, p))
+        else:
+            b1, b2 = (dtype.type(b) for b in ADAM_BETAS)
+            m, v = np.zeros(span, dtype=dtype), np.zeros(span, dtype=dtype)
+            tape += [
+                partial(np.subtract, g, m, s),  # m += (1 - b1)(g - m)
+                partial(np.multiply, s, 1 - b1, s),
+                partial(np.add, m, s, m),
+                partial(np.multiply, g, g, s),  # v += (1 - b2)(g² - v)
+                partial(np.subtract, s, v, s),
+                partial(np.multiply, s, 1 - b2, s),
+                partial(np.add, v, s, v),
+                partial(np.sqrt, v, s),  # w -= scale * m / (sqrt(v) + eps), corrections folded in
+                partial(np.add, s, self.eps, s),
+                partial(np.divide, m, s, s),
+                partial(np.multiply, s, self.scale, s),
+                partial(np.subtract, p, s, p),
+            ]
+        self.tape = tape
+
+    def set_lr(self, lr: float) -> None:
+        self.lr[...] = lr
+        self._lr = lr
+
+    def advance(self) -> None:
+        """Update the step-dependent scalars before a step (Adam's bias corrections)."""
+        if self.kind == "adam":
+            b1, b2 = ADAM_BETAS
+            self.t += 1
+            correction = math.sqrt(1 - b2**self.t)
+            self.eps[...] = ADAM_EPS * correction
+            self.scale[...] = self._lr * correction / (1 - b1**self.t)
 
 
 # ---- training -----------------------------------------------------------------------------------
+def _blas_threads(batch_size: int):
+    """Limit NumPy's BLAS to one thread for small mini-batches, where threads cost more than they give.
+
+    Uses threadpoolctl when it is installed (it comes with scikit-learn); otherwise a no-op.
+    """
+    if batch_size >= MULTITHREAD_BATCH:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def _fresh_network(config: TrainConfig, rng: np.random.Generator) -> Network:
     from .network import random_network
 
@@ -650,51 +746,69 @@ def train(
     if has_test:
         X_test = _inputs(X_test, n_in, dtype, "X_test")
         y_test = _labels(y_test, n_out, len(X_test), "y_test")
-        Y_test = _one_hot(y_test, n_out, dtype)
     augmenting = config.augmenting and config.epochs > 0
     if augmenting and n_in != start_net.input_shape[0] * start_net.input_shape[1]:
         raise HandnetError(f"augment needs image inputs; the network's input shape is {start_net.input_shape}")
 
     engine = _Engine(start_net.layers, dtype, config.loss, [layer.name not in frozen for layer in start_net.layers])
     optimizer = _Optimizer(config, engine)
-    decay_scratch = np.empty(engine.hi - engine.lo, dtype=dtype)
     n, batch = len(X), min(config.batch_size, len(X))
+    source = engine.with_ones(X)  # training inputs with the bias column; augmented in place each epoch
     images = X.reshape(n, *start_net.input_shape) if augmenting else None
+    X_test_ones = engine.with_ones(X_test) if has_test else None
+    # the output pre-activations of every training image as it was trained on, for the epoch's metrics
+    epoch_z = np.empty((n, n_out), dtype=dtype)
 
+    plans: dict[int, tuple] = {}  # batch size -> (workspace, every call of one training step)
+
+    def plan(size: int) -> tuple:
+        forward, backward = engine.tapes(size)
+        plans[size] = (engine.workspace(size), forward + backward + optimizer.tape)
+        return plans[size]
+
+    adam = config.optimizer == "adam"
     history: list[dict] = []
     best = {"score": None, "params": engine.params.copy(), "epoch": None}
     interrupted = False
     try:
-        with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # divergence is checked below
+        # divergence is checked after each epoch; small products run fastest on one BLAS thread
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"), _blas_threads(batch):
             for epoch in range(config.epochs):
                 started = time.perf_counter()
                 lr = learning_rate(config, epoch)
-                source = augment_images(images, augment_rng, *config.augment).reshape(n, -1) if augmenting else X
+                optimizer.set_lr(lr)
+                if augmenting:
+                    source[:, :-1] = augment_images(images, augment_rng, *config.augment).reshape(n, -1)
                 order = order_rng.permutation(n)
                 if engine.first < engine.n_layers:
                     for s in range(0, n, batch):
                         idx = order[s : s + batch]
-                        ws = engine.workspace(len(idx))
-                        xb, yb = engine.batch_buffers(len(idx))
+                        ws, ops = plans[len(idx)] if len(idx) in plans else plan(len(idx))
                         # mode="clip" lets take write straight into the buffer (indices are in range)
-                        np.take(source, idx, axis=0, out=xb, mode="clip")
-                        np.take(Y, idx, axis=0, out=yb, mode="clip")
-                        engine.forward(xb, ws)
-                        engine.backward(xb, yb, ws)
-                        engine.add_weight_decay(config.weight_decay, decay_scratch)
-                        optimizer.step(lr)
+                        np.take(source, idx, 0, ws["x"], "clip")
+                        np.take(Y, idx, 0, ws["y"], "clip")
+                        if adam:
+                            optimizer.advance()
+                        for op in ops:
+                            op()
+                        np.copyto(epoch_z[s : s + batch], ws["z"][-1])
+                else:  # nothing to train: measure the network as it is
+                    for s in range(0, n, EVAL_CHUNK):
+                        ws = engine.workspace(len(order[s : s + EVAL_CHUNK]))
+                        engine.forward(source[order[s : s + EVAL_CHUNK]], ws)
+                        epoch_z[s : s + EVAL_CHUNK] = ws["z"][-1]
                 if not np.all(np.isfinite(engine.params)):
                     raise HandnetError(
                         f"training diverged at epoch {epoch + 1} (weights became NaN or infinite); "
                         f"lower the learning rate (lr {config.lr:g})"
                     )
-                loss, train_acc = engine.evaluate(X, y, Y)
-                test_acc = engine.evaluate(X_test, y_test, Y_test)[1] if has_test else None
+                loss, correct = engine.score(epoch_z, y[order])
+                test_acc = engine.evaluate(X_test_ones, y_test)[1] if has_test else None
                 record = {
                     "epoch": epoch + 1,
                     "lr": lr,
                     "loss": loss,
-                    "train_accuracy": train_acc,
+                    "train_accuracy": correct / n,
                     "test_accuracy": test_acc,
                     "seconds": time.perf_counter() - started,
                 }

@@ -251,7 +251,7 @@ def test_cli_defaults_mirror_the_library():
     config = TrainConfig()
     for key, value in DEFAULTS.items():
         assert getattr(config, key) == value, key
-    assert config.augment == (2.0, 10.0)
+    assert config.augment == (1.5, 8.0)
 
 
 def test_cli_train_writes_a_loadable_network_with_settings(tmp_path):
@@ -340,3 +340,17 @@ def test_cli_help_has_an_example():
 def test_config_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         TrainConfig().lr = 1.0
+
+
+@pytest.mark.parametrize("output, loss", [("softmax", "cross_entropy"), ("sigmoid", "cross_entropy"),
+                                          ("softmax", "quadratic"), ("relu", "quadratic")])
+def test_epoch_metrics_agree_with_loss_value(rng, output, loss):
+    from handnet.train import _Engine
+
+    net = small_net(rng, output=output)
+    X = rng.uniform(size=(9, 12))
+    y = rng.integers(0, 3, size=9)
+    engine = _Engine(net.layers, np.float64, loss, [True] * 3)
+    mean_loss, accuracy = engine.evaluate(engine.with_ones(X), y)
+    assert mean_loss == pytest.approx(loss_value(net, X, y, loss), rel=1e-12)
+    assert accuracy == pytest.approx(net.accuracy(X, y))
