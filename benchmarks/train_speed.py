@@ -5,9 +5,10 @@ SGD (momentum 0.9, L2 1e-4, cross-entropy on a softmax output) at batch sizes 10
 float32, in one process, each with the thread count handnet uses at that batch size (one BLAS
 thread below MULTITHREAD_BATCH = 1,024 images per batch, else all of NumPy's BLAS threads): NumPy's
 BLAS is limited to it for handnet and scikit-learn, and ``torch.set_num_threads`` gets it. The
-tools run in interleaved rounds and each figure is the tool's fastest epoch (scikit-learn: its
-fastest ``fit`` of a few epochs, per epoch), the measure least disturbed by other work on the
-machine. A handnet
+tools run in interleaved rounds; in each round a tool trains a few epochs (handnet and PyTorch
+after one untimed warm-up epoch; scikit-learn one ``fit``, its input checks included) and its
+figure is the mean seconds per epoch of its best round, the round least disturbed by other work
+on the machine. A handnet
 epoch includes its loss/accuracy bookkeeping and shuffling; the others' include their own.
 
 The FLOP-bound limit is the epoch's matrix-product work (forward, weight gradients and the
@@ -113,16 +114,17 @@ def limits(n: int, batch: int) -> dict:
     return {"limit": at_shape_rate, "limit_peak": epoch_flops(n, batch) / peak, "peak_gflops": peak / 1e9}
 
 
-def handnet_epochs(X, y, batch: int, epochs: int) -> list[float]:
+def handnet_epochs(X, y, batch: int, epochs: int) -> float:
+    """Mean seconds per epoch over ``epochs`` epochs, after one warm-up epoch."""
     config = TrainConfig(
-        optimizer="sgd", lr=LR, momentum=MOMENTUM, weight_decay=L2, batch_size=batch, epochs=epochs,
+        optimizer="sgd", lr=LR, momentum=MOMENTUM, weight_decay=L2, batch_size=batch, epochs=epochs + 1,
         schedule="constant", augment=False, seed=0,
     )
-    return [r["seconds"] for r in train(X, y, config).history]
+    return statistics.mean(r["seconds"] for r in train(X, y, config).history[1:])
 
 
-def sklearn_epochs(X, y, batch: int, epochs: int):
-    """Seconds per epoch of one ``fit`` of ``epochs`` epochs (its input checks are spread over them)."""
+def sklearn_epochs(X, y, batch: int, epochs: int) -> float | None:
+    """Mean seconds per epoch of one ``fit`` of ``epochs`` epochs (its input checks included)."""
     try:
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.neural_network import MLPClassifier
@@ -137,10 +139,11 @@ def sklearn_epochs(X, y, batch: int, epochs: int):
         warnings.simplefilter("ignore", ConvergenceWarning)
         started = time.perf_counter()
         model.fit(X, y)
-    return [(time.perf_counter() - started) / model.n_iter_]
+    return (time.perf_counter() - started) / model.n_iter_
 
 
-def torch_epochs(X, y, batch: int, epochs: int, threads: int):
+def torch_epochs(X, y, batch: int, epochs: int, threads: int) -> float | None:
+    """Mean seconds per epoch over ``epochs`` epochs, after one warm-up epoch."""
     try:
         import torch
     except ImportError:
@@ -158,7 +161,7 @@ def torch_epochs(X, y, batch: int, epochs: int, threads: int):
     inputs, labels = torch.from_numpy(X), torch.from_numpy(y)
     generator = torch.Generator().manual_seed(0)
     times = []
-    for _ in range(epochs):
+    for _ in range(epochs + 1):
         started = time.perf_counter()
         order = torch.randperm(len(inputs), generator=generator)
         for s in range(0, len(inputs), batch):
@@ -168,39 +171,32 @@ def torch_epochs(X, y, batch: int, epochs: int, threads: int):
             loss.backward()
             optimizer.step()
         times.append(time.perf_counter() - started)
-    return times
+    return statistics.mean(times[1:])
 
 
 def measure(X, y, batch: int, epochs: int, rounds: int, threads: int) -> dict:
-    """Fastest epoch of each tool over ``rounds`` interleaved rounds of ``epochs`` epochs.
+    """Each tool's seconds per epoch: the best of ``rounds`` interleaved rounds, each the mean of ``epochs`` epochs.
 
-    The minimum is the figure least disturbed by other work on the machine; interleaving the
+    The best round is the one least disturbed by other work on the machine; interleaving the
     tools spreads any disturbance evenly. Every tool runs with the same BLAS/torch thread count.
     """
-    from contextlib import nullcontext
-
-    try:
-        from threadpoolctl import threadpool_limits
-
-        limit = lambda: threadpool_limits(limits=threads, user_api="blas")  # noqa: E731
-    except ImportError:
-        limit = nullcontext
-    times: dict[str, list | None] = {"handnet": [], "torch": [], "sklearn": []}
+    runners = {
+        "handnet": lambda: handnet_epochs(X, y, batch, epochs),
+        "torch": lambda: torch_epochs(X, y, batch, epochs, threads),
+        "sklearn": lambda: sklearn_epochs(X, y, batch, epochs),
+    }
+    best: dict[str, float | None] = {}
     for _ in range(rounds):
-        with limit():
-            runs = {
-                "handnet": handnet_epochs(X, y, batch, epochs),
-                "torch": torch_epochs(X, y, batch, epochs, threads),
-                "sklearn": sklearn_epochs(X, y, batch, epochs),
-            }
-        for tool, seconds in runs.items():
-            times[tool] = None if seconds is None or times[tool] is None else times[tool] + seconds
-    return {tool: None if seconds is None else min(seconds) for tool, seconds in times.items()}
+        with _limit(threads):
+            for tool, run in runners.items():
+                seconds = run()
+                best[tool] = None if seconds is None else min(seconds, best.get(tool) or float("inf"))
+    return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3, help="epochs per tool per round (default 3)")
+    parser.add_argument("--epochs", type=int, default=4, help="timed epochs per tool per round (default 4)")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per batch size (default 5)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
@@ -230,7 +226,7 @@ def main() -> None:
         print(json.dumps(results, indent=2))
     else:
         print(
-            f"{len(X)} images, 784-16-16-10, float32; fastest of {args.rounds} x {args.epochs} epochs per tool; "
+            f"{len(X)} images, 784-16-16-10, float32; best of {args.rounds} rounds of {args.epochs} epochs per tool; "
             f"threads per batch size (BLAS and torch alike): "
             + ", ".join(f"{b}: {results[str(b)]['threads']}" for b in BATCH_SIZES)
         )

@@ -26,8 +26,10 @@ import contextlib
 import dataclasses
 import math
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
+from operator import call
 
 import numpy as np
 
@@ -202,10 +204,11 @@ class _Engine:
     """A layered net's parameters in one flat buffer, with the vectorized forward and backward pass.
 
     Layer ``l`` is stored as one block ``P[l]`` of shape ``(in + 1, out)``: its weights transposed,
-    with the biases as the last row. Inputs and hidden activations carry a trailing column of
-    ones, so each layer is a single matrix product (``z = [a, 1] @ P``) and its whole gradient
-    another (``dP = [a, 1].T @ delta``). ``W(l)`` and ``b(l)`` give the usual ``(out, in)`` and
-    ``(out,)`` views; ``grad`` mirrors ``params``.
+    with the biases as the last row. The inputs carry a trailing column of ones, so the big first
+    layer is a single matrix product (``z = [x, 1] @ P``) and its whole gradient another
+    (``dP = [x, 1].T @ delta``); the small hidden layers stay contiguous and add their biases.
+    ``W(l)`` and ``b(l)`` give the usual ``(out, in)`` and ``(out,)`` views; ``grad`` mirrors
+    ``params``.
     """
 
     def __init__(self, layers: list[Layer], dtype, loss: str, trainable: list[bool]):
@@ -237,6 +240,7 @@ class _Engine:
             decay_mask[offsets[i] : offsets[i + 1] - self.shapes[i][0]] = 1
         self.decay_mask = decay_mask[self.lo : self.hi]
         self._workspaces: dict[int, dict] = {}
+        self.gradient_factor = 1.0  # grad holds gradient_factor x the gradient (see set_gradient_factor)
 
     @property
     def n_layers(self) -> int:
@@ -261,21 +265,29 @@ class _Engine:
         if ws is None:
             outs = [s[0] for s in self.shapes]
             new = lambda k: np.empty((n, k), dtype=self.dtype)  # noqa: E731
-            # hidden activations get a trailing column of ones: the next layer's bias input
-            a = [np.ones((n, k + 1), dtype=self.dtype) for k in outs[:-1]] + [new(outs[-1])]
             ws = {
-                "x": np.ones((n, self.shapes[0][1] + 1), dtype=self.dtype),
-                "y": new(outs[-1]),
+                # one row per image: its inputs, a 1 (the bias input) and its targets, gathered at once
+                "xy": np.ones((n, self.shapes[0][1] + 1 + outs[-1]), dtype=self.dtype),
                 "z": [new(k) for k in outs],
-                "a": a,
-                "a_units": [block[:, :k] for block, k in zip(a, outs)],  # views without the ones column
+                "a": [new(k) for k in outs],
                 "d": [new(k) for k in outs],
                 "t": [new(k) for k in outs],
                 "mask": [np.empty((n, k), dtype=bool) for k in outs],
                 "col": np.empty((n, 1), dtype=self.dtype),
+                "scale": np.array(self.gradient_factor / n, dtype=self.dtype),  # 0-d: read by the backward tape
             }
+            ws["x"], ws["y"] = ws["xy"][:, : self.shapes[0][1] + 1], ws["xy"][:, self.shapes[0][1] + 1 :]
             self._workspaces[n] = ws
         return ws
+
+    def set_gradient_factor(self, factor: float) -> None:
+        """Make the backward pass leave ``factor`` x the gradient in ``grad``.
+
+        Plain SGD passes its learning rate, so the step needs no separate scaling call.
+        """
+        self.gradient_factor = factor
+        for n, ws in self._workspaces.items():
+            ws["scale"][...] = factor / n
 
     # The passes are compiled, once per batch size, into "tapes": lists of NumPy calls with every
     # argument bound (buffers, views, ``out=``), so a mini-batch costs one call per operation and
@@ -290,8 +302,11 @@ class _Engine:
     def _forward_tape(self, ws) -> list:
         tape, a = [], ws["x"]
         for l in range(self.n_layers):
-            z, out = ws["z"][l], ws["a_units"][l]
-            tape.append(partial(np.matmul, a, self.P[l], z))
+            z, out = ws["z"][l], ws["a"][l]
+            if l == 0:  # the inputs carry the column of ones: one product does weights and biases
+                tape.append(partial(np.matmul, a, self.P[l], z))
+            else:  # small hidden layers stay contiguous; their biases are added
+                tape += [partial(np.matmul, a, self.P_weights[l], z), partial(np.add, z, self.P[l][-1], z)]
             kind = self.activations[l]
             if kind == "sigmoid":  # 1 / (1 + e^-z): four fast ufunc calls beat one scipy expit here
                 t = ws["t"][l]
@@ -326,11 +341,15 @@ class _Engine:
         tape = [partial(np.subtract, ws["a"][L - 1], ws["y"], d)]
         if self.loss == "quadratic":
             tape += self._activation_tape(L - 1, d, ws)
-        tape.append(partial(np.multiply, d, self.dtype.type(1.0 / n), d))
+        tape.append(partial(np.multiply, d, ws["scale"], d))
         for l in range(L - 1, self.first - 1, -1):
-            if self.trainable[l]:
-                below = ws["x"] if l == 0 else ws["a"][l - 1]
-                tape.append(partial(np.matmul, below.T, d, self.gP[l]))
+            if self.trainable[l] and l == 0:
+                tape.append(partial(np.matmul, ws["x"].T, d, self.gP[l]))
+            elif self.trainable[l]:
+                tape += [
+                    partial(np.matmul, ws["a"][l - 1].T, d, self.gP[l][:-1]),
+                    partial(np.add.reduce, d, 0, None, self.gP[l][-1]),
+                ]
             if l > self.first:
                 prev = ws["d"][l - 1]
                 tape.append(partial(np.matmul, d, self.P_weights[l].T, prev))
@@ -340,7 +359,7 @@ class _Engine:
 
     def _activation_tape(self, l: int, d, ws) -> list:
         """Calls that turn dL/da of layer ``l`` (in ``d``) into dL/dz, in place."""
-        kind, a, t = self.activations[l], ws["a_units"][l], ws["t"][l]
+        kind, a, t = self.activations[l], ws["a"][l], ws["t"][l]
         if kind == "sigmoid":  # σ' = a (1 - a)
             return [
                 partial(np.subtract, self.dtype.type(1), a, t),
@@ -615,23 +634,32 @@ class _Optimizer:
         p = engine.params[engine.lo : engine.hi]
         g = engine.grad[engine.lo : engine.hi]
         s = np.empty(span, dtype=dtype)
-        self.lr = np.zeros((), dtype=dtype)  # 0-d arrays: the tape reads their current value
-        self.scale = np.zeros((), dtype=dtype)
+        self.scale = np.zeros((), dtype=dtype)  # 0-d arrays: the tape reads their current value
         self.eps = np.zeros((), dtype=dtype)
         self.t = 0
         tape = []
-        tape += engine.decay_tape(config.weight_decay, s)
+        self.engine = engine
+        self.weight_decay = config.weight_decay
         if self.kind == "sgd":
-            tape.append(partial(np.multiply, g, self.lr, s))
+            # the backward pass already scales the gradient g by the learning rate (set_lr), so
+            # with decay d = lr * weight_decay on the weights: v = mu v - g - d w; w += v
+            self.decay = np.zeros(span, dtype=dtype)
+            if config.weight_decay:
+                tape.append(partial(np.multiply, p, self.decay, s))
             if config.momentum:
                 v = np.zeros(span, dtype=dtype)
-                mu = dtype.type(config.momentum)
-                tape += [partial(np.multiply, v, mu, v), partial(np.subtract, v, s, v), partial(np.add, p, v, p)]
+                tape += [partial(np.multiply, v, dtype.type(config.momentum), v), partial(np.subtract, v, g, v)]
+                if config.weight_decay:
+                    tape.append(partial(np.subtract, v, s, v))
+                tape.append(partial(np.add, p, v, p))
             else:
-                tape.append(partial(np.subtract, p, s, p))
+                tape.append(partial(np.subtract, p, g, p))
+                if config.weight_decay:
+                    tape.append(partial(np.subtract, p, s, p))
         else:
             b1, b2 = (dtype.type(b) for b in ADAM_BETAS)
             m, v = np.zeros(span, dtype=dtype), np.zeros(span, dtype=dtype)
+            tape += engine.decay_tape(config.weight_decay, s)
             tape += [
                 partial(np.subtract, g, m, s),  # m += (1 - b1)(g - m)
                 partial(np.multiply, s, 1 - b1, s),
@@ -649,8 +677,10 @@ class _Optimizer:
         self.tape = tape
 
     def set_lr(self, lr: float) -> None:
-        self.lr[...] = lr
         self._lr = lr
+        if self.kind == "sgd":
+            self.engine.set_gradient_factor(lr)
+            np.multiply(self.engine.decay_mask, lr * self.weight_decay, out=self.decay)
 
     def advance(self) -> None:
         """Update the step-dependent scalars before a step (Adam's bias corrections)."""
@@ -753,7 +783,8 @@ def train(
     engine = _Engine(start_net.layers, dtype, config.loss, [layer.name not in frozen for layer in start_net.layers])
     optimizer = _Optimizer(config, engine)
     n, batch = len(X), min(config.batch_size, len(X))
-    source = engine.with_ones(X)  # training inputs with the bias column; augmented in place each epoch
+    # each row: an image's inputs, a 1 for the bias, its one-hot target (inputs augmented in place each epoch)
+    source = np.concatenate([engine.with_ones(X), Y], axis=1)
     images = X.reshape(n, *start_net.input_shape) if augmenting else None
     X_test_ones = engine.with_ones(X_test) if has_test else None
     # the output pre-activations of every training image as it was trained on, for the epoch's metrics
@@ -778,24 +809,22 @@ def train(
                 lr = learning_rate(config, epoch)
                 optimizer.set_lr(lr)
                 if augmenting:
-                    source[:, :-1] = augment_images(images, augment_rng, *config.augment).reshape(n, -1)
+                    source[:, :n_in] = augment_images(images, augment_rng, *config.augment).reshape(n, -1)
                 order = order_rng.permutation(n)
                 if engine.first < engine.n_layers:
                     for s in range(0, n, batch):
                         idx = order[s : s + batch]
                         ws, ops = plans[len(idx)] if len(idx) in plans else plan(len(idx))
                         # mode="clip" lets take write straight into the buffer (indices are in range)
-                        np.take(source, idx, 0, ws["x"], "clip")
-                        np.take(Y, idx, 0, ws["y"], "clip")
+                        np.take(source, idx, 0, ws["xy"], "clip")
                         if adam:
                             optimizer.advance()
-                        for op in ops:
-                            op()
+                        deque(map(call, ops), 0)  # run every call of the step, without a Python loop
                         np.copyto(epoch_z[s : s + batch], ws["z"][-1])
                 else:  # nothing to train: measure the network as it is
                     for s in range(0, n, EVAL_CHUNK):
                         ws = engine.workspace(len(order[s : s + EVAL_CHUNK]))
-                        engine.forward(source[order[s : s + EVAL_CHUNK]], ws)
+                        engine.forward(source[order[s : s + EVAL_CHUNK], : n_in + 1], ws)
                         epoch_z[s : s + EVAL_CHUNK] = ws["z"][-1]
                 if not np.all(np.isfinite(engine.params)):
                     raise HandnetError(

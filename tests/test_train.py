@@ -354,3 +354,84 @@ def test_epoch_metrics_agree_with_loss_value(rng, output, loss):
     mean_loss, accuracy = engine.evaluate(engine.with_ones(X), y)
     assert mean_loss == pytest.approx(loss_value(net, X, y, loss), rel=1e-12)
     assert accuracy == pytest.approx(net.accuracy(X, y))
+
+
+def test_ctrl_c_returns_the_best_network_so_far(rng):
+    X, y = separable_problem(rng, n=60)
+    config = TrainConfig(sizes=(16, 6, 3), epochs=10, batch_size=6, augment=False, schedule="constant", lr=0.01)
+
+    def stop_after_three(record):
+        if record["epoch"] == 3:
+            raise KeyboardInterrupt
+
+    result = train(X, y, config, X_test=X[:20], y_test=y[:20], progress=stop_after_three)
+    assert result.interrupted and len(result.history) == 3
+    scores = [r["test_accuracy"] for r in result.history]
+    assert result.best_epoch == 1 + scores.index(max(scores))
+    # the returned weights are those after the best epoch: a run stopped there gives the same
+    short = train(X, y, config.replace(epochs=result.best_epoch)).network
+    for a, b in zip(result.network.layers, short.layers):
+        assert np.array_equal(a.weights, b.weights)
+    prov = result.network.metadata["provenance"]
+    assert prov["interrupted"] and prov["best_epoch"] == result.best_epoch and prov["epochs_completed"] == 3
+
+
+def test_cli_ctrl_c_saves_and_says_so(tmp_path, monkeypatch):
+    import handnet.train as trainer
+
+    real = trainer.learning_rate
+
+    def interrupt_at_third(config, epoch):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        return real(config, epoch)
+
+    monkeypatch.setattr(trainer, "learning_rate", interrupt_at_third)
+    out = tmp_path / "best.npz"
+    result = CliRunner().invoke(main, ["train", "--epochs", "5", "--limit", "200", "--no-augment", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "interrupted after 2 of 5 epochs" in result.output and out.exists()
+    assert Network.load(out).metadata["provenance"]["interrupted"] is True
+
+
+@pytest.mark.parametrize("optimizer, momentum", [("sgd", 0.0), ("sgd", 0.9), ("adam", 0.9)])
+def test_optimizer_steps_match_the_textbook_updates(rng, optimizer, momentum):
+    """Full-batch steps, checked against the update rules written out with ``gradients``."""
+    X, y = separable_problem(rng, n=24)
+    init = small_net(rng, n_in=16)
+    lr, wd, steps = 0.05, 0.01, 3
+    config = TrainConfig(optimizer=optimizer, lr=lr, momentum=momentum, weight_decay=wd, batch_size=24, epochs=steps,
+                         schedule="constant", augment=False, dtype="float64")
+    trained = train(X, y, config, init=init).network
+    net, state = init, None
+    for t in range(1, steps + 1):
+        grads = gradients(net, X, y, "cross_entropy", weight_decay=wd)
+        layers = []
+        for i, (layer, (dw, db)) in enumerate(zip(net.layers, grads)):
+            new = []
+            for j, (value, grad) in enumerate(((layer.weights, dw), (layer.biases, db))):
+                key = (i, j)
+                if optimizer == "sgd":
+                    v = momentum * (state or {}).get(key, 0.0) - lr * grad
+                    state = {**(state or {}), key: v}
+                    new.append(value + v)
+                else:
+                    m0, v0 = (state or {}).get(key, (0.0, 0.0))
+                    m, v = 0.9 * m0 + 0.1 * grad, 0.999 * v0 + 0.001 * grad**2
+                    state = {**(state or {}), key: (m, v)}
+                    new.append(value - lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8))
+            layers.append(layer.replace(weights=new[0], biases=new[1]))
+        net = Network(layers, init.input_shape)
+    for a, b in zip(trained.layers, net.layers):
+        np.testing.assert_allclose(a.weights, b.weights, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(a.biases, b.biases, rtol=1e-9, atol=1e-12)
+
+
+def test_everything_frozen_only_measures(rng):
+    X, y = separable_problem(rng, n=30)
+    init = small_net(rng, n_in=16)
+    result = train(X, y, TrainConfig(epochs=2, augment=False), init=init, freeze=["edges", "parts", "digits"])
+    assert len(result.history) == 2
+    assert result.history[0]["loss"] == pytest.approx(loss_value(init, X, y), rel=1e-5)
+    for a, b in zip(result.network.layers, init.layers):
+        assert np.array_equal(a.weights, b.weights)

@@ -11,9 +11,9 @@ DEFAULTS = {  # mirrors handnet.train.TrainConfig() so --help stays fast (checke
     "batch_size": 32,
     "optimizer": "adam",
     "loss": "cross_entropy",
-    "lr": 0.005,
+    "lr": 0.01,
     "momentum": 0.9,
-    "weight_decay": 1e-4,
+    "weight_decay": 3e-4,
     "schedule": "cosine",
     "seed": 0,
     "dtype": "float32",
@@ -64,9 +64,9 @@ def _non_negative(name, strict=False):
               show_default=True, help="Learning-rate schedule over the epochs.")
 @click.option("--augment/--no-augment", default=True, show_default=True,
               help="Random shifts and rotations of the training digits each epoch.")
-@click.option("--max-shift", type=float, default=2.0, show_default=True, callback=_non_negative("--max-shift"),
+@click.option("--max-shift", type=float, default=1.5, show_default=True, callback=_non_negative("--max-shift"),
               help="Augmentation: largest shift in pixels.")
-@click.option("--max-rotation", type=float, default=10.0, show_default=True, callback=_non_negative("--max-rotation"),
+@click.option("--max-rotation", type=float, default=8.0, show_default=True, callback=_non_negative("--max-rotation"),
               help="Augmentation: largest rotation in degrees.")
 @click.option("--hidden-activation", type=click.Choice(["sigmoid", "relu"]), default=DEFAULTS["hidden_activation"],
               show_default=True, help="Hidden units of a fresh network (ignored with --init).")
@@ -151,7 +151,9 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
     network = result.network
     path = network.save(out)
     final = result.history[result.best_epoch - 1] if result.best_epoch else result.final
+    # the saved network measured on both sets (the history's train figures are per mini-batch)
     test_accuracy = network.accuracy(splits.test.X, splits.test.y)
+    train_accuracy = network.accuracy(train_set.X, train_set.y)
     if result.interrupted:
         note(
             f"interrupted after {len(result.history)} of {epochs} epochs; saved the best network so far "
@@ -161,7 +163,7 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
     summary = {
         "path": str(path),
         "test_accuracy": test_accuracy,
-        "train_accuracy": final.get("train_accuracy"),
+        "train_accuracy": train_accuracy,
         "loss": final.get("loss"),
         "epochs_completed": len(result.history),
         "interrupted": result.interrupted,
@@ -177,8 +179,8 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
         return
     shape = "-".join(map(str, network.sizes))
     trained = (
-        f", train accuracy {final['train_accuracy']:.2%}, loss {final['loss']:.4f}, "
-        f"{len(result.history)} epochs in {sum(r['seconds'] for r in result.history):.1f} s"
+        f", train accuracy {train_accuracy:.2%}, {len(result.history)} epochs in "
+        f"{sum(r['seconds'] for r in result.history):.1f} s"
         if final else ", no epoch completed"
     )
     click.echo(f"trained {shape} network: test accuracy {test_accuracy:.2%} on {splits.test.describe()}{trained}")
