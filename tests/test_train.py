@@ -345,7 +345,7 @@ def test_config_is_frozen():
 @pytest.mark.parametrize("output, loss", [("softmax", "cross_entropy"), ("sigmoid", "cross_entropy"),
                                           ("softmax", "quadratic"), ("relu", "quadratic")])
 def test_epoch_metrics_agree_with_loss_value(rng, output, loss):
-    from handnet.train import _Engine
+    from handnet.backprop import Engine as _Engine
 
     net = small_net(rng, output=output)
     X = rng.uniform(size=(9, 12))
