@@ -138,7 +138,8 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         """The inverse of ``to_dict`` (as saved in a trained network's provenance)."""
-        d = dict(d)
+        # a trained network's provenance also records what the network itself says
+        d = {k: v for k, v in d.items() if k not in ("activations", "layer_names")}
         aug = d.get("augment")
         if isinstance(aug, dict):
             d["augment"] = (aug.get("max_shift_px", 0.0), aug.get("max_rotation_deg", 0.0))
@@ -458,9 +459,9 @@ def train(
                 if progress is not None:
                     progress(record)
     except KeyboardInterrupt:
+        # the best completed epoch, or the starting weights if none completed
         interrupted = True
-        if best["epoch"] is not None:
-            engine.params[...] = best["params"]
+        engine.params[...] = best["params"]
 
     network = Network(engine.layers_like(start_net.layers), start_net.input_shape, _metadata(
         start_net, init, config, frozen, history, interrupted, best["epoch"] if interrupted else None, data
