@@ -240,19 +240,27 @@ class Engine:
         return total_loss / len(X), correct / len(X)
 
     def score(self, z, labels) -> tuple[float, int]:
-        """Mean data loss and number correct, from output pre-activations ``z`` (n, n_out)."""
+        """Mean data loss and number correct, from output pre-activations ``z`` (n, n_out).
+
+        Works on ``z`` transposed, so every reduction runs across rows of a contiguous array
+        (reductions along a short last axis are slow in NumPy).
+        """
         output = self.activations[-1]
-        z = z.astype(np.float64)
+        zt = np.ascontiguousarray(z.T)  # (n_out, n)
+        columns = np.arange(zt.shape[1])
         if self.loss == "cross_entropy" and output == "softmax":  # the common case, without one-hot targets
-            zmax = z.max(axis=1)
-            lse = zmax + np.log(np.exp(z - zmax[:, None]).sum(axis=1))
-            loss = float(np.mean(lse - z[np.arange(len(z)), labels]))
+            zmax = zt.max(axis=0)
+            lse = zmax + np.log(np.exp(zt - zmax).sum(axis=0, dtype=np.float64))
+            loss = float(np.mean(lse - zt[labels, columns]))
         else:
-            a = activate(z, output)
-            loss = float(np.mean(per_image_loss(z, a, one_hot(labels, z.shape[1], np.float64), self.loss, output)))
-        # softmax and sigmoid are monotone, so the largest pre-activation is the brightest unit
-        brightest = np.argmax(np.maximum(z, 0) if output == "relu" else z, axis=1)
-        return loss, int(np.count_nonzero(brightest == labels))
+            z64 = z.astype(np.float64)
+            a = activate(z64, output)
+            loss = float(np.mean(per_image_loss(z64, a, one_hot(labels, z.shape[1], np.float64), self.loss, output)))
+        # the brightest unit (the first, on ties, like argmax): softmax and sigmoid are monotone in z
+        brightness = np.maximum(zt, 0) if output == "relu" else zt
+        is_max = brightness == brightness.max(axis=0)
+        first = is_max & (np.cumsum(is_max, axis=0) == 1)
+        return loss, int(np.count_nonzero(first[labels, columns]))
 
     def layers_like(self, layers: list[Layer]) -> list[Layer]:
         """Copies of ``layers`` holding the current parameters.

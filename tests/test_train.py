@@ -435,3 +435,13 @@ def test_everything_frozen_only_measures(rng):
     assert result.history[0]["loss"] == pytest.approx(loss_value(init, X, y), rel=1e-5)
     for a, b in zip(result.network.layers, init.layers):
         assert np.array_equal(a.weights, b.weights)
+
+
+def test_epoch_accuracy_breaks_ties_like_argmax():
+    from handnet.backprop import Engine
+
+    layer = Layer("digits", np.zeros((3, 2)), np.zeros(3), "softmax")
+    engine = Engine([layer], np.float64, "cross_entropy", [True])
+    z = np.array([[1.0, 1.0, 0.0], [0.0, 2.0, 2.0], [3.0, 1.0, 3.0], [0.0, 0.0, 5.0]])
+    labels = np.array([1, 1, 0, 2])  # argmax picks 0, 1, 0, 2
+    assert engine.score(z, labels)[1] == 3
