@@ -7,9 +7,10 @@ thread below MULTITHREAD_BATCH = 1,024 images per batch, else all of NumPy's BLA
 BLAS is limited to it for handnet and scikit-learn, and ``torch.set_num_threads`` gets it. The
 tools run in interleaved rounds; in each round a tool trains a few epochs (handnet and PyTorch
 after one untimed warm-up epoch; scikit-learn one ``fit``, its input checks included) and its
-figure is the mean seconds per epoch of its best round, the round least disturbed by other work
-on the machine. A handnet
-epoch includes its loss/accuracy bookkeeping and shuffling; the others' include their own.
+figure is the mean seconds per epoch of its best round. On one thread the seconds are the
+process's CPU time, which other programs on a shared machine do not inflate (wall time
+otherwise). A handnet epoch includes its loss/accuracy bookkeeping and shuffling; the others'
+include their own.
 
 The FLOP-bound limit is the epoch's matrix-product work (forward, weight gradients and the
 backward products; 2 FLOPs per multiply-add) divided by a measured float32 matmul rate. Two
@@ -87,7 +88,7 @@ def epoch_flops(n: int, batch: int) -> float:
     return full * per_step(batch) + (per_step(rest) if rest else 0)
 
 
-def time_matmul(m: int, k: int, n: int, min_seconds: float = 0.2) -> float:
+def time_matmul(m: int, k: int, n: int, min_seconds: float = 0.2, clock=time.perf_counter) -> float:
     """Seconds per float32 product of (m, k) by (k, n), written into a preallocated output."""
     rng = np.random.default_rng(0)
     a = rng.random((m, k), dtype=np.float32)
@@ -97,33 +98,35 @@ def time_matmul(m: int, k: int, n: int, min_seconds: float = 0.2) -> float:
     reps, elapsed = 1, 0.0
     while elapsed < min_seconds:
         reps *= 4
-        started = time.perf_counter()
+        started = clock()
         for _ in range(reps):
             np.matmul(a, b, out=out)
-        elapsed = time.perf_counter() - started
+        elapsed = clock() - started
     return elapsed / reps
 
 
-def limits(n: int, batch: int) -> dict:
+def limits(n: int, batch: int, clock=time.perf_counter) -> dict:
     """The FLOP-bound seconds per epoch at this batch size: at the shapes' own rate and at peak."""
     full, rest = divmod(n, batch)
-    at_shape_rate = sum(full * time_matmul(*s) for s in matmul_shapes(batch))
+    at_shape_rate = sum(full * time_matmul(*s, clock=clock) for s in matmul_shapes(batch))
     if rest:
-        at_shape_rate += sum(time_matmul(*s) for s in matmul_shapes(rest))
-    peak = 2 * 2048**3 / time_matmul(2048, 2048, 2048, 0.5)
+        at_shape_rate += sum(time_matmul(*s, clock=clock) for s in matmul_shapes(rest))
+    peak = 2 * 2048**3 / time_matmul(2048, 2048, 2048, 0.5, clock=clock)
     return {"limit": at_shape_rate, "limit_peak": epoch_flops(n, batch) / peak, "peak_gflops": peak / 1e9}
 
 
-def handnet_epochs(X, y, batch: int, epochs: int) -> float:
+def handnet_epochs(X, y, batch: int, epochs: int, clock) -> float:
     """Mean seconds per epoch over ``epochs`` epochs, after one warm-up epoch."""
     config = TrainConfig(
         optimizer="sgd", lr=LR, momentum=MOMENTUM, weight_decay=L2, batch_size=batch, epochs=epochs + 1,
         schedule="constant", augment=False, seed=0,
     )
-    return statistics.mean(r["seconds"] for r in train(X, y, config).history[1:])
+    stamps = []  # the clock at the end of every epoch (progress is called once per epoch)
+    train(X, y, config, progress=lambda record: stamps.append(clock()))
+    return (stamps[-1] - stamps[0]) / epochs
 
 
-def sklearn_epochs(X, y, batch: int, epochs: int) -> float | None:
+def sklearn_epochs(X, y, batch: int, epochs: int, clock) -> float | None:
     """Mean seconds per epoch of one ``fit`` of ``epochs`` epochs (its input checks included)."""
     try:
         from sklearn.exceptions import ConvergenceWarning
@@ -137,12 +140,12 @@ def sklearn_epochs(X, y, batch: int, epochs: int) -> float | None:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        started = time.perf_counter()
+        started = clock()
         model.fit(X, y)
-    return (time.perf_counter() - started) / model.n_iter_
+    return (clock() - started) / model.n_iter_
 
 
-def torch_epochs(X, y, batch: int, epochs: int, threads: int) -> float | None:
+def torch_epochs(X, y, batch: int, epochs: int, threads: int, clock) -> float | None:
     """Mean seconds per epoch over ``epochs`` epochs, after one warm-up epoch."""
     try:
         import torch
@@ -160,9 +163,8 @@ def torch_epochs(X, y, batch: int, epochs: int, threads: int) -> float | None:
     optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=L2)
     inputs, labels = torch.from_numpy(X), torch.from_numpy(y)
     generator = torch.Generator().manual_seed(0)
-    times = []
+    stamps = []
     for _ in range(epochs + 1):
-        started = time.perf_counter()
         order = torch.randperm(len(inputs), generator=generator)
         for s in range(0, len(inputs), batch):
             idx = order[s : s + batch]
@@ -170,8 +172,14 @@ def torch_epochs(X, y, batch: int, epochs: int, threads: int) -> float | None:
             loss = loss_fn(model(inputs[idx]), labels[idx])
             loss.backward()
             optimizer.step()
-        times.append(time.perf_counter() - started)
-    return statistics.mean(times[1:])
+        stamps.append(clock())
+    return (stamps[-1] - stamps[0]) / epochs
+
+
+def seconds_clock(threads: int):
+    """The clock that times a tool: CPU time of this process when everything runs on one thread
+    (it does not count time other programs take from us on a shared machine), else wall time."""
+    return time.process_time if threads == 1 else time.perf_counter
 
 
 def measure(X, y, batch: int, epochs: int, rounds: int, threads: int) -> dict:
@@ -180,10 +188,11 @@ def measure(X, y, batch: int, epochs: int, rounds: int, threads: int) -> dict:
     The best round is the one least disturbed by other work on the machine; interleaving the
     tools spreads any disturbance evenly. Every tool runs with the same BLAS/torch thread count.
     """
+    clock = seconds_clock(threads)
     runners = {
-        "handnet": lambda: handnet_epochs(X, y, batch, epochs),
-        "torch": lambda: torch_epochs(X, y, batch, epochs, threads),
-        "sklearn": lambda: sklearn_epochs(X, y, batch, epochs),
+        "handnet": lambda: handnet_epochs(X, y, batch, epochs, clock),
+        "torch": lambda: torch_epochs(X, y, batch, epochs, threads, clock),
+        "sklearn": lambda: sklearn_epochs(X, y, batch, epochs, clock),
     }
     best: dict[str, float | None] = {}
     for _ in range(rounds):
@@ -209,7 +218,7 @@ def main() -> None:
         threads = 1 if batch < MULTITHREAD_BATCH else machine_threads
         row = measure(X, y, batch, args.epochs, args.rounds, threads)
         with _limit(threads):
-            row.update(limits(len(X), batch))
+            row.update(limits(len(X), batch, seconds_clock(threads)))
         row["threads"] = threads
         results[str(batch)] = row
         if not args.json:
