@@ -472,11 +472,13 @@ def train(
 def _metadata(start_net, init, config, frozen, history, interrupted, best_epoch, data) -> dict:
     meta = {k: v for k, v in (init.metadata if init is not None else {}).items() if k not in ("provenance", "history")}
     settings = config.to_dict()
-    settings.update(
-        sizes=list(start_net.sizes),
-        activations=[layer.activation for layer in start_net.layers],
-        layer_names=list(start_net.layer_names),
-    )
+    activations = [layer.activation for layer in start_net.layers]
+    settings.update(sizes=list(start_net.sizes), activations=activations, layer_names=list(start_net.layer_names))
+    # with init=, say what the network really is rather than the unused defaults for a fresh one
+    if activations[-1] in OUTPUTS:
+        settings["output"] = activations[-1]
+    if len(set(activations[:-1])) == 1 and activations[0] in HIDDEN_ACTIVATIONS:
+        settings["hidden_activation"] = activations[0]
     meta["provenance"] = {
         "kind": "trained",
         "config": settings,

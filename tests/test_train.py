@@ -445,3 +445,12 @@ def test_epoch_accuracy_breaks_ties_like_argmax():
     z = np.array([[1.0, 1.0, 0.0], [0.0, 2.0, 2.0], [3.0, 1.0, 3.0], [0.0, 0.0, 5.0]])
     labels = np.array([1, 1, 0, 2])  # argmax picks 0, 1, 0, 2
     assert engine.score(z, labels)[1] == 3
+
+
+def test_provenance_describes_the_network_trained_from_init(rng):
+    X, y = separable_problem(rng, n=30)
+    init = small_net(rng, hidden="relu", output="sigmoid", n_in=16)
+    net = train(X, y, TrainConfig(epochs=1, augment=False), init=init).network
+    config = net.metadata["provenance"]["config"]
+    assert config["output"] == "sigmoid" and config["hidden_activation"] == "relu"
+    assert config["sizes"] == [16, 5, 4, 3] and TrainConfig.from_dict(config).output == "sigmoid"
