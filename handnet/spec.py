@@ -147,7 +147,8 @@ def _read_toml(path: Path) -> tuple[dict, bytes]:
     except UnicodeDecodeError:
         raise SpecError(f"{path}: not UTF-8 text, expected a TOML spec") from None
     except tomllib.TOMLDecodeError as e:
-        raise SpecError(f"{path}: TOML syntax error: {e}") from None
+        hint = " (a duplicate unit name?)" if "twice" in str(e) else ""
+        raise SpecError(f"{path}: TOML syntax error: {e}{hint}") from None
 
 
 def _merge(base: dict, over: dict, origin: dict, path: str, prefix: tuple = ()) -> dict:
@@ -398,7 +399,9 @@ class _Validator:
                 continue
             off = strokelib.outside(stroke, canvas)
             if off:
-                r, c = off[0]
+                rows, cols = canvas[0] - 1, canvas[1] - 1
+                # name the point that strays farthest, usually the one the user typed
+                r, c = max(off, key=lambda p: max(-p[0], p[0] - rows, -p[1], p[1] - cols))
                 self.fail(here, f"point ({r:.1f}, {c:.1f}) is outside the {canvas[0]}x{canvas[1]} canvas "
                                 f"(rows 0-{canvas[0] - 1}, cols 0-{canvas[1] - 1})")
                 continue
