@@ -54,26 +54,31 @@ def _inputs(train, spec) -> np.ndarray:
     return X
 
 
-def edge_response(edge, canvas) -> tuple[np.ndarray, float]:
-    """An edge's template ``canvas`` float and its weighted sum w.s on its own stroke inked at
-    ``ink_width`` (the unit that makes thresholds a fraction of the stroke)."""
+def edge_response(edge, canvas) -> tuple[np.ndarray, float, float]:
+    """An edge's template ``canvas`` float, its weighted sum w.s on its own strokes inked at
+    ``ink_width``, and the threshold theta: w.s_f on the first ``fraction`` of each stroke
+    (beyond 1, ``fraction * w.s``)."""
     template = edge_template(edge.strokes, edge.width, edge.surround, edge.inhibition, shape=canvas)
     own = float(np.sum(template * strokelib.ink(edge.strokes, edge.ink_width, canvas)))
-    return template, own
+    if edge.fraction >= 1:
+        return template, own, edge.fraction * own
+    part = strokelib.ink(strokelib.prefix(edge.strokes, edge.fraction), edge.ink_width, canvas)
+    return template, own, float(np.sum(template * part))
 
 
 def edge_layer(spec, train=None) -> Layer:
     """The second layer: row i is ``gain * template_i`` with gain = sharpness / (w.s), and bias
-    ``-sharpness * fraction``, so the activation is 0.5 when that fraction of the stroke is inked."""
+    ``-gain * theta``, so the activation is 0.5 when the declared fraction of the stroke is inked
+    and ``sharpness`` is the slope per whole stroke."""
     rows, biases, problems = [], [], []
     for edge in spec.edges:
-        template, own = edge_response(edge, spec.canvas)
+        template, own, theta = edge_response(edge, spec.canvas)
         if own <= 1e-9:
             problems.append(f"{spec.path}: edges.{edge.name}: the template does not respond to its own stroke "
                             f"(w.s = {own:.3g}); lower inhibition or surround, or widen the stroke")
             own = 1.0
         rows.append(template.ravel() * (edge.sharpness / own))
-        biases.append(edge.bias if edge.bias is not None else -edge.sharpness * edge.fraction)
+        biases.append(edge.bias if edge.bias is not None else -edge.sharpness * theta / own)
     if problems:
         raise SpecError(problems[0] if len(problems) == 1 else "\n".join(problems), problems)
     W, b = np.array(rows), np.array(biases, dtype=np.float64)

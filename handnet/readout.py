@@ -33,7 +33,7 @@ def fit_logistic(features: np.ndarray, labels: np.ndarray, n_classes: int = 10, 
         return value, grad
 
     result = minimize(loss, np.zeros(n_classes * (d + 1)), jac=True, method="L-BFGS-B",
-                      options={"maxiter": 2000, "gtol": 1e-9, "ftol": 1e-12})
+                      options={"maxiter": 1000, "gtol": 1e-6, "ftol": 1e-10})
     theta = result.x
     return theta[: n_classes * d].reshape(n_classes, d), theta[n_classes * d :]
 
