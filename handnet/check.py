@@ -6,7 +6,8 @@ For each unit, stimuli are drawn from the spec itself and run through the compil
   a blank canvas and on the strokes of every other edge that covers little of its own stroke;
 - a part must fire when the strokes of the edges it requires are inked (k of them for
   at_least k, and all of them), stay low with one required edge fewer, and stay low when an
-  inhibiting (``none_of``) edge is inked on top;
+  inhibiting (``none_of``) edge is inked on top (for ``weights`` rules: a negatively weighted
+  input inked on top must lower the activation);
 - a hand-written digit likewise, with parts drawn as the strokes of the edges they require.
 
 Fitted readout units declare nothing, so they are listed as such and not judged.
@@ -37,8 +38,12 @@ class UnitCheck:
     def ok(self) -> bool:
         return all(c["ok"] for c in self.cases)
 
-    def add(self, stimulus: str, expect: str, activation: float) -> None:
-        ok = activation > 0.5 if expect == "high" else activation < 0.5
+    def add(self, stimulus: str, expect: str, activation: float, reference: float | None = None) -> None:
+        # "lower": a negative weight must pull the unit below its response to its own stimulus
+        if expect == "lower":
+            ok = activation < reference
+        else:
+            ok = activation > 0.5 if expect == "high" else activation < 0.5
         self.cases.append({"stimulus": stimulus, "expect": expect, "activation": float(activation), "ok": bool(ok)})
 
     def to_dict(self) -> dict:
@@ -127,7 +132,8 @@ def check_network(spec, net) -> CheckReport:
             pos, neg, k = _positive_inputs(rule)
             if rule.quantile is not None:
                 uc.note = "bias calibrated on data"
-            cases.append((uc, "a blank canvas", "low", blank, layer_index, i))
+            if rule.kind != "weights" or (rule.bias or 0.0) <= 0:
+                cases.append((uc, "a blank canvas", "low", blank, layer_index, i))
             if not pos:
                 continue
             need = pos if k is None else pos[:k]
@@ -139,8 +145,9 @@ def check_network(spec, net) -> CheckReport:
                 fewer = pos[: k - 1]
                 cases.append((uc, f"only {k - 1} of {k} required: {', '.join(fewer)}", "low",
                               stim.edges_image(edges_of(fewer)), layer_index, i))
+            expect = "lower" if k is None else "low"
             for n in neg:
-                cases.append((uc, f"inhibited by {n}", "low", stim.edges_image(edges_of(need + [n])), layer_index, i))
+                cases.append((uc, f"inhibited by {n}", expect, stim.edges_image(edges_of(need + [n])), layer_index, i))
 
     rule_cases(1, spec.parts, lambda parts_or_edges: parts_or_edges)
     if spec.fit is None:
@@ -155,11 +162,17 @@ def check_network(spec, net) -> CheckReport:
     if cases:
         images = np.stack([c[3].ravel() for c in cases])
         acts, zs = net.forward(images, preactivations=True)
+        values = []
         for row, (uc, stimulus, expect, _, layer_index, unit) in enumerate(cases):
             # a softmax unit is judged by its own logic: sigmoid of its pre-activation
             softmax = net.layers[layer_index].activation == "softmax"
-            value = sigmoid(zs[layer_index][row : row + 1, unit])[0] if softmax else acts[layer_index + 1][row, unit]
-            uc.add(stimulus, expect, value)
+            values.append(sigmoid(zs[layer_index][row : row + 1, unit])[0] if softmax else acts[layer_index + 1][row, unit])
+        own = {}
+        for (uc, stimulus, expect, *_), value in zip(cases, values):
+            if expect == "high":
+                own.setdefault(uc.unit, value)  # the first high case is the unit's own stimulus
+        for (uc, stimulus, expect, *_), value in zip(cases, values):
+            uc.add(stimulus, expect, value, own.get(uc.unit))
     return CheckReport(spec.path, checks)
 
 
