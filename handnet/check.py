@@ -147,6 +147,8 @@ def check_network(spec, net) -> CheckReport:
                               stim.edges_image(edges_of(fewer)), layer_index, i))
             expect = "lower" if k is None else "low"
             for n in neg:
+                if set(edges_of([n])) <= set(edges_of(need)):
+                    continue  # its strokes are already part of the unit's own stimulus
                 cases.append((uc, f"inhibited by {n}", expect, stim.edges_image(edges_of(need + [n])), layer_index, i))
 
     rule_cases(1, spec.parts, lambda parts_or_edges: parts_or_edges)
