@@ -85,11 +85,14 @@ class _Stimuli:
         return image
 
     def required_edges(self, part: str, everything: bool = False) -> list[str]:
-        """The edges a part needs to fire: its first k positive inputs (or all of them)."""
+        """The edges a part needs to fire: its first k positive inputs (or all of them, except
+        for any_of, whose inputs are alternatives)."""
         rule = self.parts[part]
         if rule.kind == "weights":
             return [n for n, w in rule.weights if w > 0]
-        return list(rule.reads if everything else rule.reads[: rule.k])
+        if everything and rule.source != "any_of":  # any_of lists alternatives: one of them is the prototype
+            return list(rule.reads)
+        return list(rule.reads[: rule.k])
 
 
 def _positive_inputs(rule):
