@@ -373,6 +373,8 @@ class _Validator:
             if bias is not None:
                 bias = self.number(where + ("bias",), bias)
             quantile = self.quantile(where + ("threshold",), unit.get("threshold")) if "threshold" in unit else layer_quantile
+            if bias is not None and "threshold" in unit:
+                self.fail(where + ("bias",), "give either bias or threshold = { quantile = q }, not both")
             doc = unit.get("doc", "")
             if not isinstance(doc, str):
                 self.fail(where + ("doc",), f"expected a string, got {doc!r}")
@@ -519,6 +521,8 @@ class _Validator:
             bias = self.number(where + ("bias",), bias)
             bias = None if bias is None else float(bias)
         quantile = self.quantile(where + ("threshold",), unit.get("threshold")) if "threshold" in unit else layer_quantile
+        if bias is not None and "threshold" in unit:
+            self.fail(where + ("bias",), "give either bias or threshold = { quantile = q }, not both")
         none_of = self.names(where + ("none_of",), unit["none_of"], below, below_layer) if "none_of" in unit else ()
         common = dict(none_of=none_of, sharpness=params["sharpness"], veto=params["veto"], bias=bias,
                       quantile=quantile, doc=doc)

@@ -90,6 +90,7 @@ def test_every_problem_is_reported_together_each_naming_file_table_field(tmp_pat
     (('name = "small"', 'name = "small"\nactivations = ["sigmoid", "tanh", "sigmoid"]'), "network.activations: expected three of"),
     (('[digits.x]', '[digits]\nfit = "logistics"\n[digits.x]'), "digits.fit: expected one of logistic, least_squares"),
     (("[edges.side]", "[edges.side]\nthreshold = { quantile = 2 }"), "edges.side.threshold.quantile: expected a number in (0, 1)"),
+    (("[edges.side]", "[edges.side]\nbias = -1\nthreshold = { quantile = 0.5 }"), "edges.side.bias: give either bias or threshold"),
 ])
 def test_each_kind_of_mistake_is_named(tmp_path, change, expected):
     old, new = change
