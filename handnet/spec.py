@@ -273,9 +273,7 @@ class _Validator:
         digits, digit_names, fit, l2 = self.readout(tables["digits"], [p.name for p in parts])
         sizes = self.sizes(net.get("sizes"), canvas, (len(edges), len(parts), len(digit_names)))
         if self.problems:
-            raise SpecError(self.problems[0] if len(self.problems) == 1 else
-                            f"{len(self.problems)} problems in the spec:\n" + "\n".join(self.problems),
-                            self.problems)
+            raise SpecError("\n".join(self.problems), self.problems)  # one line per problem
         return Spec(
             path=str(self.path),
             sha256=self.sources[0][1],

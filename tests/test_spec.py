@@ -66,7 +66,7 @@ def test_every_problem_is_reported_together_each_naming_file_table_field(tmp_pat
     text = SMALL.replace("[[6, 8], [6, 20]]", "[[6, 8], [6, 40]]").replace("sizes = [784, 2, 1, 1]", "sizes = [784, 3, 1, 1]")
     text = text.replace('any_of = ["both"]', 'any_of = ["bth"]\nsharpness = "high"')
     found, message = problems(tmp_path, text)
-    assert len(found) == 4 and message.count("\n") == 4
+    assert len(found) == 4 and message.split("\n") == found
     assert all(p.startswith(str(tmp_path / "spec.toml") + ": ") for p in found)
     joined = "\n".join(found)
     assert "edges.top.strokes[0]: point (6.0, 40.0) is outside the 28x28 canvas" in joined
