@@ -137,7 +137,7 @@ def metadata(spec, layers, train) -> dict:
             "strokes": [strokelib.to_dict(s) for s in e.strokes],
             "width": e.width, "surround": e.surround, "inhibition": e.inhibition, "ink_width": e.ink_width,
             "fraction": e.fraction, "sharpness": e.sharpness,
-            "gain": float(np.abs(edges.weights[i]).max()),
+            "gain": float(edges.weights[i].max()),  # sharpness / (w.s): the weight on a fully covered stroke pixel
             "bias": float(edges.biases[i]),
             "threshold": "calibrated" if e.quantile is not None else ("bias" if e.bias is not None else "fraction"),
             "doc": e.doc,

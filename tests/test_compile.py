@@ -130,6 +130,7 @@ def test_edge_layer_matches_the_threshold_formula(tmp_path):
     row = net.layers[0].weights[3]
     assert np.allclose(row, template.ravel() * edge.sharpness / own)
     assert net.layers[0].biases[3] == pytest.approx(-edge.sharpness * theta / own)
+    assert net.metadata["units"]["edges:e"]["gain"] == pytest.approx(edge.sharpness / own)
     # theta is the response to the first half of the stroke (fraction 0.5), about half of w.s
     assert theta == pytest.approx(np.sum(template * ink([Line((9, 22), (13.5, 22))], 2.5)))
     assert 0.4 * own < theta < 0.7 * own  # more than half: the pen cap at the start is inked too

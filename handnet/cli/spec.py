@@ -60,7 +60,7 @@ def _explain_units(net, unit):
         info = dict(net.metadata.get("units", {}).get(str(ref), {}))
         w = layer.weights[ref.index]
         info.update({"unit": str(ref), "bias": float(layer.biases[ref.index]),
-                     "gain": float(abs(w).max()), "positive_total": float(w[w > 0].sum()),
+                     "gain": float(info.get("gain", abs(w).max())), "positive_total": float(w[w > 0].sum()),
                      "negative_total": float(w[w < 0].sum())})
         out.append(info)
     return out
