@@ -1,7 +1,7 @@
 """Accuracy of every shipped spec: overall and per digit.
 
 Usage:
-    PYTHONPATH=. python benchmarks/spec_accuracy.py [--data DIR] [--split NAME] [--json]
+    PYTHONPATH=. python benchmarks/spec_accuracy.py [--data DIR] [--split NAME] [--spec PATH ...] [--json]
 
 Default data: HANDNET_DATA, else the bundled sample's test split. Anything fitted or calibrated
 is trained on the training data that goes with it (handnet.data.load_splits): the bundled
@@ -30,17 +30,19 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=os.environ.get("HANDNET_DATA"))
     parser.add_argument("--split", default=None)
+    parser.add_argument("--spec", action="append", default=None, help="spec(s) to measure (default: weight_specs/*.toml)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     splits = load_splits(args.data, args.split)
     results = []
-    for path in sorted((ROOT / "weight_specs").glob("*.toml")):
+    paths = [Path(p).resolve() for p in args.spec] if args.spec else sorted((ROOT / "weight_specs").glob("*.toml"))
+    for path in paths:
         start = time.perf_counter()
         net = build(path, splits.train)
         pred = net.predict(splits.test.X)
         y = splits.test.y
         results.append({
-            "spec": str(path.relative_to(ROOT)),
+            "spec": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
             "accuracy": float(np.mean(pred == y)),
             "per_digit": {str(d): float(np.mean(pred[y == d] == d)) for d in range(10)},
             "build_seconds": round(time.perf_counter() - start, 2),

@@ -115,3 +115,13 @@ def test_the_documented_example_specs_pass_check(doc, tmp_path):
     path = tmp_path / "example.toml"
     path.write_text(text[start:text.index("```", start)])
     assert check_spec(path).ok
+
+
+def test_check_catches_what_threshold_calibration_breaks():
+    # the documented example: data-set edge thresholds alone, a real (not constructed) regression
+    from handnet.data import bundled_splits
+
+    sample = bundled_splits()["train"].subset(slice(0, None, 4))
+    report = check_spec(ROOT / "docs" / "examples" / "3b1b-calibrated.toml", sample)
+    failing = {unit for unit, _ in report.violations}
+    assert not report.ok and {"digits:8", "digits:9"} <= failing
