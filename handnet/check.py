@@ -95,89 +95,93 @@ class _Stimuli:
         return list(rule.reads[: rule.k])
 
 
-def _positive_inputs(rule):
-    if rule.kind == "weights":
-        return [n for n, w in rule.weights if w > 0], [n for n, w in rule.weights if w < 0], None
-    return list(rule.reads), list(rule.none_of), rule.k
+@dataclass
+class _Case:
+    check: UnitCheck
+    stimulus: str  # what was drawn, in words
+    expect: str  # "high" (> 0.5), "low" (< 0.5) or "lower" (below the unit's own stimulus)
+    image: np.ndarray
+    layer: int
+    unit: int
+
+
+def _edge_cases(spec, stim, layer_name: str, checks: list) -> list[_Case]:
+    """Each edge: its own strokes (high), a blank canvas and every unrelated edge's strokes (low)."""
+    positive = {e.name: np.clip(edge_template(e.strokes, e.width, e.surround, e.inhibition, shape=spec.canvas), 0, None)
+                for e in spec.edges}
+    cases = []
+    for i, e in enumerate(spec.edges):
+        uc = UnitCheck(f"{layer_name}:{e.name}")
+        checks.append(uc)
+        cases += [_Case(uc, "its own strokes", "high", stim.edges_image([e.name]), 0, i),
+                  _Case(uc, "a blank canvas", "low", np.zeros(spec.canvas), 0, i)]
+        own = float(np.sum(positive[e.name] * stim.edges_image([e.name])))
+        for other in spec.edges:
+            cover = float(np.sum(positive[e.name] * stim.edges_image([other.name]))) / max(own, 1e-12)
+            if other.name != e.name and cover < UNRELATED_COVERAGE:
+                cases.append(_Case(uc, f"unrelated edge {other.name}", "low", stim.edges_image([other.name]), 0, i))
+    return cases
+
+
+def _rule_cases(spec, stim, layer: int, rules, edges_of, checks: list) -> list[_Case]:
+    """Each rule: its required inputs drawn (high), one fewer (low), an inhibitor on top (low; for
+    ``weights`` rules, lower than without it), a blank canvas (low, unless the bias is positive).
+    ``edges_of(names)`` gives the edges whose strokes draw the named inputs."""
+    cases = []
+    for i, rule in enumerate(rules):
+        uc = UnitCheck(f"{spec.layer_names[layer]}:{rule.name}", note="bias calibrated on data" if rule.quantile else "")
+        checks.append(uc)
+        if rule.kind == "weights":
+            pos, neg, k = [n for n, w in rule.weights if w > 0], [n for n, w in rule.weights if w < 0], None
+        else:
+            pos, neg, k = list(rule.reads), list(rule.none_of), rule.k
+
+        def case(stimulus, expect, names):
+            cases.append(_Case(uc, stimulus, expect, stim.edges_image(edges_of(names)), layer, i))
+
+        if rule.kind != "weights" or (rule.bias or 0.0) <= 0:
+            case("a blank canvas", "low", [])
+        if not pos:
+            continue
+        need = pos if k is None else pos[:k]
+        case(f"inked: {', '.join(need)}", "high", need)
+        if k is not None and k < len(pos):
+            case(f"inked: all of {', '.join(pos)}", "high", pos)
+        if k is not None and k >= 2:
+            case(f"only {k - 1} of {k} required: {', '.join(pos[: k - 1])}", "low", pos[: k - 1])
+        for n in neg:
+            if not set(edges_of([n])) <= set(edges_of(need)):  # else its strokes are already drawn
+                case(f"inhibited by {n}", "lower" if k is None else "low", need + [n])
+    return cases
 
 
 def check_network(spec, net) -> CheckReport:
     """Run every unit's declared stimuli through ``net`` (compiled from ``spec``)."""
     stim = _Stimuli(spec)
-    cases: list[tuple[UnitCheck, str, str, np.ndarray, int, int]] = []  # (check, stimulus, expect, image, layer, unit)
+
+    def part_edges(parts):
+        return list(dict.fromkeys(e for p in parts for e in stim.required_edges(p, everything=True)))
+
     checks: list[UnitCheck] = []
-    names = spec.layer_names
-    blank = np.zeros(spec.canvas)
-
-    # edges: own strokes, blank, unrelated strokes
-    positive = {}
-    for e in spec.edges:
-        t = edge_template(e.strokes, e.width, e.surround, e.inhibition, shape=spec.canvas)
-        positive[e.name] = np.clip(t, 0, None)
-    for i, e in enumerate(spec.edges):
-        uc = UnitCheck(f"{names[0]}:{e.name}")
-        checks.append(uc)
-        cases.append((uc, "its own strokes", "high", stim.edges_image([e.name]), 0, i))
-        cases.append((uc, "a blank canvas", "low", blank, 0, i))
-        own = float(np.sum(positive[e.name] * stim.edges_image([e.name])))
-        for other in spec.edges:
-            if other.name == e.name:
-                continue
-            cover = float(np.sum(positive[e.name] * stim.edges_image([other.name]))) / max(own, 1e-12)
-            if cover < UNRELATED_COVERAGE:
-                cases.append((uc, f"unrelated edge {other.name}", "low", stim.edges_image([other.name]), 0, i))
-
-    # parts and hand-written digits
-    def rule_cases(layer_index, rules, edges_of):
-        for i, rule in enumerate(rules):
-            uc = UnitCheck(f"{names[layer_index]}:{rule.name}")
-            checks.append(uc)
-            pos, neg, k = _positive_inputs(rule)
-            if rule.quantile is not None:
-                uc.note = "bias calibrated on data"
-            if rule.kind != "weights" or (rule.bias or 0.0) <= 0:
-                cases.append((uc, "a blank canvas", "low", blank, layer_index, i))
-            if not pos:
-                continue
-            need = pos if k is None else pos[:k]
-            cases.append((uc, f"inked: {', '.join(need)}", "high", stim.edges_image(edges_of(need)), layer_index, i))
-            if k is not None and k < len(pos):
-                cases.append((uc, f"inked: all of {', '.join(pos)}", "high", stim.edges_image(edges_of(pos)),
-                              layer_index, i))
-            if k is not None and k >= 2:
-                fewer = pos[: k - 1]
-                cases.append((uc, f"only {k - 1} of {k} required: {', '.join(fewer)}", "low",
-                              stim.edges_image(edges_of(fewer)), layer_index, i))
-            expect = "lower" if k is None else "low"
-            for n in neg:
-                if set(edges_of([n])) <= set(edges_of(need)):
-                    continue  # its strokes are already part of the unit's own stimulus
-                cases.append((uc, f"inhibited by {n}", expect, stim.edges_image(edges_of(need + [n])), layer_index, i))
-
-    rule_cases(1, spec.parts, lambda parts_or_edges: parts_or_edges)
+    cases = _edge_cases(spec, stim, spec.layer_names[0], checks) + _rule_cases(spec, stim, 1, spec.parts, list, checks)
     if spec.fit is None:
-        def part_edges(parts):
-            return list(dict.fromkeys(e for p in parts for e in stim.required_edges(p, everything=True)))
-
-        rule_cases(2, spec.digits, part_edges)
+        cases += _rule_cases(spec, stim, 2, spec.digits, part_edges, checks)
     else:
-        for name in spec.digit_names:
-            checks.append(UnitCheck(f"{names[2]}:{name}", note=f"fitted ({spec.fit}); nothing declared to check"))
+        checks += [UnitCheck(f"{spec.layer_names[2]}:{name}", note=f"fitted ({spec.fit}); nothing declared to check")
+                   for name in spec.digit_names]
 
-    if cases:
-        images = np.stack([c[3].ravel() for c in cases])
-        acts, zs = net.forward(images, preactivations=True)
-        values = []
-        for row, (uc, stimulus, expect, _, layer_index, unit) in enumerate(cases):
-            # a softmax unit is judged by its own logic: sigmoid of its pre-activation
-            softmax = net.layers[layer_index].activation == "softmax"
-            values.append(sigmoid(zs[layer_index][row : row + 1, unit])[0] if softmax else acts[layer_index + 1][row, unit])
-        own = {}
-        for (uc, stimulus, expect, *_), value in zip(cases, values):
-            if expect == "high":
-                own.setdefault(uc.unit, value)  # the first high case is the unit's own stimulus
-        for (uc, stimulus, expect, *_), value in zip(cases, values):
-            uc.add(stimulus, expect, value, own.get(uc.unit))
+    acts, zs = net.forward(np.stack([c.image.ravel() for c in cases]), preactivations=True)
+    values = []
+    for row, c in enumerate(cases):
+        # a softmax unit is judged by its own logic: the sigmoid of its pre-activation
+        softmax = net.layers[c.layer].activation == "softmax"
+        values.append(float(sigmoid(zs[c.layer][row : row + 1, c.unit])[0] if softmax else acts[c.layer + 1][row, c.unit]))
+    own = {}
+    for c, value in zip(cases, values):
+        if c.expect == "high":
+            own.setdefault(c.check.unit, value)  # the first high case is the unit's own stimulus
+    for c, value in zip(cases, values):
+        c.check.add(c.stimulus, c.expect, value, own.get(c.check.unit))
     return CheckReport(spec.path, checks)
 
 

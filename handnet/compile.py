@@ -32,7 +32,7 @@ def compile_spec(spec, data=None) -> Network:
         spec = load_spec(spec)
     train = _training_data(data) if spec.needs_data else None
     edges = edge_layer(spec, train)
-    parts = rule_layer(spec, "parts", spec.parts, edges, train)
+    parts = rule_layer(spec, 1, spec.parts, edges, train)
     digits = readout_layer(spec, parts, edges, train)
     return Network([edges, parts, digits], spec.canvas, metadata(spec, [edges, parts, digits], train))
 
@@ -105,22 +105,19 @@ def _activations_below(spec, layers, train) -> np.ndarray:
     return a
 
 
-def rule_layer(spec, layer: str, rules, below: Layer, train=None, lower=()) -> Layer:
-    """A layer of soft-logic rules over the units of ``below`` (see handnet.logic)."""
+def rule_layer(spec, index: int, rules, below: Layer, train=None, lower=()) -> Layer:
+    """Layer ``index`` (1 parts, 2 digits): soft-logic rules over the units of ``below`` (see
+    handnet.logic). ``lower`` are the layers under ``below``, run when a bias is calibrated."""
     W, b = logic_layer(rules, list(below.units))
     if train is not None and any(r.quantile is not None for r in rules):
         b = _calibrate(rules, W, b, _activations_below(spec, list(lower) + [below], train))
-    index = LAYER_INDEX[layer]
     return Layer(spec.layer_names[index], W, b, spec.activations[index], tuple(r.name for r in rules))
-
-
-LAYER_INDEX = {"edges": 0, "parts": 1, "digits": 2}
 
 
 def readout_layer(spec, parts: Layer, edges: Layer, train=None) -> Layer:
     """The output layer: hand-written rules over parts, or a readout fitted on the training data."""
     if spec.fit is None:
-        return rule_layer(spec, "digits", spec.digits, parts, train, lower=[edges])
+        return rule_layer(spec, 2, spec.digits, parts, train, lower=[edges])
     features = _activations_below(spec, [edges, parts], train)
     fit = readout.fit_logistic if spec.fit == "logistic" else readout.fit_least_squares
     W, b = fit(features, np.asarray(train.y), n_classes=len(spec.digit_names), l2=spec.l2)
@@ -161,14 +158,12 @@ def metadata(spec, layers, train) -> dict:
 
 
 def _rule_meta(rule, layer: Layer, i: int, below: Layer) -> dict:
+    if rule.kind == "weights":
+        text = "weights"
+    else:
+        text = f"at_least {rule.k} of" if rule.source.startswith("at_least") else rule.source
+        text += f" {list(rule.reads)}" + (f", none_of {list(rule.none_of)}" if rule.none_of else "")
     reads = {f"{below.name}:{u}": float(w) for u, w in zip(below.units, layer.weights[i]) if w != 0}
-    text = rule.source
-    if rule.kind == "at_least":
-        text = f"{rule.source} {list(rule.reads)}" if rule.source != "at_least" else text
-        if rule.source.startswith("at_least"):
-            text = f"at_least {rule.k} of {list(rule.reads)}"
-        if rule.none_of:
-            text += f", none_of {list(rule.none_of)}"
+    threshold = "calibrated" if rule.quantile is not None else ("bias" if rule.bias is not None else "rule")
     return {"rule": text, "reads": reads, "bias": float(layer.biases[i]), "sharpness": rule.sharpness,
-            "threshold": "calibrated" if rule.quantile is not None else ("bias" if rule.bias is not None else "rule"),
-            "doc": rule.doc}
+            "threshold": threshold, "doc": rule.doc}
