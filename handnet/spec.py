@@ -42,6 +42,9 @@ EDGE_DEFAULTS = {
     "sharpness": 10.0,  # slope of the activation per unit of inked fraction
 }
 RULE_DEFAULTS = {"sharpness": 6.0, "veto": 1.0}
+# Largest sensible value of each parameter; beyond it weights overflow or the template leaves the canvas.
+LIMITS = {"width": 64.0, "surround": 64.0, "inhibition": 100.0, "ink_width": 64.0, "fraction": 1.5,
+          "sharpness": 1000.0, "veto": 1000.0}
 LAYER_KEYS = {
     "edges": set(EDGE_DEFAULTS) | {"threshold", "replace"},
     "parts": set(RULE_DEFAULTS) | {"threshold", "replace"},
@@ -237,6 +240,14 @@ class _Validator:
             return None
         return value
 
+    def parameter(self, where, key: str, value):
+        """A template or logic parameter: > 0 (inhibition >= 0) and at most LIMITS[key]."""
+        v = self.number(where, value, positive=key != "inhibition", low=0 if key == "inhibition" else None)
+        if v is not None and v > LIMITS[key]:
+            self.fail(where, f"expected at most {LIMITS[key]:g}, got {value!r}")
+            return None
+        return v
+
     def unknown_keys(self, where, table: dict, allowed) -> None:
         for key in table:
             if key not in allowed:
@@ -339,7 +350,7 @@ class _Validator:
         out = dict(base)
         for key in base:
             if key in table:
-                v = self.number((layer, key), table[key], positive=key != "inhibition", low=0 if key == "inhibition" else None)
+                v = self.parameter((layer, key), key, table[key])
                 if v is not None:
                     out[key] = float(v)
         return out
@@ -360,16 +371,13 @@ class _Validator:
             params = dict(defaults)
             for key in EDGE_DEFAULTS:
                 if key in unit:
-                    v = self.number(where + (key,), unit[key], positive=key != "inhibition",
-                                    low=0 if key == "inhibition" else None)
+                    v = self.parameter(where + (key,), key, unit[key])
                     if v is not None:
                         params[key] = float(v)
-            if not 0 < params["fraction"] <= 1.5:
-                self.fail(where + ("fraction",), f"expected the inked fraction in (0, 1.5], got {params['fraction']!r}")
             strokes = self.strokes(where + ("strokes",), unit.get("strokes"), canvas)
             bias = unit.get("bias")
             if bias is not None:
-                bias = self.number(where + ("bias",), bias)
+                bias = self.number(where + ("bias",), bias, low=-1e6, high=1e6)
             quantile = self.quantile(where + ("threshold",), unit.get("threshold")) if "threshold" in unit else layer_quantile
             if bias is not None and "threshold" in unit:
                 self.fail(where + ("bias",), "give either bias or threshold = { quantile = q }, not both")
@@ -505,7 +513,7 @@ class _Validator:
         params = dict(defaults)
         for key in RULE_DEFAULTS:
             if key in unit:
-                v = self.number(where + (key,), unit[key], positive=True)
+                v = self.parameter(where + (key,), key, unit[key])
                 if v is not None:
                     params[key] = float(v)
         clauses = [c for c in ("all_of", "any_of", "at_least", "weights") if c in unit]
@@ -516,7 +524,7 @@ class _Validator:
             doc = ""
         bias = unit.get("bias")
         if bias is not None:
-            bias = self.number(where + ("bias",), bias)
+            bias = self.number(where + ("bias",), bias, low=-1e6, high=1e6)
             bias = None if bias is None else float(bias)
         quantile = self.quantile(where + ("threshold",), unit.get("threshold")) if "threshold" in unit else layer_quantile
         if bias is not None and "threshold" in unit:
@@ -540,7 +548,7 @@ class _Validator:
             for k, v in w.items():
                 if k not in below:
                     self.fail(where + ("weights", k), f"unknown {below_layer} unit {k!r}{_closest(k, below)}")
-                elif self.number(where + ("weights", k), v) is not None:
+                elif self.number(where + ("weights", k), v, low=-1e6, high=1e6) is not None:
                     pairs.append((k, float(v)))
             if none_of:
                 self.fail(where + ("none_of",), "none_of goes with all_of/any_of/at_least; with weights give negative weights")
