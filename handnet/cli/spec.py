@@ -53,7 +53,14 @@ def build(spec, out, data, split, as_json):
 
 
 def _explain_units(net, unit):
-    refs = net.units() if unit is None else [net.unit(unit)]
+    from ..errors import UnitError
+
+    try:
+        refs = net.units() if unit is None else [net.unit(unit)]
+    except UnitError as e:
+        if "its units are" in str(e):
+            raise
+        raise UnitError(f"{e}; the units are {', '.join(str(r) for r in net.units())}") from None
     out = []
     for ref in refs:
         layer = net.layers[ref.layer]
