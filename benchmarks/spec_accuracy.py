@@ -17,13 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from handnet import build  # noqa: E402
 from handnet.data import load_splits  # noqa: E402
+from handnet.evaluate import evaluate  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -39,12 +38,11 @@ def main(argv=None) -> int:
     for path in paths:
         start = time.perf_counter()
         net = build(path, splits.train)
-        pred = net.predict(splits.test.X)
-        y = splits.test.y
+        result = evaluate(net, splits.test)
         results.append({
             "spec": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
-            "accuracy": float(np.mean(pred == y)),
-            "per_digit": {str(d): float(np.mean(pred[y == d] == d)) for d in range(10)},
+            "accuracy": result.accuracy,
+            "per_digit": result.per_digit,
             "build_seconds": round(time.perf_counter() - start, 2),
         })
     if args.json:
