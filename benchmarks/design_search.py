@@ -97,7 +97,21 @@ def search_strokes(n_edges: int = 16) -> None:
         rest = chosen[:i] + chosen[i + 1:]
         chosen[i] = max((score(rest[:i] + [j] + rest[i:]), j) for j in range(len(strokes)) if j not in rest)[1]
     for i, j in enumerate(chosen):
-        print(f"[edges.edge{i}]\nstrokes = [{to_dict(strokes[j])}]")
+        print(f"[edges.edge{i}]\nstrokes = [{toml_stroke(strokes[j])}]")
+
+
+def toml_stroke(stroke) -> str:
+    """A stroke as a TOML inline table, coordinates rounded to half pixels."""
+
+    def num(x):
+        return f"{round(float(x) * 2) / 2:g}"
+
+    (kind, value), = to_dict(stroke).items()
+    if kind == "arc":
+        radii = value["radii"][0] if value["radii"][0] == value["radii"][1] else f"[{num(value['radii'][0])}, {num(value['radii'][1])}]"
+        return (f"{{ arc = {{ center = [{num(value['center'][0])}, {num(value['center'][1])}], radii = {radii}, "
+                f"start = {value['start']:g}, end = {value['end']:g} }} }}")
+    return f"{{ {kind} = [" + ", ".join(f"[{num(r)}, {num(c)}]" for r, c in value) + "] }"
 
 
 def search_digits(spec=ROOT / "weight_specs" / "3b1b.toml", sweeps: int = 16) -> None:
