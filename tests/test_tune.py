@@ -309,7 +309,7 @@ def test_sweep_at_the_current_value_equals_evaluate(splits):
     from handnet.spec import load_spec
     from handnet.sweep import sweep
 
-    result = sweep(SPEC_3B1B, f"edges.{E}.fraction", [0.2, 0.9], splits.test)
+    result = sweep(SPEC_3B1B, f"edges.{E}.fraction", [EDGE.fraction / 2, min(0.95, EDGE.fraction + 0.5)], splits.test)
     current = load_spec(SPEC_3B1B).unit("edges", E).fraction
     assert result.current == current and len(result.values) == 3  # the current value is swept too
     row = result.current_row()
