@@ -149,7 +149,7 @@ class ErrorAnalysis:
             margin = float(g.contributions.sum() + g.margin_bias)
             lines.append(
                 f"  margin of {g.predicted} over {g.true} (output pre-activations): {margin:+.2f} = "
-                + (f"{pushers}, " if pushers else "") + f"biases {g.margin_bias:+.2f}, other units"
+                + (f"{pushers}, " if pushers else "") + f"biases {g.margin_bias:+.2f}, and the rest"
             )
         if len(self.groups) > top:
             rest = sum(g.count for g in self.groups[top:])
