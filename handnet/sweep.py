@@ -121,7 +121,7 @@ def set_path(data: dict, path: str, value, allowed=allowed_keys) -> dict:
     return out
 
 
-def parse_range(text: str) -> np.ndarray:
+def parse_range(text: str, path: str = "...") -> np.ndarray:
     """``"0.3:0.8:11"`` -> 11 evenly spaced values from 0.3 to 0.8 inclusive."""
     parts = text.split(":")
     try:
@@ -129,11 +129,11 @@ def parse_range(text: str) -> np.ndarray:
             raise ValueError
         start, stop, steps = float(parts[0]), float(parts[1]), int(parts[2])
     except ValueError:
-        raise HandnetError(f"--set ...={text}: expected START:STOP:STEPS, e.g. 0.3:0.8:11") from None
+        raise HandnetError(f"--set {path}={text}: expected START:STOP:STEPS, e.g. 0.3:0.8:11") from None
     if steps < 1 or steps > 1000:
-        raise HandnetError(f"--set ...={text}: STEPS must be 1-1000, got {steps}")
+        raise HandnetError(f"--set {path}={text}: STEPS must be 1-1000, got {steps}")
     if not (np.isfinite(start) and np.isfinite(stop)):
-        raise HandnetError(f"--set ...={text}: START and STOP must be finite numbers")
+        raise HandnetError(f"--set {path}={text}: START and STOP must be finite numbers")
     return np.linspace(start, stop, steps)
 
 
@@ -143,7 +143,7 @@ def parse_assignment(text: str) -> tuple[str, np.ndarray]:
         raise HandnetError(f"--set {text!r}: expected PATH=START:STOP:STEPS, e.g. edges.upper_bar.fraction=0.3:0.8:11")
     path, _, spec_range = text.partition("=")
     split_path(path.strip())
-    return path.strip(), parse_range(spec_range.strip())
+    return path.strip(), parse_range(spec_range.strip(), path.strip())
 
 
 # ---- the sweep ----------------------------------------------------------------------------------
