@@ -203,14 +203,14 @@ def regenerate(out, spec_path="weight_specs/3b1b.toml", trained_path=None, dpi: 
     """Rebuild the committed ``figures/`` folder: ``hand-*`` from the spec, ``trained-*`` from its
     trained twin (loaded from ``trained_path``, or trained on the bundled sample with seed 0).
 
-    Whatever is not available is skipped and said so through ``note``; if neither net exists, a
-    seeded random net (``random-*``) stands in. Returns ``(written paths, notes)``.
+    A missing spec is skipped and said so through ``note``. Returns ``(written paths, notes)``.
     """
     from pathlib import Path
 
+    from . import build
     from .atomic import save_figure
     from .data import load_splits
-    from .network import random_network
+    from .train import TrainConfig, train
 
     notes = []
 
@@ -220,29 +220,16 @@ def regenerate(out, spec_path="weight_specs/3b1b.toml", trained_path=None, dpi: 
 
     nets = []
     spec = Path(spec_path)
-    if not spec.is_file():
-        tell(f"{spec}: not found, so no hand-designed net")
+    if spec.is_file():
+        nets.append(("hand", build(spec)))
     else:
-        try:
-            from . import build
-        except ImportError:
-            tell("handnet.build is not available yet, so no hand-designed net")
-        else:
-            nets.append(("hand", build(spec)))
+        tell(f"{spec}: not found, so no hand-designed net")
     splits = load_splits()
     if trained_path:
         nets.append(("trained", Network.load(trained_path)))
     else:
-        try:
-            from .train import TrainConfig, train
-        except ImportError:
-            tell("handnet.train is not available yet, so no trained twin")
-        else:
-            note(f"training the twin on {splits.train.describe()} (seed 0) ...")
-            nets.append(("trained", train(splits.train.X, splits.train.y, TrainConfig(seed=0)).network))
-    if not nets:
-        tell("drawing a seeded random 784-16-16-10 net (seed 0) instead, as random-*")
-        nets.append(("random", random_network(seed=0)))
+        note(f"training the twin on {splits.train.describe()} (seed 0) ...")
+        nets.append(("trained", train(splits.train.X, splits.train.y, TrainConfig(seed=0)).network))
     written = []
     for prefix, net in nets:
         note(f"drawing {prefix}-* ({'-'.join(map(str, net.sizes))} net) ...")

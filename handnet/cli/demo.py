@@ -1,4 +1,7 @@
-"""``handnet demo``: the main job on the bundled data, end to end, as far as handnet goes today."""
+"""``handnet demo``: the main job on the bundled data, end to end.
+
+spec -> hand-designed net -> check -> evaluate; trained twin -> evaluate; figures; comparison.
+"""
 
 from pathlib import Path
 
@@ -6,24 +9,75 @@ import click
 
 from .common import note
 
+SPEC = Path("weight_specs/3b1b.toml")
+FITTED = Path("weight_specs/3b1b-fitted.toml")
+
+
+def _accuracy_line(label, evaluation) -> str:
+    per_digit = " ".join(f"{d}:{100 * a:.0f}" for d, a in evaluation.per_digit.items())
+    return f"  {label:<34} {evaluation.accuracy:7.1%}   per digit % {per_digit}"
+
 
 @click.command("demo")
 @click.option("-o", "--out", default="demo", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
-def demo(out):
-    """Run the main job on the bundled sample: data, networks, figures, comparison.
+@click.option("--spec", "spec_path", default=str(SPEC), show_default=True, type=click.Path(dir_okay=False),
+              help="The hand-designed network's spec.")
+@click.option("--seed", default=0, show_default=True, help="Seed for training the twin.")
+def demo(out, spec_path, seed):
+    """Run the main job on the bundled sample: build the hand-designed 3b1b network from its spec, check
+    it, train its gradient-trained twin, evaluate both, draw the figures and compare the two.
+
+    Everything is written under OUT: the networks (.npz), figures/ and report/index.html.
 
     \b
     Example:
         handnet demo -o demo
     """
-    from .. import data as datalib
-    from ..network import random_network
+    from .. import build
+    from ..atomic import save_figure
+    from ..check import check_spec
+    from ..data import load_splits
+    from ..evaluate import evaluate
+    from ..gallery import figure_set
+    from ..spec import load_spec
+    from ..train import TrainConfig, train
 
     out = Path(out)
-    splits = datalib.load_splits()
+    spec_path = Path(spec_path)
+    fitted_path = spec_path.with_name(f"{spec_path.stem}-fitted.toml")
+    splits = load_splits()
     click.echo(f"data: {splits.description}")
-    net = random_network(seed=0)
-    click.echo(f"untrained 784-16-16-10 network (seed 0): test accuracy {net.accuracy(splits.test.X, splits.test.y):.1%}")
-    path = net.save(out / "random.npz")
-    click.echo(f"saved {path}")
-    note("not yet built: spec compiler, trainer, figures and comparison (see the open issues)")
+
+    click.echo(f"\n1. the hand-designed network, every weight from {spec_path}")
+    hand = build(spec_path)
+    click.echo(f"   saved {hand.save(out / 'hand.npz')}")
+    report = check_spec(load_spec(spec_path))
+    verdict = "every unit responds as declared" if report.ok else f"{len(report.violations)} violations"
+    click.echo(f"   check: {len(report.units)} units, {verdict}")
+
+    nets = {"hand-designed (spec only)": hand}
+    if fitted_path.is_file():
+        click.echo(f"\n2. the same edges and parts with a readout fitted on the training digits ({fitted_path})")
+        fitted = build(fitted_path)
+        click.echo(f"   saved {fitted.save(out / 'hand-fitted.npz')}")
+        nets["hand-designed, fitted readout"] = fitted
+
+    config = TrainConfig(seed=seed)
+    click.echo(f"\n3. the gradient-trained twin: {config.epochs} epochs of {config.optimizer}, {config.loss}, seed {seed}")
+    with click.progressbar(length=config.epochs, label="   training", file=click.get_text_stream("stderr")) as bar:
+        result = train(splits.train.X, splits.train.y, config, progress=lambda record: bar.update(1),
+                       data=splits.train.describe())
+    twin = result.network
+    click.echo(f"   saved {twin.save(out / 'twin.npz')}")
+    nets["gradient-trained twin"] = twin
+
+    click.echo(f"\n4. accuracy on {splits.test.describe()}")
+    for label, net in nets.items():
+        click.echo(_accuracy_line(label, evaluate(net, splits.test)))
+
+    click.echo(f"\n5. figures in {out / 'figures'}")
+    for prefix, net in (("hand", hand), ("twin", twin)):
+        for stem, fig in figure_set(net, splits.test.X, splits.test.y).items():
+            save_figure(fig, out / "figures" / f"{prefix}-{stem}.png", dpi=80, bbox_inches="tight")
+    click.echo(f"   {len(list((out / 'figures').glob('*.png')))} PNG files (weights, maximizing inputs, tuning, diagram)")
+    note("\ndone. Next: `handnet explain weight_specs/3b1b.toml`, `handnet render weights demo/twin.npz`")

@@ -248,8 +248,8 @@ def digits_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, count):
 @json_option
 def figures(out, spec_path, trained_path, dpi, as_json):
     """Regenerate the committed figures/ folder: weights, maximizing images, tuning curves, the lit-up
-    diagram and digits, for the hand-designed net (from --spec) and its trained twin. Whatever is not
-    available yet is skipped, and said so; with neither, a seeded random net stands in.
+    diagram and digits, for the hand-designed net (from --spec) and its trained twin (from --trained,
+    or trained here on the bundled sample with seed 0).
 
     \b
     Example:
