@@ -167,8 +167,12 @@ def load_torch(path, hidden_activation: str = "sigmoid", output_activation: str 
         with zipfile.ZipFile(path) as z:
             is_script = any(name.endswith("constants.pkl") or "/code/" in name for name in z.namelist())
     if is_script:
+        import warnings
+
         try:
-            module = torch.jit.load(str(path), map_location="cpu")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # jit.load works; the notice is for authors
+                module = torch.jit.load(str(path), map_location="cpu")
         except Exception as e:  # torch raises many kinds; any of them means "not readable"
             raise NetworkFileError(f"{path}: not a readable TorchScript module ({str(e).splitlines()[0]})") from None
         weights, biases, activations = _from_scripted(path, module)
