@@ -30,27 +30,46 @@ def weight_rgb(weights, scale: float | None = None) -> np.ndarray:
     return rgb
 
 
-def _picture(ax, weights, title=None, shape=(28, 28)):
-    ax.imshow(weight_rgb(np.asarray(weights).reshape(shape)), interpolation="nearest")
+def mosaic(templates, columns: int, gap: int = 2, shape=(28, 28), scale: float | None = None) -> np.ndarray:
+    """Weight pictures ``(k, 784)`` tiled into one RGB image, ``columns`` across, ``gap`` px of grey between.
+
+    Each picture is scaled by its own largest |weight| unless ``scale`` is given.
+    """
+    k = len(templates)
+    rows = max(1, int(np.ceil(k / columns)))
+    h, w = shape
+    canvas = np.full((rows * (h + gap) + gap, columns * (w + gap) + gap, 3), 0.35)
+    for n, t in enumerate(templates):
+        r, c = divmod(n, columns)
+        top, left = gap + r * (h + gap), gap + c * (w + gap)
+        canvas[top : top + h, left : left + w] = weight_rgb(np.asarray(t).reshape(shape), scale)
+    return canvas
+
+
+def _tiles(ax, templates, labels, columns, gap=2, label_size=7, label_below=False):
+    """Draw a mosaic of weight pictures on ``ax`` with one label per tile (one imshow: fast)."""
+    ax.imshow(mosaic(templates, columns, gap), interpolation="nearest")
+    for n, label in enumerate(labels):
+        r, c = divmod(n, columns)
+        x = gap + c * (28 + gap) + 14
+        y = gap + r * (28 + gap) + (29 if label_below else -1)
+        ax.text(x, y, label, ha="center", va="top" if label_below else "bottom", fontsize=label_size, clip_on=False)
     ax.set_xticks([])
     ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=7)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
 
 
 def plot_weight_grid(templates, labels, title: str = "", columns: int = 8):
     """One weight picture per row of ``templates`` (units, 784), labelled, in a grid."""
     n = len(templates)
+    columns = min(columns, max(n, 1))
     rows = max(1, int(np.ceil(n / columns)))
-    fig = _figure(columns * 1.1, rows * 1.25 + 0.3)
-    axes = fig.subplots(rows, columns, squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        if k < n:
-            _picture(ax, templates[k], labels[k])
-        else:
-            ax.axis("off")
+    fig = _figure(columns * 0.95 + 0.3, rows * 1.1 + 0.5)
+    ax = fig.subplots()
+    _tiles(ax, templates, labels, columns)
     if title:
-        fig.suptitle(title, fontsize=10)
+        ax.set_title(title, fontsize=10, pad=12)
     return fig
 
 
@@ -75,20 +94,17 @@ def plot_confusions(confusions, names):
 
 
 def plot_matched_pairs(templates_a, templates_b, pairs, names, title: str = ""):
-    """Matched units side by side: for each ``(i, j, score)`` in ``pairs``, A's unit i above B's unit j.
-
-    ``templates_a`` / ``templates_b`` (units, 784): the units' pixel templates.
-    """
+    """Matched units side by side: for each ``(i, j, score, label_a, label_b)`` in ``pairs``, A's unit i
+    above B's unit j, with the matching score. ``templates_a`` / ``templates_b`` (units, 784)."""
     n = len(pairs)
-    fig = _figure(max(4.0, n * 0.9), 2.6)
-    axes = fig.subplots(2, n, squeeze=False)
-    for k, (i, j, score, label_a, label_b) in enumerate(pairs):
-        _picture(axes[0, k], templates_a[i], label_a)
-        _picture(axes[1, k], templates_b[j], f"{label_b}\n{score:+.2f}")
-    axes[0, 0].set_ylabel(names[0], fontsize=8)
-    axes[1, 0].set_ylabel(names[1], fontsize=8)
+    fig = _figure(max(4.0, n * 0.75 + 1.0), 2.9)
+    ax_a, ax_b = fig.subplots(2, 1)
+    _tiles(ax_a, [templates_a[p[0]] for p in pairs], [p[3] for p in pairs], n)
+    _tiles(ax_b, [templates_b[p[1]] for p in pairs], [f"{p[4]}\n{p[2]:+.2f}" for p in pairs], n, label_below=True)
+    ax_a.set_ylabel(names[0], fontsize=8)
+    ax_b.set_ylabel(names[1], fontsize=8)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=9)
     return fig
 
 

@@ -51,14 +51,17 @@ class TemplateBank:
 
 
 def _segment_distances(lines: np.ndarray, shape=SHAPE) -> np.ndarray:
-    """Distance from every pixel centre to each segment: ``(n_lines, rows * cols)``."""
+    """Distance from every pixel centre to each segment: ``(n_lines, rows * cols)`` float32."""
     rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
-    p = np.stack([rows.ravel(), cols.ravel()], axis=1).astype(np.float64)  # (784, 2)
-    a, b = lines[:, None, 0:2], lines[:, None, 2:4]  # (n, 1, 2)
-    ab = b - a
-    t = np.clip(np.sum((p[None] - a) * ab, axis=2) / np.maximum(np.sum(ab * ab, axis=2), 1e-12), 0.0, 1.0)
-    nearest = a + t[..., None] * ab
-    return np.sqrt(np.sum((p[None] - nearest) ** 2, axis=2))
+    pr, pc = rows.ravel().astype(np.float32)[None], cols.ravel().astype(np.float32)[None]
+    lines = np.asarray(lines, dtype=np.float32)
+    ar, ac = lines[:, 0:1], lines[:, 1:2]
+    abr, abc = lines[:, 2:3] - ar, lines[:, 3:4] - ac
+    t = ((pr - ar) * abr + (pc - ac) * abc) / np.maximum(abr * abr + abc * abc, 1e-12)
+    np.clip(t, 0.0, 1.0, out=t)
+    dr = pr - ar - t * abr
+    dc = pc - ac - t * abc
+    return np.sqrt(dr * dr + dc * dc)
 
 
 def _edge_templates(distances: np.ndarray, width: float, surround: float = SURROUND) -> np.ndarray:
@@ -66,11 +69,13 @@ def _edge_templates(distances: np.ndarray, width: float, surround: float = SURRO
 
     The same formula as ``edge_template`` (inhibition 1), vectorized; a test checks the two agree.
     """
-    centre = np.clip(width / 2.0 + 0.5 - distances, 0.0, 1.0)
-    outer = np.clip(width / 2.0 + 0.5 + surround - distances, 0.0, 1.0)
-    ring = outer - centre
+    centre = np.clip(np.float32(width / 2.0 + 0.5) - distances, 0.0, 1.0)
+    ring = np.clip(np.float32(width / 2.0 + 0.5 + surround) - distances, 0.0, 1.0)
+    ring -= centre
     scale = centre.sum(axis=1, keepdims=True) / np.maximum(ring.sum(axis=1, keepdims=True), 1e-12)
-    return centre - ring * scale
+    ring *= scale
+    centre -= ring
+    return centre
 
 
 def candidate_lines(centres=CENTRES, angles=ANGLES, lengths=LENGTHS, shape=SHAPE) -> np.ndarray:
@@ -153,14 +158,14 @@ def _line_params(line):
 
 
 def refine(weights_row: np.ndarray, line: np.ndarray, width: float, surround: float = SURROUND):
-    """Polish one coarse fit on a finer local grid (half-pixel shifts, 5-degree turns, lengths, widths).
+    """Polish one coarse fit on a finer local grid (half-pixel shifts, 5-degree turns, +-2 px lengths, +-0.5 px widths).
 
     Returns ``(|correlation|, polarity, line (4,), width)`` of the best local candidate, which is
     never worse than the coarse one (it is in the grid).
     """
     (cr, cc), angle, length = _line_params(line)
     steps = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])
-    r, c, a, ln = np.meshgrid(cr + steps, cc + steps, np.radians(angle + np.array([-10.0, -5.0, 0.0, 5.0, 10.0])),
+    r, c, a, ln = np.meshgrid(cr + steps, cc + steps, np.radians(angle + np.array([-5.0, 0.0, 5.0])),
                               np.maximum(2.0, length + np.array([-2.0, 0.0, 2.0])), indexing="ij")
     r, c, a, ln = (v.ravel() for v in (r, c, a, ln))
     dr, dc = -np.sin(a) * ln / 2.0, np.cos(a) * ln / 2.0

@@ -44,15 +44,16 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, as_json):
         handnet compare hand.npz trained.npz --data /work/shared/mnist --split dev
         handnet compare hand.npz trained.npz --json > comparison.json
     """
-    from ..compare import compare as run_compare, compare_steps
+    from ..compare import check_same_shape, compare as run_compare, compare_steps
     from ..data import load_test
     from ..network import Network
 
     a, b = Network.load(net_a), Network.load(net_b)
-    test = load_test(data, split)
     names = (Path(net_a).stem, Path(net_b).stem)
     if names[0] == names[1]:
         names = (f"A:{names[0]}", f"B:{names[1]}")
+    check_same_shape(a, b, names)
+    test = load_test(data, split)
     with progress(compare_steps(a), "comparing") as bar:
         result = run_compare(a, b, test.X, test.y, names=names, data=test.describe(),
                              ablation_mode=ablation_mode, progress=_stepper(bar))
@@ -160,4 +161,147 @@ def import_torch(file, output, hidden_activation, output_activation, as_json):
                f"activations {', '.join(summary['activations'])})")
 
 
-commands = [compare, import_group]
+def _config(epochs):
+    """The trainer's default recipe, with ``--epochs`` if given."""
+    from ..train import TrainConfig
+
+    config = TrainConfig()
+    if epochs is not None:
+        import dataclasses
+
+        config = dataclasses.replace(config, epochs=epochs)
+    return config
+
+
+epochs_option = click.option("--epochs", type=click.IntRange(min=1), default=None,
+                             help="Training epochs for every fit (default: the trainer's recipe).")
+
+
+# ---- surgery ---------------------------------------------------------------------------------------
+@click.command("surgery")
+@click.argument("hand", metavar="HAND.npz", type=click.Path(dir_okay=False))
+@click.argument("trained", metavar="TRAINED.npz", type=click.Path(dir_okay=False))
+@click.option("--layer", default="hidden1", show_default=True, metavar="NAME",
+              help="The hand net's layer to swap in (name or alias, e.g. edges or hidden1).")
+@data_options
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the refits and the random control layer.")
+@epochs_option
+@json_option
+def surgery(hand, trained, layer, data, split, seed, epochs, as_json):
+    """Put a hand-designed layer into a trained network, refit the layers above, and report the accuracy kept.
+
+    Next to it: the trained layer under the same refit (the ceiling), a random layer (what any
+    features give) and the layer's units removed (held at their mean: the floor).
+
+    \b
+    Example:
+        handnet surgery hand.npz trained.npz --layer edges
+        handnet surgery hand.npz trained.npz --layer edges --data /work/shared/mnist --split dev --json
+    """
+    from ..data import load_splits
+    from ..network import Network
+    from ..surgery import surgery as run_surgery
+
+    hand_net, trained_net = Network.load(hand), Network.load(trained)
+    splits = load_splits(data, split)
+    config = _config(epochs)
+    with progress(4, "refitting") as bar:
+        result = run_surgery(hand_net, trained_net, splits.train.X, splits.train.y, splits.test.X, splits.test.y,
+                             layer=layer, config=config, seed=seed, data=splits.description, progress=_stepper(bar))
+    if as_json:
+        print_json(result.to_dict())
+        return
+    click.echo(f"surgery on layer {result.layer}; {result.data}")
+    for v in result.variants:
+        click.echo(f"  {v['label']:24}{_pct(v['accuracy'])}   ({_pct(v['kept']).strip()} of the trained accuracy)")
+
+
+# ---- ladder ----------------------------------------------------------------------------------------
+@click.command("ladder")
+@click.argument("spec", metavar="SPEC", type=click.Path(dir_okay=False))
+@data_options
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True, help="Training runs per trained rung.")
+@epochs_option
+@click.option("--figure", type=click.Path(dir_okay=False), default=None, metavar="PATH",
+              help="Also write the ladder figure (PNG or SVG by suffix).")
+@json_option
+def ladder(spec, data, split, seeds, epochs, figure, as_json):
+    """From hand-designed to trained, on one test split: five networks from the same spec.
+
+    (1) every weight from the spec; (2) thresholds calibrated from data; (3) output layer fitted;
+    (4) fine-tuned from the hand weights; (5) trained from random init (the twin). Accuracy (mean
+    and spread over seeds), edge-likeness of hidden units, and for (4) each unit's drift from its
+    hand-set weights.
+
+    \b
+    Example:
+        handnet ladder weight_specs/3b1b.toml --seeds 3
+        handnet ladder weight_specs/3b1b.toml --data /work/shared/mnist --split dev --figure ladder.png
+    """
+    from ..data import load_splits
+    from ..ladder import ladder as run_ladder, ladder_steps
+    from ..report import ladder_rows
+
+    splits = load_splits(data, split)
+    config = _config(epochs)
+    with progress(ladder_steps(seeds), "ladder") as bar:
+        result = run_ladder(spec, splits.train, splits.test, seeds=seeds, config=config, progress=_stepper(bar))
+    if figure:
+        from ..atomic import save_figure
+        from ..compare_plots import plot_ladder
+
+        save_figure(plot_ladder([r.to_dict() for r in result.rungs]), figure)
+        note(f"figure written to {figure}")
+    if as_json:
+        print_json(result.to_dict())
+        return
+    click.echo(f"{spec}; {result.data}")
+    for row in ladder_rows(result):
+        click.echo(f"  {row[0]:14}{row[2]:40} edge-likeness (median per hidden layer): {', '.join(row[3:])}")
+    if result.drift:
+        low = sorted(result.drift, key=lambda d: d["cosine_mean"])[:3]
+        click.echo("  fine-tuning moved most: " + ", ".join(f"{d['unit']} (cosine {d['cosine_mean']:.2f})" for d in low))
+
+
+# ---- report ----------------------------------------------------------------------------------------
+@click.command("report")
+@click.argument("spec", metavar="SPEC", type=click.Path(dir_okay=False))
+@data_options
+@click.option("-o", "--output", default="report", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for index.html (self-contained), report.json and ladder.md.")
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True, help="Training runs per trained rung.")
+@click.option("--layer", default="hidden1", show_default=True, metavar="NAME", help="Layer for the surgery.")
+@epochs_option
+@json_option
+def report(spec, data, split, output, seeds, layer, epochs, as_json):
+    """One self-contained HTML page: the ladder, hand vs trained, the surgery, weights side by side.
+
+    Figures are embedded as base64 PNG, so index.html reads offline and can be mailed as one
+    file. Also writes report.json (every number) and ladder.md (the ladder as a Markdown table,
+    with the data it used).
+
+    \b
+    Example:
+        handnet report weight_specs/3b1b.toml -o report/
+        handnet report weight_specs/3b1b.toml --data /work/shared/mnist --split dev -o report-dev/
+    """
+    import json
+
+    from ..atomic import write_text
+    from ..data import load_splits
+    from ..report import build_report, ladder_markdown, report_steps
+    from .common import _clean
+
+    splits = load_splits(data, split)
+    with progress(report_steps(seeds), "report") as bar:
+        path, results = build_report(spec, splits, output, seeds=seeds, config=_config(epochs), layer=layer,
+                                     progress=_stepper(bar))
+    write_text(Path(output) / "report.json", json.dumps(_clean(results), indent=2))
+    if as_json:
+        print_json({"html": str(path), "json": str(Path(output) / "report.json"), **results})
+        return
+    click.echo(f"report written to {path}")
+    click.echo(Path(output, "ladder.md").read_text())
+
+
+commands = [compare, surgery, ladder, import_group, report]
