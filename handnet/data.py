@@ -33,7 +33,7 @@ BUNDLED_SPLIT_SEED = 20260101
 CACHE_VERSION = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compare fields, not objects
 class Dataset:
     """Labelled digits: ``images`` (n, 28, 28) uint8 (ink is bright) and ``labels`` (n,) int64 in 0-9."""
 
@@ -169,6 +169,8 @@ def write_idx(path, array: np.ndarray) -> Path:
 def find_splits(directory) -> dict[str, tuple[Path, Path]]:
     """The ``{split: (images file, labels file)}`` pairs in a directory, e.g. ``{"dev": (...)}``."""
     directory = Path(directory)
+    if not directory.exists():
+        raise DataError(f"{directory}: no such directory (expected a folder of MNIST IDX files)")
     if not directory.is_dir():
         raise DataError(f"{directory}: not a directory (expected a folder of MNIST IDX files)")
     found: dict[str, dict[str, Path]] = {}
@@ -275,6 +277,8 @@ def _default_test_split(directory: Path, names) -> str:
         return others[0]
     if not names:
         raise DataError(f"{directory}: no MNIST files (expected <split>-images-idx3-ubyte.gz and labels)")
+    if not others:
+        raise DataError(f"{directory}: only a 'train' split, no test split (t10k or test); use --split train to test on it")
     raise DataError(f"{directory}: several splits ({', '.join(sorted(names))}); choose one with --split")
 
 

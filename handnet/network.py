@@ -324,6 +324,9 @@ class Network:
         path = Path(path)
         if not path.is_file():
             raise NetworkFileError(f"{path}: no such network file")
+        with open(path, "rb") as f:
+            if f.read(4) != b"PK\x03\x04":  # np.load would otherwise try other formats, pickle among them
+                raise NetworkFileError(f"{path}: not a readable .npz network file (no zip header)")
         try:
             with np.load(path, allow_pickle=False) as npz:
                 contents = {key: npz[key] for key in npz.files}
