@@ -66,22 +66,22 @@ class AccuracyReport:
 
 
 def accuracy_report(net: Network, X, y) -> AccuracyReport:
-    """Accuracy of ``net`` on images ``X`` (n, 784) with labels ``y`` (n,) int."""
-    y = np.asarray(y)
-    n_classes = net.layers[-1].n_out
-    pred = net.predict(X)
-    correct = pred == y
-    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(confusion, (y, pred), 1)
-    per_n = [int(np.sum(y == d)) for d in range(n_classes)]
-    per_k = [int(np.sum(correct[y == d])) for d in range(n_classes)]
+    """Accuracy of a 10-output ``net`` on images ``X`` (n, 784) with labels ``y`` (n,) int in 0-9."""
+    from .evaluate import confusion_matrix
+
+    if net.sizes[-1] != 10:
+        raise HandnetError(f"the network has {net.sizes[-1]} output units; reading digits needs 10 (one per digit)")
+    confusion = confusion_matrix(y, net.predict(X))
+    per_n = confusion.sum(axis=1).tolist()
+    per_k = np.diag(confusion).tolist()
+    n, k = int(confusion.sum()), int(np.trace(confusion))
     return AccuracyReport(
-        accuracy=float(correct.mean()) if len(y) else float("nan"),
-        interval=wilson_interval(int(correct.sum()), len(y)),
-        n=int(len(y)),
-        per_digit=[k / m if m else float("nan") for k, m in zip(per_k, per_n)],
-        per_digit_interval=[wilson_interval(k, m) for k, m in zip(per_k, per_n)],
-        per_digit_n=per_n,
+        accuracy=k / n if n else float("nan"),
+        interval=wilson_interval(k, n),
+        n=n,
+        per_digit=[c / m if m else float("nan") for c, m in zip(per_k, per_n)],
+        per_digit_interval=[wilson_interval(c, m) for c, m in zip(per_k, per_n)],
+        per_digit_n=[int(m) for m in per_n],
         confusion=confusion,
     )
 
