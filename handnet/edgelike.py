@@ -1,10 +1,12 @@
 """Edge-likeness: how well one stroke template explains a unit's weights.
 
 The lesson hopes the first hidden layer detects little edges. For each hidden unit this module
-finds the single straight stroke whose edge template (``templates.edge_template``: positive on
-the stroke, a negative band beside it) correlates best with the unit's 784 weights, searching a
-fixed bank of positions, orientations, lengths and widths. The correlation is the unit's
-edge-likeness: near 1 for a hand-built edge detector, low for weights with no stroke in them.
+finds the single stroke, a straight line or a circular arc (the spec's primitives), whose edge
+template (``templates.edge_template``: positive on the stroke, a negative band beside it)
+correlates best with the unit's 784 weights. The search runs over a fixed bank of positions,
+orientations, lengths, radii and widths in one matrix product, then polishes the winner on a
+finer local grid. The correlation is the unit's edge-likeness: near 1 for a hand-built edge
+detector, low for weights with no stroke in them.
 
 Deeper units are scored on their pixel template (the product of weights down to the pixels),
 which is a linear approximation and labelled as one.
@@ -19,44 +21,37 @@ import numpy as np
 
 from .network import Network
 from .similarity import pixel_templates
-from .strokes import Line, to_dict
+from .strokes import Arc, Line, to_dict
 
 SHAPE = (28, 28)
-# The search grid. Centres every 2 px over the canvas, 12 orientations (a line at 180 degrees is
-# the same line), lengths from a dash to half the digit, the widths MNIST pen strokes have.
-CENTRES = np.arange(2.0, 26.0, 2.0)
-ANGLES = np.arange(0.0, 180.0, 15.0)
-LENGTHS = (4.0, 7.0, 11.0, 16.0)
-WIDTHS = (1.5, 2.5, 3.5)
 SURROUND = 2.0
+# The search grid. Centres every 2 px over the canvas; lines in 12 orientations (a line turned
+# 180 degrees is the same line) from a dash to half the digit; arcs of a quarter and a half
+# circle in 8 directions with the radii of a digit's loops; pen widths as MNIST draws them.
+CENTRES = np.arange(2.0, 26.0, 2.0)
+LINE_ANGLES = np.arange(0.0, 180.0, 15.0)
+LINE_LENGTHS = (4.0, 7.0, 11.0, 16.0)
+ARC_RADII = (3.0, 4.5, 6.5)
+ARC_STARTS = np.arange(0.0, 360.0, 45.0)
+ARC_SWEEPS = (90.0, 180.0)
+WIDTHS = (2.0, 3.0)
+LINE, ARC = 0, 1
 
 
-@dataclass(frozen=True)
-class TemplateBank:
-    """Candidate strokes and their templates: ``templates`` (n, 784) float32, each centred and of unit norm.
-
-    ``lines`` (n, 4) holds each stroke's start row, start col, end row, end col; ``widths`` (n,).
-    """
-
-    lines: np.ndarray
-    widths: np.ndarray
-    templates: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.widths)
-
-    def stroke(self, i: int) -> Line:
-        r0, c0, r1, c1 = (round(float(v), 3) for v in self.lines[i])
-        return Line((r0, c0), (r1, c1))
-
-
-def _segment_distances(lines: np.ndarray, shape=SHAPE) -> np.ndarray:
-    """Distance from every pixel centre to each segment: ``(n_lines, rows * cols)`` float32."""
+def _pixels(shape=SHAPE):
     rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
-    pr, pc = rows.ravel().astype(np.float32)[None], cols.ravel().astype(np.float32)[None]
-    lines = np.asarray(lines, dtype=np.float32)
-    ar, ac = lines[:, 0:1], lines[:, 1:2]
-    abr, abc = lines[:, 2:3] - ar, lines[:, 3:4] - ac
+    return rows.ravel().astype(np.float32)[None], cols.ravel().astype(np.float32)[None]
+
+
+def line_distances(params: np.ndarray, shape=SHAPE) -> np.ndarray:
+    """Distance from every pixel centre to each segment ``(centre row, centre col, angle, length)``: ``(n, pixels)``."""
+    pr, pc = _pixels(shape)
+    p = np.asarray(params, dtype=np.float32)
+    angle = np.radians(p[:, 2:3])
+    # angle 0 points right, 90 up the image (rows grow downwards)
+    half_r, half_c = -np.sin(angle) * p[:, 3:4] / 2, np.cos(angle) * p[:, 3:4] / 2
+    ar, ac = p[:, 0:1] - half_r, p[:, 1:2] - half_c
+    abr, abc = 2 * half_r, 2 * half_c
     t = ((pr - ar) * abr + (pc - ac) * abc) / np.maximum(abr * abr + abc * abc, 1e-12)
     np.clip(t, 0.0, 1.0, out=t)
     dr = pr - ar - t * abr
@@ -64,7 +59,31 @@ def _segment_distances(lines: np.ndarray, shape=SHAPE) -> np.ndarray:
     return np.sqrt(dr * dr + dc * dc)
 
 
-def _edge_templates(distances: np.ndarray, width: float, surround: float = SURROUND) -> np.ndarray:
+def arc_distances(params: np.ndarray, shape=SHAPE) -> np.ndarray:
+    """Distance from every pixel centre to each circular arc ``(centre row, centre col, radius, start, sweep)``.
+
+    The arc runs counterclockwise from ``start`` degrees through ``sweep`` degrees, as ``strokes.Arc``.
+    """
+    pr, pc = _pixels(shape)
+    p = np.asarray(params, dtype=np.float32)
+    cr, cc, radius = p[:, 0:1], p[:, 1:2], p[:, 2:3]
+    start, sweep = np.radians(p[:, 3:4]), np.radians(p[:, 4:5])
+    vr, vc = pr - cr, pc - cc
+    theta = np.arctan2(-vr, vc)
+    on_arc = np.mod(theta - start, 2 * np.pi) <= sweep
+    to_circle = np.abs(np.sqrt(vr * vr + vc * vc) - radius)
+    ends = []
+    for a in (start, start + sweep):
+        er, ec = cr - radius * np.sin(a), cc + radius * np.cos(a)
+        ends.append(np.sqrt((pr - er) ** 2 + (pc - ec) ** 2))
+    return np.where(on_arc, to_circle, np.minimum(ends[0], ends[1]))
+
+
+def stroke_distances(kind: int, params: np.ndarray) -> np.ndarray:
+    return line_distances(params) if kind == LINE else arc_distances(params)
+
+
+def edge_templates(distances: np.ndarray, width: float, surround: float = SURROUND) -> np.ndarray:
     """``templates.edge_template`` for many strokes at once, from their distance maps ``(n, pixels)``.
 
     The same formula as ``edge_template`` (inhibition 1), vectorized; a test checks the two agree.
@@ -78,31 +97,84 @@ def _edge_templates(distances: np.ndarray, width: float, surround: float = SURRO
     return centre
 
 
-def candidate_lines(centres=CENTRES, angles=ANGLES, lengths=LENGTHS, shape=SHAPE) -> np.ndarray:
-    """Every line segment of the grid that lies on the canvas: ``(n, 4)`` (start row, col, end row, col)."""
-    cr, cc, ang, ln = np.meshgrid(centres, centres, np.radians(angles), lengths, indexing="ij")
-    cr, cc, ang, ln = (v.ravel() for v in (cr, cc, ang, ln))
-    # angle 0 points right, 90 up the image (rows grow downwards)
-    dr, dc = -np.sin(ang) * ln / 2.0, np.cos(ang) * ln / 2.0
-    lines = np.stack([cr - dr, cc - dc, cr + dr, cc + dc], axis=1)
-    inside = np.all((lines >= -0.5) & (lines <= np.array([shape[0], shape[1]] * 2) - 0.5), axis=1)
-    return lines[inside]
+def _normalized(templates: np.ndarray) -> np.ndarray:
+    templates = templates - templates.mean(axis=1, keepdims=True)
+    return templates / np.maximum(np.linalg.norm(templates, axis=1, keepdims=True), 1e-12)
 
 
-@functools.lru_cache(maxsize=2)
+def _grid(*axes) -> np.ndarray:
+    return np.stack([v.ravel() for v in np.meshgrid(*axes, indexing="ij")], axis=1).astype(np.float64)
+
+
+def _inside(points_r, points_c, shape=SHAPE) -> np.ndarray:
+    return np.all((points_r >= -0.5) & (points_r <= shape[0] - 0.5) & (points_c >= -0.5) & (points_c <= shape[1] - 0.5), axis=1)
+
+
+def candidate_lines() -> np.ndarray:
+    """Every grid line that lies on the canvas: ``(n, 4)`` (centre row, centre col, angle, length)."""
+    p = _grid(CENTRES, CENTRES, LINE_ANGLES, LINE_LENGTHS)
+    a = np.radians(p[:, 2])
+    ends_r = np.stack([p[:, 0] + np.sin(a) * p[:, 3] / 2, p[:, 0] - np.sin(a) * p[:, 3] / 2], axis=1)
+    ends_c = np.stack([p[:, 1] - np.cos(a) * p[:, 3] / 2, p[:, 1] + np.cos(a) * p[:, 3] / 2], axis=1)
+    return p[_inside(ends_r, ends_c)]
+
+
+def candidate_arcs() -> np.ndarray:
+    """Every grid arc that lies on the canvas: ``(n, 5)`` (centre row, centre col, radius, start, sweep)."""
+    p = _grid(CENTRES, CENTRES, ARC_RADII, ARC_STARTS, ARC_SWEEPS)
+    t = np.radians(p[:, 3:4] + np.linspace(0, 1, 9)[None] * p[:, 4:5])
+    return p[_inside(p[:, 0:1] - p[:, 2:3] * np.sin(t), p[:, 1:2] + p[:, 2:3] * np.cos(t))]
+
+
+def make_stroke(kind: int, params) -> Line | Arc:
+    """The ``strokes`` object for one candidate's parameters."""
+    p = [float(v) for v in params]
+
+    def r(x):
+        return round(float(x), 3) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+    if kind == LINE:
+        a = np.radians(p[2])
+        dr, dc = -np.sin(a) * p[3] / 2, np.cos(a) * p[3] / 2
+        return Line((r(p[0] - dr), r(p[1] - dc)), (r(p[0] + dr), r(p[1] + dc)))
+    return Arc((r(p[0]), r(p[1])), (r(p[2]), r(p[2])), r(p[3]), r(p[3] + p[4]))
+
+
+@dataclass(frozen=True)
+class TemplateBank:
+    """Candidate strokes and their templates: ``templates`` (n, 784) float32, each centred and of unit norm.
+
+    ``kinds`` (n,) is LINE (0) or ARC (1); ``params`` (n, 5) holds each candidate's parameters (a
+    line's four in the first columns); ``widths`` (n,) the pen width.
+    """
+
+    kinds: np.ndarray
+    params: np.ndarray
+    widths: np.ndarray
+    templates: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.widths)
+
+    def stroke(self, i: int) -> Line | Arc:
+        kind = int(self.kinds[i])
+        return make_stroke(kind, self.params[i, : 4 if kind == LINE else 5])
+
+
+@functools.lru_cache(maxsize=1)
 def template_bank(widths: tuple = WIDTHS, surround: float = SURROUND) -> TemplateBank:
-    """The bank of stroke templates searched by ``edge_likeness`` (built once, then cached)."""
-    lines = candidate_lines()
-    distances = _segment_distances(lines)
-    blocks, all_lines, all_widths = [], [], []
-    for width in widths:
-        t = _edge_templates(distances, width, surround)
-        t -= t.mean(axis=1, keepdims=True)
-        t /= np.linalg.norm(t, axis=1, keepdims=True)
-        blocks.append(t.astype(np.float32))
-        all_lines.append(lines)
-        all_widths.append(np.full(len(lines), width))
-    return TemplateBank(np.concatenate(all_lines), np.concatenate(all_widths), np.concatenate(blocks))
+    """The bank of stroke templates searched by ``edge_likeness`` (built once per process, then cached)."""
+    kinds, params, all_widths, blocks = [], [], [], []
+    for kind, candidates in ((LINE, candidate_lines()), (ARC, candidate_arcs())):
+        distances = stroke_distances(kind, candidates)
+        padded = np.zeros((len(candidates), 5))
+        padded[:, : candidates.shape[1]] = candidates
+        for width in widths:
+            blocks.append(_normalized(edge_templates(distances, width, surround)).astype(np.float32))
+            kinds.append(np.full(len(candidates), kind))
+            params.append(padded)
+            all_widths.append(np.full(len(candidates), width))
+    return TemplateBank(np.concatenate(kinds), np.concatenate(params), np.concatenate(all_widths), np.concatenate(blocks))
 
 
 @dataclass(frozen=True)
@@ -114,7 +186,7 @@ class EdgeFit:
     unit: str
     correlation: float
     polarity: int
-    stroke: Line | None
+    stroke: Line | Arc | None
     width: float
     linear_approximation: bool
 
@@ -143,44 +215,37 @@ def fit_strokes(weights, bank: TemplateBank | None = None) -> list[tuple[float, 
     results = []
     for u, i in enumerate(best):
         c = float(corr[i, u])
-        if norms[u] == 0:
-            results.append((0.0, 0, -1))
-        else:
-            results.append((min(abs(c), 1.0), 1 if c >= 0 else -1, int(i)))
+        results.append((0.0, 0, -1) if norms[u] == 0 else (min(abs(c), 1.0), 1 if c >= 0 else -1, int(i)))
     return results
 
 
-def _line_params(line):
-    (r0, c0, r1, c1) = line
-    centre = ((r0 + r1) / 2.0, (c0 + c1) / 2.0)
-    angle = np.degrees(np.arctan2(-(r1 - r0), c1 - c0))
-    return centre, angle, float(np.hypot(r1 - r0, c1 - c0))
+def _local_grid(kind: int, p: np.ndarray) -> np.ndarray:
+    """Candidates around one coarse fit: half-pixel shifts, and small turns, stretches and bends."""
+    shifts = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])
+    if kind == LINE:
+        return _grid(p[0] + shifts, p[1] + shifts, p[2] + np.array([-5.0, 0.0, 5.0]),
+                     np.maximum(2.0, p[3] + np.array([-2.0, 0.0, 2.0])))
+    small = np.array([-0.5, 0.0, 0.5])
+    return _grid(p[0] + small, p[1] + small, np.maximum(1.5, p[2] + np.array([-1.0, 0.0, 1.0])),
+                 p[3] + np.array([-15.0, 0.0, 15.0]), np.clip(p[4] + np.array([-30.0, 0.0, 30.0]), 30.0, 360.0))
 
 
-def refine(weights_row: np.ndarray, line: np.ndarray, width: float, surround: float = SURROUND):
-    """Polish one coarse fit on a finer local grid (half-pixel shifts, 5-degree turns, +-2 px lengths, +-0.5 px widths).
+def refine(weights_row: np.ndarray, kind: int, params: np.ndarray, width: float, surround: float = SURROUND):
+    """Polish one coarse fit on a finer local grid (positions, angles, lengths or radii and sweeps, widths +-0.5 px).
 
-    Returns ``(|correlation|, polarity, line (4,), width)`` of the best local candidate, which is
-    never worse than the coarse one (it is in the grid).
+    Returns ``(|correlation|, polarity, params, width)`` of the best local candidate, which is never
+    worse than the coarse one (the coarse one is in the grid).
     """
-    (cr, cc), angle, length = _line_params(line)
-    steps = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])
-    r, c, a, ln = np.meshgrid(cr + steps, cc + steps, np.radians(angle + np.array([-5.0, 0.0, 5.0])),
-                              np.maximum(2.0, length + np.array([-2.0, 0.0, 2.0])), indexing="ij")
-    r, c, a, ln = (v.ravel() for v in (r, c, a, ln))
-    dr, dc = -np.sin(a) * ln / 2.0, np.cos(a) * ln / 2.0
-    lines = np.stack([r - dr, c - dc, r + dr, c + dc], axis=1)
-    distances = _segment_distances(lines)
+    candidates = _local_grid(kind, params[: 4 if kind == LINE else 5])
+    distances = stroke_distances(kind, candidates)
     w = weights_row - weights_row.mean()
-    w = w / np.linalg.norm(w)
-    best = (-1.0, 1, line, width)
+    w = (w / np.linalg.norm(w)).astype(np.float32)
+    best = (-1.0, 1, params, width)
     for wd in (max(1.0, width - 0.5), width, width + 0.5):
-        t = _edge_templates(distances, wd, surround)
-        t -= t.mean(axis=1, keepdims=True)
-        corr = (t @ w) / np.maximum(np.linalg.norm(t, axis=1), 1e-12)
+        corr = _normalized(edge_templates(distances, wd, surround)) @ w
         i = int(np.argmax(np.abs(corr)))
         if abs(corr[i]) > best[0]:
-            best = (float(min(abs(corr[i]), 1.0)), 1 if corr[i] >= 0 else -1, lines[i], wd)
+            best = (float(min(abs(corr[i]), 1.0)), 1 if corr[i] >= 0 else -1, candidates[i], wd)
     return best
 
 
@@ -199,18 +264,11 @@ def edge_likeness(net: Network, layer=None, refined: bool = True) -> list[EdgeFi
         for j, (corr, polarity, i) in enumerate(fit_strokes(templates, bank)):
             stroke, width = (bank.stroke(i), float(bank.widths[i])) if i >= 0 else (None, float("nan"))
             if refined and i >= 0:
-                corr, polarity, line, width = refine(templates[j], bank.lines[i], width)
-                stroke = Line(*(tuple(round(float(v), 3) for v in pair) for pair in (line[:2], line[2:])))
-            fits.append(
-                EdgeFit(
-                    unit=f"{net.layers[li].name}:{net.layers[li].units[j]}",
-                    correlation=corr,
-                    polarity=polarity,
-                    stroke=stroke,
-                    width=width,
-                    linear_approximation=li > 0,
-                )
-            )
+                kind = int(bank.kinds[i])
+                corr, polarity, params, width = refine(templates[j], kind, bank.params[i], width)
+                stroke = make_stroke(kind, params)
+            fits.append(EdgeFit(f"{net.layers[li].name}:{net.layers[li].units[j]}", corr, polarity, stroke,
+                                float(width), li > 0))
     return fits
 
 

@@ -8,7 +8,7 @@ from handnet import edgelike, probes, similarity
 from handnet.compare import accuracy_report, compare, wilson_interval
 from handnet.errors import HandnetError
 from handnet.network import Layer, Network, random_network
-from handnet.strokes import Line
+from handnet.strokes import Arc, Line
 from handnet.templates import edge_template
 
 
@@ -85,6 +85,14 @@ def test_edge_likeness_of_a_stroke_template_is_one_and_of_noise_is_low(rng):
     assert fits[1].correlation > 0.85 and fits[1].polarity == -1
     assert fits[2].correlation < 0.25 and fits[3].correlation < 0.25
     assert not fits[0].linear_approximation
+
+
+def test_edge_likeness_finds_an_arc_like_the_specs_loops():
+    arc = edge_template([Arc((10.0, 14.5), (4.5, 4.5), 100.0, 260.0)], width=2.0, surround=2.0, inhibition=0.6)
+    net = Network([Layer("edges", arc.reshape(1, -1), np.zeros(1)), Layer("digits", np.ones((10, 1)), np.zeros(10), "softmax")])
+    fit = edgelike.edge_likeness(net)[0]
+    assert fit.correlation > 0.95 and isinstance(fit.stroke, Arc)
+    assert np.allclose(fit.stroke.center, (10.0, 14.5), atol=1.0) and abs(fit.stroke.radii[0] - 4.5) <= 1.0
 
 
 def test_deeper_units_are_scored_on_their_pixel_template(rng):
