@@ -2,8 +2,11 @@
 
 On one test split, for the same spec and shape:
 
-1. ``spec``: every weight from the spec (``build(spec)``);
-2. ``calibrated``: thresholds calibrated from the training data (``build(spec, data=train)``);
+1. ``spec``: every weight from the spec text alone (any ``threshold = { quantile = q }`` ignored,
+   so the spec's own fraction/bias thresholds hold);
+2. ``calibrated``: thresholds calibrated on the training data: the spec's own quantiles where it
+   gives them, and ``CALIBRATION_QUANTILE`` for every other edge and part (each unit's bias set
+   so that it stays below 0.5 on that fraction of training digits; digit units keep theirs);
 3. ``readout``: rung 2 with its output layer refit on the training data (the layers below frozen);
 4. ``fine-tuned``: every weight trained, starting from rung 2's hand weights;
 5. ``trained``: every weight trained from a random start (the twin).
@@ -23,6 +26,8 @@ import numpy as np
 from . import edgelike
 from .network import Network
 from .similarity import cosine_matrix
+
+CALIBRATION_QUANTILE = 0.8  # an edge or part is present in a minority of digits: fire on the top fifth
 
 RUNGS = (
     ("spec", "every weight from the spec"),
@@ -85,31 +90,51 @@ def unit_drift(before: Network, after: Network) -> list[dict]:
     return out
 
 
+def spec_rungs(spec_path, train_set, quantile: float = CALIBRATION_QUANTILE):
+    """Rungs 1 and 2: the spec compiled from its text alone, and with thresholds calibrated on ``train_set``.
+
+    A spec whose readout is fitted (``[digits] fit = ...``) needs data even for rung 1: its edges
+    and parts come from the text, its readout is fitted.
+    """
+    from .compile import compile_spec
+    from .spec import load_spec
+
+    spec = load_spec(spec_path)
+
+    def with_quantile(units, q_default):
+        return tuple(dataclasses.replace(u, quantile=u.quantile if q_default is None else (u.quantile or q_default))
+                     for u in units)
+
+    pure = dataclasses.replace(
+        spec,
+        edges=tuple(dataclasses.replace(u, quantile=None) for u in spec.edges),
+        parts=tuple(dataclasses.replace(u, quantile=None) for u in spec.parts),
+        digits=tuple(dataclasses.replace(u, quantile=None) for u in spec.digits),
+    )
+    calibrated = dataclasses.replace(spec, edges=with_quantile(spec.edges, quantile), parts=with_quantile(spec.parts, quantile))
+    return compile_spec(pure, train_set if pure.needs_data else None), compile_spec(calibrated, train_set)
+
+
 def _train(X, y, config, seed, init=None, freeze=()):
     from .train import train
 
     return train(X, y, dataclasses.replace(config, seed=seed), init=init, freeze=freeze).network
 
 
-def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, build=None, progress=None) -> Ladder:
+def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress=None) -> Ladder:
     """Run the five rungs for ``spec_path`` and score them on ``test_set`` (a ``data.Dataset``).
 
     ``train_set`` (a ``data.Dataset``) calibrates rung 2 and trains rungs 3-5; ``seeds`` training
     runs per trained rung, seeds 0..seeds-1. ``config`` is a ``train.TrainConfig`` (default: the
-    trainer's recipe, with the spec's layer sizes). ``build(path, data=None) -> Network`` defaults to
-    ``handnet.build``. ``progress(1)`` is called after each network.
+    trainer's recipe, with the spec's layer sizes). ``progress(1)`` is called after each network.
     """
-    if build is None:
-        from . import build
     from .train import TrainConfig
 
     step = progress or (lambda k: None)
     X, y = train_set.X, train_set.y
     Xt, yt = test_set.X, test_set.y
-    spec_net = build(spec_path)
-    step(1)
-    calibrated = build(spec_path, data=train_set)
-    step(1)
+    spec_net, calibrated = spec_rungs(spec_path, train_set)
+    step(2)
     config = dataclasses.replace(config or TrainConfig(), sizes=tuple(calibrated.sizes))
     frozen_below_output = [layer.name for layer in calibrated.layers[:-1]]
     seed_list = list(range(seeds))
