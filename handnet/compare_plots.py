@@ -30,10 +30,16 @@ def weight_rgb(weights, scale: float | None = None) -> np.ndarray:
     return rgb
 
 
-def mosaic(templates, columns: int, gap: int = 2, shape=(28, 28), scale: float | None = None) -> np.ndarray:
+def image_rgb(image) -> np.ndarray:
+    """An image in [0, 1] ``(28, 28)`` as grey RGB ``(28, 28, 3)``: ink bright on black, as MNIST stores it."""
+    return np.repeat(np.clip(np.asarray(image, dtype=np.float64), 0, 1)[..., None], 3, axis=2)
+
+
+def mosaic(templates, columns: int, gap: int = 2, shape=(28, 28), scale: float | None = None, images: bool = False) -> np.ndarray:
     """Weight pictures ``(k, 784)`` tiled into one RGB image, ``columns`` across, ``gap`` px of grey between.
 
-    Each picture is scaled by its own largest |weight| unless ``scale`` is given.
+    Each picture is scaled by its own largest |weight| unless ``scale`` is given; with ``images``
+    the rows are images in [0, 1] drawn in grey instead.
     """
     k = len(templates)
     rows = max(1, int(np.ceil(k / columns)))
@@ -42,13 +48,14 @@ def mosaic(templates, columns: int, gap: int = 2, shape=(28, 28), scale: float |
     for n, t in enumerate(templates):
         r, c = divmod(n, columns)
         top, left = gap + r * (h + gap), gap + c * (w + gap)
-        canvas[top : top + h, left : left + w] = weight_rgb(np.asarray(t).reshape(shape), scale)
+        t = np.asarray(t).reshape(shape)
+        canvas[top : top + h, left : left + w] = image_rgb(t) if images else weight_rgb(t, scale)
     return canvas
 
 
-def _tiles(ax, templates, labels, columns, gap=2, label_size=7, label_below=False):
-    """Draw a mosaic of weight pictures on ``ax`` with one label per tile (one imshow: fast)."""
-    ax.imshow(mosaic(templates, columns, gap), interpolation="nearest")
+def _tiles(ax, templates, labels, columns, gap=2, label_size=7, label_below=False, images=False):
+    """Draw a mosaic of weight pictures (or images) on ``ax`` with one label per tile (one imshow: fast)."""
+    ax.imshow(mosaic(templates, columns, gap, images=images), interpolation="nearest")
     for n, label in enumerate(labels):
         r, c = divmod(n, columns)
         x = gap + c * (28 + gap) + 14
@@ -60,14 +67,14 @@ def _tiles(ax, templates, labels, columns, gap=2, label_size=7, label_below=Fals
         spine.set_visible(False)
 
 
-def plot_weight_grid(templates, labels, title: str = "", columns: int = 8):
-    """One weight picture per row of ``templates`` (units, 784), labelled, in a grid."""
+def plot_weight_grid(templates, labels, title: str = "", columns: int = 8, images: bool = False):
+    """One weight picture per row of ``templates`` (units, 784), labelled, in a grid (``images``: grey images in [0, 1])."""
     n = len(templates)
     columns = min(columns, max(n, 1))
     rows = max(1, int(np.ceil(n / columns)))
     fig = _figure(columns * 0.95 + 0.3, rows * 1.1 + 0.5)
     ax = fig.subplots()
-    _tiles(ax, templates, labels, columns)
+    _tiles(ax, templates, labels, columns, images=images)
     if title:
         ax.set_title(title, fontsize=10, pad=12)
     return fig
@@ -125,15 +132,16 @@ def plot_cka(matrix, rows, columns, names):
     return fig
 
 
-def plot_edge_likeness(groups: dict):
-    """Edge-likeness per unit: ``groups`` maps a label (e.g. "hand edges") to a list of correlations in [0, 1]."""
+def plot_edge_likeness(groups: dict, colours: dict | None = None):
+    """Edge-likeness per unit: ``groups`` maps a label (e.g. "hand edges") to a list of correlations in [0, 1];
+    ``colours`` maps a label to its colour (default: alternating)."""
     labels = list(groups)
     fig = _figure(max(4.0, 1.1 * len(labels) + 1.5), 3.2)
     ax = fig.subplots()
     rng = np.random.default_rng(0)  # jitter only, so points do not hide each other
     for k, label in enumerate(labels):
         v = np.asarray(groups[label], dtype=float)
-        colour = HAND if k % 2 == 0 else LEARNED
+        colour = (colours or {}).get(label, HAND if k % 2 == 0 else LEARNED)
         ax.scatter(k + rng.uniform(-0.15, 0.15, v.size), v, s=14, color=colour, alpha=0.8)
         if v.size:
             ax.hlines(np.median(v), k - 0.3, k + 0.3, color="black", lw=1.5)
@@ -216,7 +224,9 @@ def plot_surgery(rows: list):
     """Accuracy after each surgery variant: ``rows`` of dicts with ``label`` and ``accuracy``."""
     fig = _figure(6.0, 2.8)
     ax = fig.subplots()
-    ax.barh(range(len(rows)), [r["accuracy"] for r in rows], color=[HAND if "hand" in r["label"] else LEARNED for r in rows])
+    colours = [HAND if r["label"].startswith("hand") else LEARNED if r["label"].startswith("trained") else "#999999"
+               for r in rows]
+    ax.barh(range(len(rows)), [r["accuracy"] for r in rows], color=colours)
     ax.set_yticks(range(len(rows)), [r["label"] for r in rows], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,7 +27,7 @@ body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; max-width: 1
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 2em; }
 table { border-collapse: collapse; margin: 1em 0; font-size: .92em; }
 th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: right; } th { background: #f3f3f3; }
-td:first-child, th:first-child { text-align: left; }
+td, th { text-align: left; } td.num { text-align: right; }
 img { max-width: 100%; height: auto; display: block; margin: .8em 0; }
 .side { display: flex; gap: 1.5em; flex-wrap: wrap; } .side > div { flex: 1 1 45%; min-width: 300px; }
 .note { color: #555; font-size: .9em; }
@@ -48,7 +49,11 @@ def img(fig, alt: str) -> str:
 def table(header, rows) -> str:
     """An HTML table from a header row and rows of cells (already formatted strings)."""
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    def cell(c):
+        numeric = re.match(r"^[-+]?\d", str(c)) and not re.match(r"^\d+\.\s", str(c))
+        return f"<td{' class=num' if numeric else ''}>{html.escape(str(c))}</td>"
+
+    body = "".join("<tr>" + "".join(cell(c) for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -71,11 +76,15 @@ def ladder_rows(ladder) -> list[list[str]]:
     return rows
 
 
+def edge_headers(ladder) -> list[str]:
+    """Column titles for the edge-likeness medians, by position (hand and trained nets name layers differently)."""
+    n = len(ladder.rungs[0].to_dict()["edge_likeness"])
+    return [f"edge-likeness, hidden layer {k + 1} (median)" for k in range(n)]
+
+
 def ladder_markdown(ladder) -> str:
     """The ladder as a Markdown table (for the README), with the data it used."""
-    first = ladder.rungs[0].to_dict()["edge_likeness"]
-    layers = [f"edge-likeness {name} (median)" for name in first]
-    header = ["rung", "weights", "test accuracy"] + layers
+    header = ["rung", "weights", "test accuracy"] + edge_headers(ladder)
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in ladder_rows(ladder)]
     return "\n".join(lines) + f"\n\nData: {ladder.data}."
@@ -94,11 +103,13 @@ def comparison_figures(comparison) -> dict:
             p.name: ([u["unit"] for u in p.ablation["units"]], [u["drop"] for u in p.ablation["units"]]) for p in (a, b)
         }),
     }
-    groups = {}
-    for p in (a, b):
+    groups, colours = {}, {}
+    for k, p in enumerate((a, b)):
         for f in p.edges:
-            groups.setdefault(f"{p.name} {f.unit.split(':')[0]}", []).append(f.correlation)
-    figs["edge_likeness"] = plots.plot_edge_likeness(groups)
+            label = f"{p.name} {f.unit.split(':')[0]}"
+            groups.setdefault(label, []).append(f.correlation)
+            colours[label] = plots.HAND if k == 0 else plots.LEARNED
+    figs["edge_likeness"] = plots.plot_edge_likeness(groups, colours)
     for criterion, matchings in comparison.matchings.items():
         for li, m in enumerate(matchings):
             ta, tb = pixel_templates(a.network, li), pixel_templates(b.network, li)
@@ -136,13 +147,13 @@ def side_by_side(nets: dict) -> str:
             if kind == "weights":
                 templates, li = net.layers[0].weights, 0
             elif kind == "max":
-                templates, li = box_maximizers(net) * 2 - 1, 0  # on = green, off = red
+                templates, li = box_maximizers(net), 0
             else:
                 if len(net.layers) < 3:
                     continue
                 templates, li = pixel_templates(net, 1), 1
             labels = list(net.layers[li].units)
-            fig = plots.plot_weight_grid(templates, labels, f"{name}: {net.layers[li].name}")
+            fig = plots.plot_weight_grid(templates, labels, f"{name}: {net.layers[li].name}", images=kind == "max")
             cells.append(f"<div>{img(fig, f'{name} {title}')}</div>")
         if cells:
             blocks.append(f"<h3>{html.escape(title)}</h3><div class='side'>{''.join(cells)}</div>")
@@ -202,8 +213,7 @@ def surgery_section(result) -> str:
 
 
 def ladder_section(ladder) -> str:
-    first = ladder.rungs[0].to_dict()["edge_likeness"]
-    header = ["rung", "weights", "test accuracy"] + [f"edge-likeness {n} (median)" for n in first]
+    header = ["rung", "weights", "test accuracy"] + edge_headers(ladder)
     drift = ladder.drift
     parts = [f"<p class='note'>Spec {html.escape(ladder.spec)}. Data: {html.escape(ladder.data)}.</p>",
              table(header, ladder_rows(ladder)),
