@@ -75,3 +75,17 @@ def test_ladder_cli_json(small, tmp_path):
     assert by["readout"]["edge_likeness"]["edges"] == by["calibrated"]["edge_likeness"]["edges"]
     assert len(out["drift"]) == 32 and all(-1 <= d["cosine_mean"] <= 1 for d in out["drift"])
     assert (tmp_path / "ladder.png").stat().st_size > 1000
+
+
+@pytest.mark.skipif(not SPEC.is_file(), reason="no weight_specs/3b1b.toml")
+def test_report_command_writes_one_self_contained_page(tmp_path):
+    out = tmp_path / "report"
+    result = CliRunner().invoke(main, ["report", str(SPEC), "--seeds", "1", "--epochs", "1", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = (out / "index.html").read_text()
+    assert page.count('<img src="data:image/png;base64,') >= 12 and "http" not in page.split("</title>")[1]
+    for heading in ("The ladder", "hand vs trained", "Surgery", "maximizing inputs"):
+        assert heading in page
+    numbers = json.loads((out / "report.json").read_text())
+    assert set(numbers) == {"ladder", "comparison", "surgery"}
+    assert "| 5. trained |" in (out / "ladder.md").read_text() and "bundled sample" in result.output
