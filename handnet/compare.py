@@ -69,8 +69,7 @@ def accuracy_report(net: Network, X, y) -> AccuracyReport:
     """Accuracy of a 10-output ``net`` on images ``X`` (n, 784) with labels ``y`` (n,) int in 0-9."""
     from .evaluate import confusion_matrix
 
-    if net.sizes[-1] != 10:
-        raise HandnetError(f"the network has {net.sizes[-1]} output units; reading digits needs 10 (one per digit)")
+    check_digit_outputs(net)
     confusion = confusion_matrix(y, net.predict(X))
     per_n = confusion.sum(axis=1).tolist()
     per_k = np.diag(confusion).tolist()
@@ -84,6 +83,12 @@ def accuracy_report(net: Network, X, y) -> AccuracyReport:
         per_digit_n=[int(m) for m in per_n],
         confusion=confusion,
     )
+
+
+def check_digit_outputs(net: Network, name: str = "the network") -> None:
+    """Raise a one-line error unless ``net`` has 10 outputs, one per digit."""
+    if net.sizes[-1] != 10:
+        raise HandnetError(f"{name} has {net.sizes[-1]} output units; reading digits needs 10 (one per digit)")
 
 
 def check_same_shape(a: Network, b: Network, names=("A", "B")) -> None:

@@ -69,14 +69,8 @@ def constant_layer(layer, mean_activation: np.ndarray):
     return layer.replace(weights=np.zeros_like(layer.weights), biases=biases.astype(layer.biases.dtype))
 
 
-def surgery(hand: Network, trained: Network, X_train, y_train, X_test, y_test, layer: str = "hidden1",
-            config=None, seed: int = 0, data: str = "", progress=None) -> SurgeryResult:
-    """Swap ``layer`` (name or alias, resolved in the hand net) of ``hand`` into ``trained`` and refit above.
-
-    ``X_*`` (n, 784) float in [0, 1], ``y_*`` (n,) int. ``config`` is a ``train.TrainConfig`` for the
-    refits (default: the trainer's recipe) and ``seed`` its seed. Returns a ``SurgeryResult``.
-    ``progress(1)`` is called after each of the four refits.
-    """
+def check_surgery(hand: Network, trained: Network, layer: str) -> int:
+    """Raise a one-line error unless ``layer`` of ``hand`` can replace the same layer of ``trained``; its index."""
     check_same_shape(hand, trained, ("the hand-designed net", "the trained net"))
     li = hand.layer_index(layer)
     if li == len(hand.layers) - 1:
@@ -86,6 +80,18 @@ def surgery(hand: Network, trained: Network, X_train, y_train, X_test, y_test, l
             f"layer {layer!r}: the hand layer is {hand.layers[li].activation} but the trained one is "
             f"{trained.layers[li].activation}; surgery needs the same activation"
         )
+    return li
+
+
+def surgery(hand: Network, trained: Network, X_train, y_train, X_test, y_test, layer: str = "hidden1",
+            config=None, seed: int = 0, data: str = "", progress=None) -> SurgeryResult:
+    """Swap ``layer`` (name or alias, resolved in the hand net) of ``hand`` into ``trained`` and refit above.
+
+    ``X_*`` (n, 784) float in [0, 1], ``y_*`` (n,) int. ``config`` is a ``train.TrainConfig`` for the
+    refits (default: the trainer's recipe) and ``seed`` its seed. Returns a ``SurgeryResult``.
+    ``progress(1)`` is called after each of the four refits.
+    """
+    li = check_surgery(hand, trained, layer)
     hand_layer = hand.layers[li].replace(name=trained.layers[li].name)
     with_hand = trained.replace_layer(li, hand_layer)
     mean_act = trained.forward(X_train)[li + 1].mean(axis=0)

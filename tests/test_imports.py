@@ -34,6 +34,7 @@ def test_from_sklearn_gives_predict_proba(rng, activation):
     assert net.sizes == [784, 16, 16, 10]
     assert np.allclose(net.output(X), clf.predict_proba(X), atol=1e-10)
     assert np.array_equal(net.predict(X), clf.predict(X))
+    assert np.array_equal(Network.from_sklearn(clf).output(X), net.output(X))
 
 
 def test_from_sklearn_binary_and_pixel_scale(rng):

@@ -44,7 +44,7 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, as_json):
         handnet compare hand.npz trained.npz --data /work/shared/mnist --split dev
         handnet compare hand.npz trained.npz --json > comparison.json
     """
-    from ..compare import check_same_shape, compare as run_compare, compare_steps
+    from ..compare import check_digit_outputs, check_same_shape, compare as run_compare, compare_steps
     from ..data import load_test
     from ..network import Network
 
@@ -53,6 +53,7 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, as_json):
     if names[0] == names[1]:
         names = (f"A:{names[0]}", f"B:{names[1]}")
     check_same_shape(a, b, names)
+    check_digit_outputs(a, names[0])
     test = load_test(data, split)
     with progress(compare_steps(a), "comparing") as bar:
         result = run_compare(a, b, test.X, test.y, names=names, data=test.describe(),
@@ -165,12 +166,7 @@ def _config(epochs):
     """The trainer's default recipe, with ``--epochs`` if given."""
     from ..train import TrainConfig
 
-    config = TrainConfig()
-    if epochs is not None:
-        import dataclasses
-
-        config = dataclasses.replace(config, epochs=epochs)
-    return config
+    return TrainConfig() if epochs is None else TrainConfig().replace(epochs=epochs)
 
 
 epochs_option = click.option("--epochs", type=click.IntRange(min=1), default=None,
@@ -200,9 +196,10 @@ def surgery(hand, trained, layer, data, split, seed, epochs, as_json):
     """
     from ..data import load_splits
     from ..network import Network
-    from ..surgery import surgery as run_surgery
+    from ..surgery import check_surgery, surgery as run_surgery
 
     hand_net, trained_net = Network.load(hand), Network.load(trained)
+    check_surgery(hand_net, trained_net, layer)
     splits = load_splits(data, split)
     config = _config(epochs)
     with progress(4, "refitting") as bar:
@@ -241,7 +238,9 @@ def ladder(spec, data, split, seeds, epochs, figure, as_json):
     from ..data import load_splits
     from ..ladder import ladder as run_ladder, ladder_steps
     from ..report import ladder_rows
+    from ..spec import load_spec
 
+    load_spec(spec)  # a bad spec fails here, in one line, before any training
     splits = load_splits(data, split)
     config = _config(epochs)
     with progress(ladder_steps(seeds), "ladder") as bar:
@@ -289,9 +288,11 @@ def report(spec, data, split, output, seeds, layer, epochs, as_json):
 
     from ..atomic import write_text
     from ..data import load_splits
-    from ..report import build_report, ladder_markdown, report_steps
+    from ..report import build_report, report_steps
+    from ..spec import load_spec
     from .common import _clean
 
+    load_spec(spec)  # a bad spec fails here, in one line, before any training
     splits = load_splits(data, split)
     with progress(report_steps(seeds), "report") as bar:
         path, results = build_report(spec, splits, output, seeds=seeds, config=_config(epochs), layer=layer,
