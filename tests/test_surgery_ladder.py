@@ -12,7 +12,7 @@ pytest.importorskip("handnet.compile", reason="the spec compiler (handnet.compil
 
 from handnet.cli import main  # noqa: E402
 from handnet.data import load_splits  # noqa: E402
-from handnet.ladder import ladder, spec_rungs  # noqa: E402
+from handnet.ladder import spec_rungs  # noqa: E402
 from handnet.surgery import surgery  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
