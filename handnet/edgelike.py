@@ -181,7 +181,8 @@ def template_bank(widths: tuple = WIDTHS, surround: float = SURROUND) -> Templat
 class EdgeFit:
     """The best single stroke for one unit: Pearson ``correlation`` in [0, 1] (absolute value),
     ``polarity`` +1 when ink on the stroke excites the unit and -1 when it inhibits it, the fitted
-    ``stroke`` and its ``width``; ``linear_approximation`` is True for units above the first layer."""
+    ``stroke`` and its ``width``, ``surround`` and ``inhibition`` (as in ``templates.edge_template``);
+    ``linear_approximation`` is True for units above the first layer."""
 
     unit: str
     correlation: float
@@ -189,6 +190,8 @@ class EdgeFit:
     stroke: Line | Arc | None
     width: float
     linear_approximation: bool
+    surround: float = SURROUND
+    inhibition: float = 1.0
 
     def to_dict(self) -> dict:
         return {
@@ -197,6 +200,8 @@ class EdgeFit:
             "polarity": self.polarity,
             "stroke": to_dict(self.stroke) if self.stroke is not None else None,
             "width": self.width,
+            "surround": self.surround,
+            "inhibition": self.inhibition,
             "linear_approximation": self.linear_approximation,
         }
 
@@ -230,22 +235,57 @@ def _local_grid(kind: int, p: np.ndarray) -> np.ndarray:
                  p[3] + np.array([-15.0, 0.0, 15.0]), np.clip(p[4] + np.array([-30.0, 0.0, 30.0]), 30.0, 360.0))
 
 
-def refine(weights_row: np.ndarray, kind: int, params: np.ndarray, width: float, surround: float = SURROUND):
-    """Polish one coarse fit on a finer local grid (positions, angles, lengths or radii and sweeps, widths +-0.5 px).
+REFINE_SURROUNDS = (1.0, 2.0, 3.0, 4.0)
+REFINE_WIDTH_STEPS = (-0.5, 0.0, 0.5, 1.0)
 
-    Returns ``(|correlation|, polarity, params, width)`` of the best local candidate, which is never
-    worse than the coarse one (the coarse one is in the grid).
+
+def best_inhibition(w: np.ndarray, centre: np.ndarray, ring: np.ndarray):
+    """The best correlation of ``w`` (pixels,) with ``centre - k * ring`` over k >= 0, for many candidates at once.
+
+    ``centre`` and ``ring`` (n, pixels) are the stroke's ink and its surround band. After removing
+    the means, the best template in span{centre, ring} is found by least squares (a 2x2 system per
+    candidate); when its ring weight has the wrong sign (k < 0) the stroke alone (k = 0) is used.
+    Returns ``(correlation (n,), k (n,))``; the sign of the correlation is the polarity.
+    """
+    C = centre - centre.mean(axis=1, keepdims=True)
+    R = ring - ring.mean(axis=1, keepdims=True)
+    wc = w - w.mean()
+    wn = wc / max(float(np.linalg.norm(wc)), 1e-12)
+    a, b = C @ wn, R @ wn
+    g11, g12, g22 = np.sum(C * C, axis=1), np.sum(C * R, axis=1), np.sum(R * R, axis=1)
+    det = np.maximum(g11 * g22 - g12 * g12, 1e-12)
+    alpha = (g22 * a - g12 * b) / det
+    beta = (g11 * b - g12 * a) / det
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = np.where(alpha != 0, -beta / alpha, -1.0)
+    projected = np.sqrt(np.maximum(alpha * a + beta * b, 0.0)) * np.sign(alpha)
+    stroke_only = a / np.sqrt(np.maximum(g11, 1e-12))
+    ok = k >= 0
+    return np.where(ok, projected, stroke_only), np.where(ok, k, 0.0)
+
+
+def refine(weights_row: np.ndarray, kind: int, params: np.ndarray, width: float):
+    """Polish one coarse fit on a finer local grid: positions, angles, lengths or radii and sweeps,
+    widths (-0.5 to +1 px), surround widths (1-4 px) and the surround's strength (fitted exactly).
+
+    Returns ``(|correlation|, polarity, params, width, surround, inhibition)`` of the best local
+    candidate; ``inhibition`` is in ``edge_template``'s terms (the negative band's total as a
+    fraction of the stroke's). Never worse than the coarse fit, which is in the grid.
     """
     candidates = _local_grid(kind, params[: 4 if kind == LINE else 5])
     distances = stroke_distances(kind, candidates)
-    w = weights_row - weights_row.mean()
-    w = (w / np.linalg.norm(w)).astype(np.float32)
-    best = (-1.0, 1, params, width)
-    for wd in (max(1.0, width - 0.5), width, width + 0.5):
-        corr = _normalized(edge_templates(distances, wd, surround)) @ w
-        i = int(np.argmax(np.abs(corr)))
-        if abs(corr[i]) > best[0]:
-            best = (float(min(abs(corr[i]), 1.0)), 1 if corr[i] >= 0 else -1, candidates[i], wd)
+    w = np.asarray(weights_row, dtype=np.float32)
+    best = (-1.0, 1, params, width, SURROUND, 1.0)
+    for step in REFINE_WIDTH_STEPS:
+        wd = max(1.0, width + step)
+        centre = np.clip(np.float32(wd / 2.0 + 0.5) - distances, 0.0, 1.0)
+        for surround in REFINE_SURROUNDS:
+            ring = np.clip(np.float32(wd / 2.0 + 0.5 + surround) - distances, 0.0, 1.0) - centre
+            corr, k = best_inhibition(w, centre, ring)
+            i = int(np.argmax(np.abs(corr)))
+            if abs(corr[i]) > best[0]:
+                inhibition = float(k[i] * ring[i].sum() / max(float(centre[i].sum()), 1e-12))
+                best = (float(min(abs(corr[i]), 1.0)), 1 if corr[i] >= 0 else -1, candidates[i], wd, surround, inhibition)
     return best
 
 
@@ -263,12 +303,13 @@ def edge_likeness(net: Network, layer=None, refined: bool = True) -> list[EdgeFi
         templates = pixel_templates(net, li)
         for j, (corr, polarity, i) in enumerate(fit_strokes(templates, bank)):
             stroke, width = (bank.stroke(i), float(bank.widths[i])) if i >= 0 else (None, float("nan"))
+            surround, inhibition = SURROUND, 1.0
             if refined and i >= 0:
                 kind = int(bank.kinds[i])
-                corr, polarity, params, width = refine(templates[j], kind, bank.params[i], width)
+                corr, polarity, params, width, surround, inhibition = refine(templates[j], kind, bank.params[i], width)
                 stroke = make_stroke(kind, params)
             fits.append(EdgeFit(f"{net.layers[li].name}:{net.layers[li].units[j]}", corr, polarity, stroke,
-                                float(width), li > 0))
+                                float(width), li > 0, float(surround), round(float(inhibition), 4)))
     return fits
 
 

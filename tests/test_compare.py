@@ -87,6 +87,26 @@ def test_edge_likeness_of_a_stroke_template_is_one_and_of_noise_is_low(rng):
     assert not fits[0].linear_approximation
 
 
+def test_edge_likeness_recovers_width_surround_and_inhibition():
+    # on the grid (centre (14, 14), horizontal, 11 px), but wider and with a weaker, wider surround
+    template = edge_template([Line((14.0, 8.5), (14.0, 19.5))], width=4.0, surround=4.0, inhibition=0.7)
+    net = Network([Layer("edges", template.reshape(1, -1), np.zeros(1)), Layer("digits", np.ones((10, 1)), np.zeros(10), "softmax")])
+    fit = edgelike.edge_likeness(net)[0]
+    assert fit.correlation > 0.995
+    assert (fit.width, fit.surround) == (4.0, 4.0) and fit.inhibition == pytest.approx(0.7, abs=0.03)
+
+
+def test_best_inhibition_is_the_least_squares_optimum(rng):
+    centre, ring = rng.uniform(size=(3, 784)), rng.uniform(size=(3, 784))
+    w = centre[1] - 0.4 * ring[1] + 0.01 * rng.normal(size=784)
+    corr, k = edgelike.best_inhibition(w, centre, ring)
+    assert k[1] == pytest.approx(0.4, abs=0.05) and corr[1] > 0.99
+    grid = np.linspace(0, 3, 3001)  # brute force over k >= 0 agrees with the closed form
+    for i in range(3):
+        brute = [np.corrcoef(w, centre[i] - g * ring[i])[0, 1] for g in grid]
+        assert abs(corr[i]) == pytest.approx(np.max(np.abs(brute)), abs=1e-4)
+
+
 def test_edge_likeness_finds_an_arc_like_the_specs_loops():
     arc = edge_template([Arc((10.0, 14.5), (4.5, 4.5), 100.0, 260.0)], width=2.0, surround=2.0, inhibition=0.6)
     net = Network([Layer("edges", arc.reshape(1, -1), np.zeros(1)), Layer("digits", np.ones((10, 1)), np.zeros(10), "softmax")])
