@@ -1,6 +1,7 @@
 """Surgery and the ladder, on small data so they stay fast. They need the trainer and the spec compiler."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +84,8 @@ def test_report_command_writes_one_self_contained_page(tmp_path):
     result = CliRunner().invoke(main, ["report", str(SPEC), "--seeds", "1", "--epochs", "1", "-o", str(out)])
     assert result.exit_code == 0, result.output
     page = (out / "index.html").read_text()
-    assert page.count('<img src="data:image/png;base64,') >= 12 and "http" not in page.split("</title>")[1]
+    assert page.count("<img ") == page.count('<img src="data:image/png;base64,') >= 12
+    assert not re.search(r'(src|href)="(http|//)', page)  # nothing fetched from elsewhere
     for heading in ("The ladder", "hand vs trained", "Surgery", "maximizing inputs"):
         assert heading in page
     numbers = json.loads((out / "report.json").read_text())
