@@ -186,3 +186,15 @@ def test_failed_save_leaves_the_old_file_intact(rng, tmp_path, monkeypatch):
 def test_layers_must_chain():
     with pytest.raises(HandnetError, match="expects 5 inputs"):
         Network([Layer("a", np.zeros((3, 784)), np.zeros(3)), Layer("b", np.zeros((2, 5)), np.zeros(2))])
+
+
+def test_saved_files_get_the_ordinary_mode(rng, tmp_path):
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        path = small_named_net(rng).save(tmp_path / "net.npz")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

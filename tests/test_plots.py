@@ -1,0 +1,118 @@
+"""Figures: one symmetric colour scale, the right panels and titles, headless."""
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from handnet import gallery, plots
+from handnet.network import random_network
+from inside_nets import hand_net
+
+
+def images_of(fig):
+    return [im for ax in fig.axes for im in ax.get_images()]
+
+
+def test_weight_grid_shares_one_symmetric_colour_scale(rng):
+    weights = rng.normal(size=(6, 784)) * np.arange(1, 7)[:, None]
+    weights[2, 5] = 40.0  # one large positive weight sets the scale for everyone
+    fig = plots.plot_weight_grid(weights, [f"u{i}" for i in range(6)])
+    assert isinstance(fig, Figure)
+    ims = images_of(fig)
+    assert len(ims) == 6
+    for im in ims:
+        assert im.norm.vmin == -im.norm.vmax == -40.0
+        assert im.norm is ims[0].norm or (im.norm.vmin, im.norm.vmax) == (ims[0].norm.vmin, ims[0].norm.vmax)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_images()]
+    assert titles == [f"u{i}" for i in range(6)]
+    assert sum(ax.get_label() == "<colorbar>" for ax in fig.axes) == 1
+    # zero is black, positive green, negative red (the lesson's picture)
+    cmap = ims[0].cmap
+    assert cmap(0.5)[:3] == pytest.approx((0, 0, 0), abs=0.01)
+    r, g, _ = cmap(1.0)[:3]
+    assert g > 0.9 and r < 0.3
+    r, g, _ = cmap(0.0)[:3]
+    assert r > 0.9 and g < 0.3
+
+
+def test_colorblind_palette_and_bad_palette():
+    fig = plots.plot_weight_grid(np.ones((1, 784)) * [[-1.0] * 392 + [1.0] * 392], ["a"], palette="colorblind")
+    cmap = images_of(fig)[0].cmap
+    r, g, b = cmap(1.0)[:3]
+    assert b > r  # blue for positive, not green
+    with pytest.raises(ValueError, match="palette"):
+        plots.plot_weight_grid(np.ones((1, 784)), ["a"], palette="rainbow")
+
+
+def test_strip_labels_rows_and_columns_and_is_symmetric():
+    w = np.array([[1.0, -3.0, 0.5], [0.0, 2.0, -1.0]])
+    fig = plots.plot_strip(w, ["box", "corner"], ["top", "left", "right"], biases=[-1, 2])
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["top", "left", "right"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["box", "corner"]
+    im = ax.get_images()[0]
+    assert im.norm.vmin == -im.norm.vmax == -3.0
+
+
+def test_weight_figures_for_a_hand_net():
+    net = hand_net()
+    figs = gallery.weight_figures(net)
+    assert set(figs) == {"weights-edges", "weights-parts-strip", "weights-parts-templates",
+                         "weights-digits-strip", "weights-digits-templates"}
+    titles = [ax.get_title() for ax in figs["weights-edges"].axes if ax.get_images()]
+    assert titles == ["top_bar", "left_bar", "right_bar", "bottom_bar", "slash"]
+    assert "linear approximation" in figs["weights-parts-templates"]._suptitle.get_text().replace("\n", " ")
+    one = gallery.weight_figures(net, "parts:box")
+    assert set(one) == {"weights-parts-box-strip", "weights-parts-box-templates"}
+
+
+def test_effective_template_is_the_weight_product():
+    from handnet.weights import effective_templates
+
+    net = hand_net()
+    np.testing.assert_allclose(effective_templates(net, "parts"), net.layers[1].weights @ net.layers[0].weights)
+    np.testing.assert_allclose(effective_templates(net, 0), net.layers[0].weights)
+
+
+def test_maximizer_figure_has_one_column_per_unit_and_k_digits():
+    net = hand_net()
+    X = np.random.default_rng(0).uniform(0, 1, size=(30, 784))
+    figs, results = gallery.maximize_figures(net, X=X, k=3)
+    fig = figs["maximize-edges"]
+    assert len(images_of(fig)) == 5 * (1 + 3)
+    assert len(results) == 5 + 2 + 10
+    assert fig.axes[0].get_title().startswith("top_bar")
+
+
+def test_diagram_highlights_the_prediction():
+    net = random_network(seed=1)
+    image = np.random.default_rng(1).uniform(0, 1, 784)
+    fig = gallery.diagram_figure(net, image, label=3, top_k=2)
+    predicted = int(net.predict(image[None])[0])
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert f"prediction: {predicted}" in texts
+    circles = [p for p in fig.axes[0].patches]
+    assert len(circles) == 16 + 16 + 10
+    # shaded by activation: a unit's grey level is its activation
+    acts = np.concatenate([a[0] for a in net.forward(image[None])[1:]])
+    np.testing.assert_allclose([c.get_facecolor()[0] for c in circles], acts, atol=1e-6)
+
+
+def test_tuning_and_digit_figures():
+    net = hand_net()
+    figs, results = gallery.tuning_figures(net, "edges:slash")
+    assert list(figs) == ["tuning-edges-slash"]
+    figs, _ = gallery.tuning_figures(net, "parts:box")
+    assert len(images_of(figs["tuning-parts-box"])) == 6
+    X = np.random.default_rng(0).uniform(0, 1, size=(24, 784))
+    y = np.sort(np.arange(24) % 10)  # sorted by label, as the bundled test split is
+    fig = gallery.digit_figure(net, X, y, count=20)
+    shown = images_of(fig)
+    assert len(shown) == 20
+    # two of each digit, one digit per column: row r holds the r-th example of 0-9
+    expected = np.concatenate([np.flatnonzero(y == d)[:2] for d in range(10)]).reshape(10, 2).T.ravel()
+    for im, i in zip(shown, expected):
+        np.testing.assert_allclose(im.get_array(), X[i].reshape(28, 28))
+    assert len(images_of(gallery.digit_figure(net, X, y, count=5))) == 5
+    fig = gallery.digit_figure(net, X, y, unit="parts:box", k=4)
+    assert len(images_of(fig)) == 4
