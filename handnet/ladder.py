@@ -4,9 +4,11 @@ On one test split, for the same spec and shape:
 
 1. ``spec``: every weight from the spec text alone (any ``threshold = { quantile = q }`` ignored,
    so the spec's own fraction/bias thresholds hold);
-2. ``calibrated``: thresholds calibrated on the training data: the spec's own quantiles where it
-   gives them, and ``CALIBRATION_QUANTILE`` for every other edge and part (each unit's bias set
-   so that it stays below 0.5 on that fraction of training digits; digit units keep theirs);
+2. ``calibrated``: thresholds calibrated on the training data. A spec that names quantiles
+   (``threshold = { quantile = q }``) is compiled as written, with data. Otherwise every edge and
+   every part gets a quantile (its bias set so that it stays below 0.5 on that fraction of the
+   training digits), one for the edges and one for the parts, chosen from
+   ``CALIBRATION_QUANTILES`` by training accuracy; digit units keep their thresholds;
 3. ``readout``: rung 2 with its output layer refit on the training data (the layers below frozen);
 4. ``fine-tuned``: every weight trained, starting from rung 2's hand weights;
 5. ``trained``: every weight trained from a random start (the twin).
@@ -27,7 +29,7 @@ from . import edgelike
 from .network import Network
 from .similarity import cosine_matrix
 
-CALIBRATION_QUANTILE = 0.8  # an edge or part is present in a minority of digits: fire on the top fifth
+CALIBRATION_QUANTILES = (0.5, 0.65, 0.8)  # an edge or part is in a minority of digits: fire on at most half
 
 RUNGS = (
     ("spec", "every weight from the spec"),
@@ -73,12 +75,14 @@ class Ladder:
     data: str
     rungs: list
     drift: list  # [{"unit", "cosine_mean", "cosine_per_seed"}] for the fine-tuned rung
+    calibration: dict = field(default_factory=dict)  # how rung 2's thresholds were chosen (see spec_rungs)
 
     def rung(self, label: str) -> Rung:
         return next(r for r in self.rungs if r.label == label)
 
     def to_dict(self) -> dict:
-        return {"spec": self.spec, "data": self.data, "rungs": [r.to_dict() for r in self.rungs], "drift": self.drift}
+        return {"spec": self.spec, "data": self.data, "calibration": self.calibration,
+                "rungs": [r.to_dict() for r in self.rungs], "drift": self.drift}
 
 
 def unit_drift(before: Network, after: Network) -> list[dict]:
@@ -90,9 +94,11 @@ def unit_drift(before: Network, after: Network) -> list[dict]:
     return out
 
 
-def spec_rungs(spec_path, train_set, quantile: float = CALIBRATION_QUANTILE):
+def spec_rungs(spec_path, train_set, quantiles=CALIBRATION_QUANTILES):
     """Rungs 1 and 2: the spec compiled from its text alone, and with thresholds calibrated on ``train_set``.
 
+    Returns ``(spec net, calibrated net, calibration)``, where ``calibration`` says how rung 2 was
+    made: ``{"source": "spec"}`` or ``{"source": "search", "edges": q, "parts": q, "train_accuracy": a}``.
     A spec whose readout is fitted (``[digits] fit = ...``) needs data even for rung 1: its edges
     and parts come from the text, its readout is fitted.
     """
@@ -101,18 +107,24 @@ def spec_rungs(spec_path, train_set, quantile: float = CALIBRATION_QUANTILE):
 
     spec = load_spec(spec_path)
 
-    def with_quantile(units, q_default):
-        return tuple(dataclasses.replace(u, quantile=u.quantile if q_default is None else (u.quantile or q_default))
-                     for u in units)
+    def quantiled(units, q):
+        return tuple(dataclasses.replace(u, quantile=q) for u in units)
 
-    pure = dataclasses.replace(
-        spec,
-        edges=tuple(dataclasses.replace(u, quantile=None) for u in spec.edges),
-        parts=tuple(dataclasses.replace(u, quantile=None) for u in spec.parts),
-        digits=tuple(dataclasses.replace(u, quantile=None) for u in spec.digits),
-    )
-    calibrated = dataclasses.replace(spec, edges=with_quantile(spec.edges, quantile), parts=with_quantile(spec.parts, quantile))
-    return compile_spec(pure, train_set if pure.needs_data else None), compile_spec(calibrated, train_set)
+    pure = dataclasses.replace(spec, edges=quantiled(spec.edges, None), parts=quantiled(spec.parts, None),
+                               digits=quantiled(spec.digits, None))
+    spec_net = compile_spec(pure, train_set if pure.needs_data else None)
+    if any(u.quantile is not None for u in spec.edges + spec.parts + spec.digits):
+        return spec_net, compile_spec(spec, train_set), {"source": "spec"}
+    best = None
+    for q_edges in quantiles:
+        for q_parts in quantiles:
+            net = compile_spec(dataclasses.replace(spec, edges=quantiled(spec.edges, q_edges),
+                                                   parts=quantiled(spec.parts, q_parts)), train_set)
+            accuracy = net.accuracy(train_set.X, train_set.y)
+            if best is None or accuracy > best[0]:
+                best = (accuracy, net, {"source": "search", "edges": q_edges, "parts": q_parts,
+                                        "train_accuracy": accuracy})
+    return spec_net, best[1], best[2]
 
 
 def _train(X, y, config, seed, init=None, freeze=()):
@@ -133,7 +145,7 @@ def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress
     step = progress or (lambda k: None)
     X, y = train_set.X, train_set.y
     Xt, yt = test_set.X, test_set.y
-    spec_net, calibrated = spec_rungs(spec_path, train_set)
+    spec_net, calibrated, calibration = spec_rungs(spec_path, train_set)
     step(2)
     config = dataclasses.replace(config or TrainConfig(), sizes=tuple(calibrated.sizes))
     frozen_below_output = [layer.name for layer in calibrated.layers[:-1]]
@@ -169,7 +181,7 @@ def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress
         }
         for entries in zip(*per_seed)
     ]
-    return Ladder(str(spec_path), f"train: {train_set.describe()}; test: {test_set.describe()}", rungs, drift)
+    return Ladder(str(spec_path), f"train: {train_set.describe()}; test: {test_set.describe()}", rungs, drift, calibration)
 
 
 def ladder_steps(seeds: int) -> int:

@@ -82,12 +82,23 @@ def edge_headers(ladder) -> list[str]:
     return [f"edge-likeness, hidden layer {k + 1} (median)" for k in range(n)]
 
 
+def calibration_note(ladder) -> str:
+    """One sentence on how rung 2's thresholds were calibrated."""
+    c = ladder.calibration or {}
+    if c.get("source") == "search":
+        return (f"Rung 2 sets every edge's bias at the {c['edges']:.0%} quantile of its input over the training digits "
+                f"and every part's at the {c['parts']:.0%} quantile (chosen on training accuracy).")
+    if c.get("source") == "spec":
+        return "Rung 2 calibrates the thresholds the spec marks with a quantile."
+    return ""
+
+
 def ladder_markdown(ladder) -> str:
     """The ladder as a Markdown table (for the README), with the data it used."""
     header = ["rung", "weights", "test accuracy"] + edge_headers(ladder)
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in ladder_rows(ladder)]
-    return "\n".join(lines) + f"\n\nData: {ladder.data}."
+    return "\n".join(lines) + f"\n\nData: {ladder.data}. {calibration_note(ladder)}"
 
 
 def comparison_figures(comparison) -> dict:
@@ -215,7 +226,8 @@ def surgery_section(result) -> str:
 def ladder_section(ladder) -> str:
     header = ["rung", "weights", "test accuracy"] + edge_headers(ladder)
     drift = ladder.drift
-    parts = [f"<p class='note'>Spec {html.escape(ladder.spec)}. Data: {html.escape(ladder.data)}.</p>",
+    parts = [f"<p class='note'>Spec {html.escape(ladder.spec)}. Data: {html.escape(ladder.data)}. "
+             f"{html.escape(calibration_note(ladder))}</p>",
              table(header, ladder_rows(ladder)),
              img(plots.plot_ladder([r.to_dict() for r in ladder.rungs]), "ladder")]
     if drift:

@@ -237,7 +237,7 @@ def ladder(spec, data, split, seeds, epochs, figure, as_json):
     """
     from ..data import load_splits
     from ..ladder import ladder as run_ladder, ladder_steps
-    from ..report import ladder_rows
+    from ..report import calibration_note, ladder_rows
     from ..spec import load_spec
 
     load_spec(spec)  # a bad spec fails here, in one line, before any training
@@ -257,6 +257,7 @@ def ladder(spec, data, split, seeds, epochs, figure, as_json):
     click.echo(f"{spec}; {result.data}")
     for row in ladder_rows(result):
         click.echo(f"  {row[0]:14}{row[2]:40} edge-likeness (median per hidden layer): {', '.join(row[3:])}")
+    click.echo("  " + calibration_note(result))
     if result.drift:
         low = sorted(result.drift, key=lambda d: d["cosine_mean"])[:3]
         click.echo("  fine-tuning moved most: " + ", ".join(f"{d['unit']} (cosine {d['cosine_mean']:.2f})" for d in low))
