@@ -1,7 +1,7 @@
 """The report: one self-contained HTML page (figures embedded as base64 PNG), readable offline.
 
-``build_report(spec, ...)`` runs the ladder, compares the hand-designed net (thresholds
-calibrated) with its trained twin, performs the surgery, and lays it all out with weight grids and
+``build_report(spec, ...)`` runs the ladder, compares the hand-designed net (every
+weight from the spec) with its trained twin, performs the surgery, and lays it all out with weight grids and
 maximizing inputs side by side. ``render_report(...)`` only lays out results already computed, so
 any part can be left out; ``comparison_figures`` gives the comparison's figures by name.
 """
@@ -270,7 +270,7 @@ def build_report(spec_path, splits, output_dir, seeds: int = 3, config=None, lay
 
     step = progress or (lambda k: None)
     lad = run_ladder(spec_path, splits.train, splits.test, seeds=seeds, config=config, progress=step)
-    hand = lad.rung("calibrated").networks[0]
+    hand = lad.rung("spec").networks[0]  # the hand-designed net: every weight from the spec
     twin = lad.rung("trained").networks[0]
     Xt, yt = splits.test.X, splits.test.y
     comparison = compare(hand, twin, Xt, yt, names=("hand", "trained"), data=splits.test.describe())
