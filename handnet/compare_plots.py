@@ -18,16 +18,13 @@ def _figure(width, height):
 
 
 def weight_rgb(weights, scale: float | None = None) -> np.ndarray:
-    """A weight picture ``(28, 28)`` as RGB ``(28, 28, 3)`` in [0, 1]: green positive, red negative, dark near 0.
+    """A weight picture ``(28, 28)`` as RGB ``(28, 28, 3)`` in [0, 1], in ``plots``' colours (the
+    lesson's green positive, red negative, dark near 0); ``scale`` is the magnitude shown at full
+    brightness (default: the largest |weight|)."""
+    from .plots import weight_cmap, weight_norm
 
-    ``scale`` is the magnitude shown at full brightness (default: the largest |weight|).
-    """
     w = np.asarray(weights, dtype=np.float64)
-    scale = float(scale or np.abs(w).max() or 1.0)
-    rgb = np.zeros(w.shape + (3,))
-    rgb[..., 1] = np.clip(w / scale, 0, 1)
-    rgb[..., 0] = np.clip(-w / scale, 0, 1)
-    return rgb
+    return weight_cmap()(weight_norm(w, vmax=scale)(w))[..., :3]
 
 
 def image_rgb(image) -> np.ndarray:

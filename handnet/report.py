@@ -137,38 +137,37 @@ def comparison_figures(comparison) -> dict:
     return figs
 
 
-def box_maximizers(net, layer: int = 0) -> np.ndarray:
-    """Inputs in [0, 1]^784 that maximize each first-layer unit exactly: pixel on where its weight is positive.
+def side_by_side(nets: dict, progress=None) -> str:
+    """Weight grids, maximizing inputs and deeper pixel templates, the nets side by side.
 
-    A first-layer unit is a monotone function of ``w . x + b``, so over the box [0, 1]^784 its
-    maximum is at ``x = 1[w > 0]`` (closed form). ``(units, 784)``.
+    Weight grids and maximizing inputs come from ``plots`` and ``maximize`` (exact for first-layer
+    units; bounded L-BFGS-B for deeper ones). ``progress(1)`` is called after each net's maximizers.
     """
-    if layer != 0:
-        raise ValueError("the closed-form maximizer holds for first-layer units only")
-    return (net.layers[0].weights > 0).astype(float)
+    from . import plots as inside_plots
+    from .maximize import maximize_units
 
-
-def side_by_side(nets: dict) -> str:
-    """Weight grids and maximizing inputs of the first layer, and deeper pixel templates, for each net."""
-    blocks = []
-    for title, kind in (("first-layer weights", "weights"), ("inputs that maximize each first-layer unit", "max"),
-                        ("second-layer pixel templates (linear approximation)", "deep")):
-        cells = []
-        for name, net in nets.items():
-            if kind == "weights":
-                templates, li = net.layers[0].weights, 0
-            elif kind == "max":
-                templates, li = box_maximizers(net), 0
+    columns = {name: [] for name in nets}
+    for name, net in nets.items():
+        for li in range(len(net.layers) - 1):
+            layer = net.layers[li]
+            if li == 0:
+                fig = inside_plots.plot_weight_grid(layer.weights, layer.units, title=f"{name}: {layer.name} weights")
             else:
-                if len(net.layers) < 3:
-                    continue
-                templates, li = pixel_templates(net, 1), 1
-            labels = list(net.layers[li].units)
-            fig = plots.plot_weight_grid(templates, labels, f"{name}: {net.layers[li].name}", images=kind == "max")
-            cells.append(f"<div>{img(fig, f'{name} {title}')}</div>")
-        if cells:
-            blocks.append(f"<h3>{html.escape(title)}</h3><div class='side'>{''.join(cells)}</div>")
-    return "".join(blocks)
+                fig = plots.plot_weight_grid(pixel_templates(net, li), list(layer.units),
+                                             f"{name}: {layer.name} pixel templates (linear approximation)", columns=4)
+            columns[name].append(img(fig, f"{name} {layer.name} weights"))
+            found = maximize_units(net, net.units(li))
+            fig = inside_plots.plot_maximizers(np.array([m.image for m in found]), list(layer.units),
+                                               np.array([m.activation for m in found]),
+                                               title=f"{name}: inputs that maximize each {layer.name} unit "
+                                                     f"({'exact' if li == 0 else 'L-BFGS-B, box [0, 1]'})")
+            columns[name].append(img(fig, f"{name} {layer.name} maximizing inputs"))
+        if progress is not None:
+            progress(1)
+    cells = "".join(f"<div>{''.join(parts)}</div>" for parts in columns.values())
+    return ("<p class='note'>Left and right: the same positions in the two nets. Each maximizing input is the "
+            "image in [0, 1]^784 that drives the unit hardest; the number under it is the activation it "
+            f"reaches.</p><div class='side'>{cells}</div>")
 
 
 def comparison_section(comparison) -> str:
@@ -235,8 +234,10 @@ def ladder_section(ladder) -> str:
     return "".join(parts)
 
 
-def render_report(title: str, intro: str = "", ladder=None, comparison=None, surgery=None, nets: dict | None = None) -> str:
-    """The HTML page from results already computed; every part is optional."""
+def render_report(title: str, intro: str = "", ladder=None, comparison=None, surgery=None, nets: dict | None = None,
+                  progress=None) -> str:
+    """The HTML page from results already computed; every part is optional (``nets``: name -> Network
+    for the side-by-side pictures, whose maximizers are computed here)."""
     sections = []
     if ladder is not None:
         sections.append(("The ladder: from hand-set to learned", ladder_section(ladder)))
@@ -245,7 +246,7 @@ def render_report(title: str, intro: str = "", ladder=None, comparison=None, sur
     if surgery is not None:
         sections.append(("Surgery: the hand layer inside the trained net", surgery_section(surgery)))
     if nets:
-        sections.append(("Inside: weights and maximizing inputs side by side", side_by_side(nets)))
+        sections.append(("Inside: weights and maximizing inputs side by side", side_by_side(nets, progress)))
     body = "".join(f"<h2>{html.escape(h)}</h2>{content}" for h, content in sections)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (
@@ -283,7 +284,7 @@ def build_report(spec_path, splits, output_dir, seeds: int = 3, config=None, lay
         "next to a network of the same shape trained by gradient descent. Does the trained net learn edges, then loops "
         f"and lines? Data: {html.escape(splits.description)}."
     )
-    page = render_report(f"handnet report: {name}", intro, lad, comparison, cut, {"hand": hand, "trained": twin})
+    page = render_report(f"handnet report: {name}", intro, lad, comparison, cut, {"hand": hand, "trained": twin}, step)
     out = Path(output_dir)
     results = {"ladder": lad.to_dict(), "comparison": comparison.to_dict(), "surgery": cut.to_dict()}
     write_text(out / "index.html", page)
@@ -294,4 +295,4 @@ def build_report(spec_path, splits, output_dir, seeds: int = 3, config=None, lay
 def report_steps(seeds: int) -> int:
     from .ladder import ladder_steps
 
-    return ladder_steps(seeds) + 2
+    return ladder_steps(seeds) + 4

@@ -29,7 +29,7 @@ def page():
     test = splits.test.subset(slice(0, 300))
     a, b = random_network(seed=0), random_network(seed=1)
     comparison = compare(a, b, test.X, test.y, names=("hand", "trained"), data=test.describe())
-    return render_report("handnet report: test", "intro", comparison=comparison, nets={"hand": a, "trained": b})
+    return render_report("handnet report: test", "intro", comparison=comparison)
 
 
 def test_report_is_self_contained(page):
