@@ -56,7 +56,7 @@ def _tiles(ax, templates, labels, columns, gap=2, label_size=7, label_below=Fals
     for n, label in enumerate(labels):
         r, c = divmod(n, columns)
         x = gap + c * (28 + gap) + 14
-        y = gap + r * (28 + gap) + (29 if label_below else -1)
+        y = gap + r * (28 + gap) + (29 if label_below else -0.5)
         ax.text(x, y, label, ha="center", va="top" if label_below else "bottom", fontsize=label_size, clip_on=False)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -69,11 +69,12 @@ def plot_weight_grid(templates, labels, title: str = "", columns: int = 8, image
     n = len(templates)
     columns = min(columns, max(n, 1))
     rows = max(1, int(np.ceil(n / columns)))
-    fig = _figure(columns * 0.95 + 0.3, rows * 1.1 + 0.5)
+    fig = _figure(columns * 1.05 + 0.3, rows * 1.2 + 0.5)
     ax = fig.subplots()
-    _tiles(ax, templates, labels, columns, images=images)
+    # a wide gap leaves room for each tile's label above it
+    _tiles(ax, templates, labels, columns, gap=9, label_size=6.5, images=images)
     if title:
-        ax.set_title(title, fontsize=10, pad=12)
+        ax.set_title(title, fontsize=9, pad=4)
     return fig
 
 

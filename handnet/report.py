@@ -151,22 +151,23 @@ def side_by_side(nets: dict, progress=None) -> str:
         for li in range(len(net.layers) - 1):
             layer = net.layers[li]
             if li == 0:
-                fig = inside_plots.plot_weight_grid(layer.weights, layer.units, title=f"{name}: {layer.name} weights")
+                fig = inside_plots.plot_weight_grid(layer.weights, layer.units, title=f"{name}: {layer.name} weights",
+                                                    ncols=4)
             else:
                 fig = plots.plot_weight_grid(pixel_templates(net, li), list(layer.units),
-                                             f"{name}: {layer.name} pixel templates (linear approximation)", columns=4)
+                                             f"{name}: {layer.name}, pixel templates (linear approx.)", columns=4)
             columns[name].append(img(fig, f"{name} {layer.name} weights"))
             found = maximize_units(net, net.units(li))
-            fig = inside_plots.plot_maximizers(np.array([m.image for m in found]), list(layer.units),
-                                               np.array([m.activation for m in found]),
-                                               title=f"{name}: inputs that maximize each {layer.name} unit "
-                                                     f"({'exact' if li == 0 else 'L-BFGS-B, box [0, 1]'})")
+            fig = plots.plot_weight_grid(np.array([m.image for m in found]),
+                                         [f"{u} {m.activation:.2f}" for u, m in zip(layer.units, found)],
+                                         f"{name}: {layer.name}, maximizing inputs ({'exact' if li == 0 else 'L-BFGS-B'})",
+                                         columns=4, images=True)
             columns[name].append(img(fig, f"{name} {layer.name} maximizing inputs"))
         if progress is not None:
             progress(1)
     cells = "".join(f"<div>{''.join(parts)}</div>" for parts in columns.values())
     return ("<p class='note'>Left and right: the same positions in the two nets. Each maximizing input is the "
-            "image in [0, 1]^784 that drives the unit hardest; the number under it is the activation it "
+            "image in [0, 1]^784 that drives the unit hardest; the number beside its name is the activation it "
             f"reaches.</p><div class='side'>{cells}</div>")
 
 
