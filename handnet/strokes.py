@@ -163,6 +163,25 @@ def moved(strokes, shift: Point = (0.0, 0.0), angle: float = 0.0, about: Point |
     return [s.moved(shift, angle, pivot) for s in strokes]
 
 
+def prefix(strokes, fraction: float) -> list:
+    """The first ``fraction`` (0-1) of each stroke by length, as polylines along the traced points:
+    what a pen has drawn when it is that far through every stroke."""
+    out = []
+    for s in strokes:
+        p = s.points()
+        run = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(p, axis=0).T))])
+        stop = max(0.0, min(1.0, fraction)) * run[-1]
+        keep = p[run < stop]
+        if len(keep) == 0:
+            keep = p[:1]
+        i = min(len(keep), len(p) - 1)
+        span = run[i] - run[i - 1] if i > 0 else 0.0
+        t = (stop - run[i - 1]) / span if span > 0 else 0.0
+        end = p[i - 1] + t * (p[i] - p[i - 1]) if i > 0 else p[0]
+        out.append(Polyline(tuple(_pt(q) for q in np.vstack([keep, end]))))
+    return out
+
+
 def distance_map(strokes, shape=(28, 28)) -> np.ndarray:
     """Distance in pixels from each pixel centre to the nearest traced point of any stroke."""
     from scipy.spatial import cKDTree

@@ -1,3 +1,163 @@
-"""CLI commands for this area; see the module docstrings in handnet/ for the library behind them."""
+"""``handnet build``, ``explain`` and ``check``: compile a spec, read it back unit by unit, and
+verify that every unit responds as the spec declares."""
 
-commands = []  # click commands registered on the main group by handnet/cli/__init__.py
+from pathlib import Path
+
+import click
+
+from .common import data_options, json_option, note, print_json
+
+
+def _data(data, split):
+    """Training data for fitted or calibrated units, chosen the way every command chooses digits."""
+    if data is None:
+        return None
+    from .. import data as datalib
+
+    return datalib.load_splits(data, split).train
+
+
+def _compile(spec_path, data, split):
+    from ..compile import compile_spec
+    from ..spec import load_spec
+
+    spec = load_spec(spec_path)
+    if spec.needs_data:
+        note(f"{spec_path}: fitting/calibrating on {'the bundled training sample' if data is None else data}")
+    return spec, compile_spec(spec, _data(data, split) if spec.needs_data else None)
+
+
+@click.command("build")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", default=None, type=click.Path(dir_okay=False), help="Output .npz (default: <spec stem>.npz).")
+@data_options
+@json_option
+def build(spec, out, data, split, as_json):
+    """Compile a spec file into a network (.npz); data is read only if the spec fits or calibrates.
+
+    \b
+    Example:
+        handnet build weight_specs/3b1b.toml -o 3b1b.npz
+        handnet build weight_specs/3b1b-fitted.toml --data /work/shared/mnist
+    """
+    parsed, net = _compile(spec, data, split)
+    path = net.save(out or Path(spec).with_suffix(".npz").name)
+    summary = {"spec": spec, "out": str(path), "sha256": parsed.sha256, "sizes": net.sizes,
+               "n_parameters": net.n_parameters, "layers": {layer.name: list(layer.units) for layer in net.layers},
+               "fitted": parsed.fit, "provenance": net.metadata["provenance"]}
+    if as_json:
+        print_json(summary)
+        return
+    click.echo(f"{spec} -> {path}: {'-'.join(map(str, net.sizes))} network, {net.n_parameters:,} parameters"
+               + (f", readout fitted ({parsed.fit})" if parsed.fit else ""))
+
+
+def _explain_units(net, unit):
+    from ..errors import UnitError
+
+    try:
+        refs = net.units() if unit is None else [net.unit(unit)]
+    except UnitError as e:
+        if "its units are" in str(e):
+            raise
+        raise UnitError(f"{e}; the units are {', '.join(str(r) for r in net.units())}") from None
+    out = []
+    for ref in refs:
+        layer = net.layers[ref.layer]
+        info = dict(net.metadata.get("units", {}).get(str(ref), {}))
+        w = layer.weights[ref.index]
+        info.update({"unit": str(ref), "bias": float(layer.biases[ref.index]),
+                     "gain": float(info.get("gain", abs(w).max())), "positive_total": float(w[w > 0].sum()),
+                     "negative_total": float(w[w < 0].sum())})
+        out.append(info)
+    return out
+
+
+def _describe(info) -> list[str]:
+    lines = [f"{info['unit']}: bias {info['bias']:+.3f}, gain {info['gain']:.3f}"
+             + (f"  ({info['doc']})" if info.get("doc") else "")]
+    if "strokes" in info:
+        geometry = "; ".join(_stroke_text(s) for s in info["strokes"])
+        lines.append(f"    strokes: {geometry}")
+        lines.append(f"    template: width {info['width']:g}, surround {info['surround']:g}, inhibition "
+                     f"{info['inhibition']:g}; fires at {info['fraction']:.0%} of the stroke inked "
+                     f"(sharpness {info['sharpness']:g}, threshold from {info['threshold']})")
+    if "rule" in info:
+        lines.append(f"    rule: {info['rule']}")
+        reads = ", ".join(f"{k} {v:+.2f}" for k, v in info["reads"].items())
+        lines.append(f"    reads: {reads or '(nothing)'}")
+    return lines
+
+
+def _stroke_text(s: dict) -> str:
+    (kind, value), = s.items()
+    if kind == "arc":
+        return (f"arc centre ({value['center'][0]:g}, {value['center'][1]:g}) radii ({value['radii'][0]:g}, "
+                f"{value['radii'][1]:g}) {value['start']:g}..{value['end']:g} deg"
+                + (f" rotated {value['rotation']:g}" if value["rotation"] else ""))
+    return f"{kind} " + " - ".join(f"({p[0]:g}, {p[1]:g})" for p in value)
+
+
+@click.command("explain")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("unit", required=False)
+@data_options
+@json_option
+def explain(spec, unit, data, split, as_json):
+    """Print what each unit reads, its compiled bias and gain, and for edges the stroke geometry.
+
+    UNIT is a reference like edges:top_bar, parts:upper_loop or digits:9 (default: every unit).
+
+    \b
+    Example:
+        handnet explain weight_specs/3b1b.toml
+        handnet explain weight_specs/3b1b.toml parts:upper_loop --json
+    """
+    parsed, net = _compile(spec, data, split)
+    units = _explain_units(net, unit)
+    if as_json:
+        print_json({"spec": spec, "name": parsed.name, "sizes": net.sizes, "units": units})
+        return
+    if unit is None:
+        click.echo(f"{parsed.name}: {'-'.join(map(str, net.sizes))} network from {spec}")
+    for info in units:
+        click.echo("\n".join(_describe(info)))
+
+
+@click.command("check")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@data_options
+@json_option
+def check(spec, data, split, as_json):
+    """Check that every unit responds as the spec declares, on stimuli drawn from the spec itself.
+
+    Edges must fire on their own strokes and stay low on blank and unrelated strokes; parts and
+    digits must fire on the strokes their rules require, and stay low with one too few or with an
+    inhibiting edge inked. Exits with status 1 on any violation.
+
+    \b
+    Example:
+        handnet check weight_specs/3b1b.toml
+        handnet check weight_specs/seven-segment.toml --json
+    """
+    from ..check import check_network
+
+    parsed, net = _compile(spec, data, split)
+    report = check_network(parsed, net)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        for u in report.units:
+            bad = [c for c in u.cases if not c["ok"]]
+            status = "ok  " if not bad else "FAIL"
+            extra = f" ({u.note})" if u.note else ""
+            click.echo(f"{status} {u.unit}: {len(u.cases) - len(bad)}/{len(u.cases)} cases{extra}")
+            for c in bad:
+                click.echo(f"       expected {c['expect']} on {c['stimulus']}, got {c['activation']:.3f}")
+        d = report.to_dict()
+        click.echo(f"{spec}: {d['n_units']} units, {d['n_cases']} cases, {d['n_violations']} violations")
+    if not report.ok:
+        click.get_current_context().exit(1)
+
+
+commands = [build, explain, check]  # registered on the main group by handnet/cli/__init__.py

@@ -1,0 +1,164 @@
+"""How weight_specs/3b1b.toml was designed: the two searches behind it, rerunnable.
+
+Nothing here runs at build time; it prints TOML fragments that a person reads, names and copies
+into the spec. It uses only the bundled training split (4,000 digits), never the dev split.
+
+    PYTHONPATH=. python benchmarks/design_search.py strokes   # ~10 min: where should 16 strokes go?
+    PYTHONPATH=. python benchmarks/design_search.py digits    # ~15 s: signs and sizes of digit weights
+
+strokes: a few thousand candidate lines and arcs (every position, angle and length on a grid)
+become edge templates with the spec's [edges] settings; sixteen are chosen by greedy forward
+selection, each step adding the stroke that most improves a 4-fold cross-validated ridge readout,
+then one pass that swaps each stroke for a better one if there is one. The spec then rounds the
+chosen coordinates to half pixels, names each stroke after where it fires, and widens the
+surround (4 px) and lowers the threshold (20% inked) after a comparison of a few settings.
+
+digits: for the parts of 3b1b.toml, each digit's weight on a part may only have the sign of
+(mean activation on that digit - mean on the others) when that difference exceeds 0.06, else 0.
+Whole-number sizes 0-8 and half-integer biases are then chosen by coordinate ascent on the
+softmax log-likelihood of the training split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from handnet import build  # noqa: E402
+from handnet.data import bundled_splits  # noqa: E402
+from handnet.network import sigmoid  # noqa: E402
+from handnet.strokes import Arc, Line, ink, to_dict  # noqa: E402
+from handnet.templates import edge_template  # noqa: E402
+
+
+def candidate_strokes() -> list:
+    """Lines of 4 lengths at 8 angles on a 2-px grid, and arcs of 3 radii in 45-degree steps."""
+    out = []
+    for angle in np.arange(0, 180, 22.5):
+        for length in (6, 9, 12, 16):
+            for r in range(5, 24, 2):
+                for c in range(6, 23, 2):
+                    dr, dc = -np.sin(np.radians(angle)) * length / 2, np.cos(np.radians(angle)) * length / 2
+                    line = Line((r - dr, c - dc), (r + dr, c + dc))
+                    if 1 <= min(line.start + line.end) and max(line.start + line.end) <= 26:
+                        out.append(line)
+    for cr in (8, 10, 12, 14, 16, 18, 20):
+        for cc in (11, 13, 15, 17):
+            for radius in (3.5, 5, 7):
+                for start in range(0, 360, 45):
+                    for span in (90, 180, 270, 360):
+                        if span == 360 and start:
+                            continue
+                        arc = Arc((cr, cc), (radius, radius), start, start + span)
+                        p = arc.points()
+                        if p.min() >= 1 and p.max() <= 26:
+                            out.append(arc)
+    return out
+
+
+def search_strokes(n_edges: int = 16) -> None:
+    train = bundled_splits()["train"]
+    order = np.random.default_rng(0).permutation(len(train))
+    X, y = train.X.astype(np.float64)[order], train.y[order]
+    strokes = candidate_strokes()
+    print(f"{len(strokes)} candidate strokes", file=sys.stderr)
+
+    def activation(stroke):
+        w = edge_template([stroke], 4.0, 3.0, 0.7)
+        own = float(np.sum(w * ink([stroke], 2.5)))
+        return sigmoid(5 * (X @ w.ravel() / own - 0.3))
+
+    F = np.stack([activation(s) for s in strokes], axis=1)
+    Y = np.eye(10)[y]
+    folds = np.arange(len(y)) % 4
+
+    def score(columns):
+        total = 0.0
+        Fc = F[:, columns]
+        for f in range(4):
+            fit, held = folds != f, folds == f
+            A, B = np.c_[Fc[fit], np.ones(fit.sum())], np.c_[Fc[held], np.ones(held.sum())]
+            W = np.linalg.solve(A.T @ A + 1e-2 * np.eye(A.shape[1]), A.T @ Y[fit])
+            total += np.mean((B @ W).argmax(1) == y[held])
+        return total / 4
+
+    chosen: list[int] = []
+    for step in range(n_edges):
+        best = max((score(chosen + [j]), j) for j in range(len(strokes)) if j not in chosen)
+        chosen.append(best[1])
+        print(f"step {step}: cv accuracy {best[0]:.3f}", file=sys.stderr)
+    for i in range(n_edges):
+        rest = chosen[:i] + chosen[i + 1:]
+        chosen[i] = max((score(rest[:i] + [j] + rest[i:]), j) for j in range(len(strokes)) if j not in rest)[1]
+    for i, j in enumerate(chosen):
+        print(f"[edges.edge{i}]\nstrokes = [{toml_stroke(strokes[j])}]")
+
+
+def toml_stroke(stroke) -> str:
+    """A stroke as a TOML inline table, coordinates rounded to half pixels."""
+
+    def num(x):
+        return f"{round(float(x) * 2) / 2:g}"
+
+    (kind, value), = to_dict(stroke).items()
+    if kind == "arc":
+        radii = value["radii"][0] if value["radii"][0] == value["radii"][1] else f"[{num(value['radii'][0])}, {num(value['radii'][1])}]"
+        return (f"{{ arc = {{ center = [{num(value['center'][0])}, {num(value['center'][1])}], radii = {radii}, "
+                f"start = {value['start']:g}, end = {value['end']:g} }} }}")
+    return f"{{ {kind} = [" + ", ".join(f"[{num(r)}, {num(c)}]" for r, c in value) + "] }"
+
+
+def search_digits(spec=ROOT / "weight_specs" / "3b1b.toml", sweeps: int = 16) -> None:
+    splits = bundled_splits()
+    train, test = splits["train"], splits["test"]
+    net = build(spec)
+    P, Pt = net.forward(train.X)[2].astype(float), net.forward(test.X)[2].astype(float)
+    y, names = train.y, net.layers[1].units
+    means = np.array([P[y == d].mean(0) for d in range(10)])
+    others = np.array([P[y != d].mean(0) for d in range(10)])
+    sign = np.where(np.abs(means - others) > 0.06, np.sign(means - others), 0).astype(int)
+    W, b = sign.astype(float), np.zeros(10)
+
+    def loglik():
+        Z = P @ W.T + b
+        Z -= Z.max(axis=1, keepdims=True)
+        return np.mean(Z[np.arange(len(y)), y] - np.log(np.exp(Z).sum(axis=1)))
+
+    best = loglik()
+    for sweep in range(sweeps):
+        for d in range(10):
+            for j in range(len(names) + 1):
+                if j < len(names) and sign[d, j] == 0:
+                    continue
+                options = [sign[d, j] * m for m in range(9)] if j < len(names) else [x / 2 for x in range(-16, 9)]
+                for value in options:
+                    old = W[d, j] if j < len(names) else b[d]
+                    if j < len(names):
+                        W[d, j] = value
+                    else:
+                        b[d] = value
+                    trial = loglik()
+                    if trial > best + 1e-9:
+                        best = trial
+                    elif j < len(names):
+                        W[d, j] = old
+                    else:
+                        b[d] = old
+        accuracy = np.mean((Pt @ W.T + b).argmax(1) == test.y)
+        print(f"sweep {sweep}: log-likelihood {best:.4f}, bundled test accuracy {accuracy:.3f}", file=sys.stderr)
+    for d in range(10):
+        terms = [f"{names[j]} = {int(W[d, j])}" for j in np.argsort(-W[d], kind="stable") if W[d, j] != 0]
+        print(f"[digits.{d}]\nweights = {{ {', '.join(terms)} }}\nbias = {b[d]:g}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stage", choices=["strokes", "digits"])
+    args = parser.parse_args()
+    search_strokes() if args.stage == "strokes" else search_digits()
