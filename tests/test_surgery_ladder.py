@@ -79,9 +79,17 @@ def test_ladder_and_report_refuse_a_bad_spec_in_one_line(tmp_path):
 
 
 @needs_spec
-def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(tmp_path):
+def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small, tmp_path):
+    # a small data folder (1,500 training, 400 test digits) keeps the whole pipeline quick
+    from handnet.data import write_idx
+
+    folder = tmp_path / "digits"
+    for split, dataset in zip(("train", "test"), small):
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", dataset.images)
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", dataset.labels)
     out = tmp_path / "report"
-    result = CliRunner().invoke(main, ["report", str(SPEC), "--seeds", "1", "--epochs", "1", "-o", str(out)])
+    result = CliRunner().invoke(main, ["report", str(SPEC), "--data", str(folder), "--seeds", "1", "--epochs", "1",
+                                       "-o", str(out)])
     assert result.exit_code == 0, result.output
     ladder = json.loads((out / "report.json").read_text())["ladder"]
     assert [r["label"] for r in ladder["rungs"]] == ["spec", "calibrated", "readout", "fine-tuned", "trained"]
@@ -98,4 +106,4 @@ def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(tmp_p
         assert heading in page
     numbers = json.loads((out / "report.json").read_text())
     assert set(numbers) == {"ladder", "comparison", "surgery"}
-    assert "| 5. trained |" in (out / "ladder.md").read_text() and "bundled sample" in result.output
+    assert "| 5. trained |" in (out / "ladder.md").read_text() and "train (1500 digits" in result.output
