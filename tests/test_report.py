@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 
 from handnet.compare import compare
@@ -62,3 +63,31 @@ def test_report_renders_with_its_images_in_headless_chromium(page, tmp_path):
     assert found, f"no image check in the rendered DOM: {result.stderr[-500:]}"
     ok, total = map(int, found.groups())
     assert total == page.count("<img ") and ok == total
+
+
+def test_ladder_surgery_and_drift_figures_from_arrays(tmp_path):
+    from handnet.atomic import save_figure
+    from handnet import compare_plots as plots
+
+    rungs = [{"label": f"rung {k}", "accuracy_mean": 0.5 + 0.1 * k, "accuracy_min": 0.45 + 0.1 * k,
+              "accuracy_max": 0.55 + 0.1 * k, "edge_likeness_median": 0.9 - 0.1 * k} for k in range(5)]
+    fig = plots.plot_ladder(rungs)
+    assert len(fig.axes) == 2 and len(fig.axes[0].patches) == 5
+    assert [p.get_height() for p in fig.axes[1].patches] == pytest.approx([r["edge_likeness_median"] for r in rungs])
+    save_figure(fig, tmp_path / "ladder.png")
+    assert (tmp_path / "ladder.png").stat().st_size > 1000
+    fig = plots.plot_surgery([{"label": "trained", "accuracy": 0.9}, {"label": "hand, refit above", "accuracy": 0.8}])
+    assert [p.get_width() for p in fig.axes[0].patches] == pytest.approx([0.9, 0.8])
+    fig = plots.plot_drift(["edges:a", "edges:b"], [0.2, 0.9])
+    assert [p.get_height() for p in fig.axes[0].patches] == pytest.approx([0.2, 0.9])
+
+
+def test_weight_mosaic_colours_follow_the_lesson():
+    from handnet.compare_plots import mosaic
+
+    w = np.zeros(784)
+    w[0], w[1] = 1.0, -1.0
+    tile = mosaic([w], columns=1, gap=0)
+    assert tile[0, 0, 1] > 0.5 and tile[0, 0, 0] < 0.3  # positive: green
+    assert tile[0, 1, 0] > 0.5 and tile[0, 1, 1] < 0.3  # negative: red
+    assert np.all(tile[5, 5] < 0.05)  # zero: dark
