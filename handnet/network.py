@@ -400,6 +400,13 @@ class Network:
 
         return network_png(self)
 
+    @classmethod
+    def from_sklearn(cls, clf, pixel_max: float = 1.0) -> "Network":
+        """The Network of a fitted scikit-learn MLPClassifier (see ``handnet.imports.from_sklearn``)."""
+        from .imports import from_sklearn
+
+        return from_sklearn(clf, pixel_max)
+
 
 def default_layer_names(n_layers: int, n_outputs: int) -> list[str]:
     """Names for an unnamed net: ``hidden1 ... hiddenK`` and ``digits`` (or ``output``)."""

@@ -1,3 +1,309 @@
-"""CLI commands for this area; see the module docstrings in handnet/ for the library behind them."""
+"""``handnet compare``, ``surgery``, ``ladder``, ``import`` and ``report``: hand-designed vs learned.
 
-commands = []  # click commands registered on the main group by handnet/cli/__init__.py
+Each command is a few lines over the library (handnet/compare.py, surgery.py, ladder.py,
+imports.py, report.py); heavy modules are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .common import HandnetGroup, data_options, json_option, note, print_json, progress
+
+
+def _pct(x) -> str:
+    return "  n/a" if x is None or x != x else f"{100 * x:5.1f}%"
+
+
+def _stepper(bar):
+    return lambda k=1: bar.update(k)
+
+
+@click.command("compare")
+@click.argument("net_a", metavar="A.npz", type=click.Path(dir_okay=False))
+@click.argument("net_b", metavar="B.npz", type=click.Path(dir_okay=False))
+@data_options
+@click.option("--ablation", "ablation_mode", type=click.Choice(["zero", "mean"]), default="zero", show_default=True,
+              help="Silence a unit by setting its activation to 0, or to its mean over the test digits.")
+@click.option("--figures", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Also write the comparison figures (PNG) into DIR.")
+@json_option
+def compare(net_a, net_b, data, split, ablation_mode, figures, as_json):
+    """Compare two networks of the same shape on one test split.
+
+    Accuracy overall and per digit (95% Wilson intervals) and confusion matrices; units matched
+    by the Hungarian assignment on activation correlation and on weight-template cosine; linear
+    CKA between layers; edge-likeness of every hidden unit (best single stroke template);
+    confidence on noise and blank images; the accuracy drop when each hidden unit is silenced.
+    The --json keys are documented in docs/compare.md.
+
+    \b
+    Example:
+        handnet compare hand.npz trained.npz --data /work/shared/mnist --split dev
+        handnet compare hand.npz trained.npz --json > comparison.json
+    """
+    from ..compare import check_digit_outputs, check_same_shape, compare as run_compare, compare_steps
+    from ..data import load_test
+    from ..network import Network
+
+    a, b = Network.load(net_a), Network.load(net_b)
+    names = (Path(net_a).stem, Path(net_b).stem)
+    if names[0] == names[1]:
+        names = (f"A:{names[0]}", f"B:{names[1]}")
+    check_same_shape(a, b, names)
+    check_digit_outputs(a, names[0])
+    test = load_test(data, split)
+    with progress(compare_steps(a), "comparing") as bar:
+        result = run_compare(a, b, test.X, test.y, names=names, data=test.describe(),
+                             ablation_mode=ablation_mode, progress=_stepper(bar))
+    if figures:
+        from ..report import comparison_figures
+
+        for name, fig in comparison_figures(result).items():
+            from ..atomic import save_figure
+
+            save_figure(fig, Path(figures) / f"{name}.png")
+        note(f"figures written to {figures}")
+    if as_json:
+        print_json(result.to_dict())
+        return
+    click.echo(text_summary(result))
+
+
+def text_summary(result) -> str:
+    """The comparison as a few readable lines."""
+    from ..edgelike import summarize
+
+    a, b = result.a, result.b
+    lines = [f"test data: {result.data}", ""]
+    w = max(len(a.name), len(b.name), 10)
+    lines.append(f"{'':14}{a.name:>{w}}  {b.name:>{w}}")
+    for label, fa, fb in [
+        ("accuracy", a.accuracy, b.accuracy),
+    ]:
+        ia, ib = fa.interval, fb.interval
+        lines.append(f"{label:14}{_pct(fa.accuracy):>{w}}  {_pct(fb.accuracy):>{w}}")
+        lines.append(f"{'  95% CI':14}{f'{100*ia[0]:.1f}-{100*ia[1]:.1f}':>{w}}  {f'{100*ib[0]:.1f}-{100*ib[1]:.1f}':>{w}}")
+    for d in range(len(a.accuracy.per_digit)):
+        lines.append(f"{'  digit ' + str(d):14}{_pct(a.accuracy.per_digit[d]):>{w}}  {_pct(b.accuracy.per_digit[d]):>{w}}")
+    lines.append(f"{'agreement':14}{_pct(result.agreement):>{w}}  (same answer on the same digit)")
+    lines.append("")
+    lines.append("edge-likeness (median best-stroke correlation per hidden layer; deeper layers are linear approximations)")
+    sa, sb = summarize(a.edges), summarize(b.edges)
+    for (la, va), (lb, vb) in zip(sa.items(), sb.items()):
+        lines.append(f"  {la} {va['median']:.2f} (>0.7: {va['above_0.7']:.0%})   {lb} {vb['median']:.2f} (>0.7: {vb['above_0.7']:.0%})")
+    lines.append("linear CKA between corresponding layers")
+    for c in result.cka_layers:
+        lines.append(f"  {c['layer_a']} / {c['layer_b']}: {c['cka']:.2f}")
+    lines.append("unit matching (Hungarian; mean matched score)")
+    for crit, matchings in result.matchings.items():
+        text = ", ".join(f"{m.layer_a}/{m.layer_b} {m.mean_score:+.2f}" for m in matchings)
+        lines.append(f"  {'activation correlation' if crit == 'activation' else 'weight cosine':24}{text}")
+    lines.append("confidence (mean brightest output) on real digits / uniform noise / a blank image")
+    for p in (a, b):
+        n = p.noise
+        lines.append(
+            f"  {p.name}: {n['digits']['mean_confidence']:.2f} / {n['noise']['mean_confidence']:.2f} / "
+            f"{n['blank']['mean_confidence']:.2f}   ({n['noise']['fraction_confident']:.0%} of noise images called a digit "
+            f"with confidence >= {n['confident_threshold']})"
+        )
+    lines.append(f"ablation (activation set to {'0' if a.ablation['mode'] == 'zero' else 'its mean'}): units that matter most")
+    for p in (a, b):
+        top = sorted(p.ablation["units"], key=lambda u: -u["drop"])[:3]
+        lines.append(f"  {p.name}: " + ", ".join(f"{u['unit']} -{100 * u['drop']:.1f} pts" for u in top))
+    return "\n".join(lines)
+
+
+# ---- import ----------------------------------------------------------------------------------------
+@click.group("import", cls=HandnetGroup)
+def import_group():
+    """Turn networks trained elsewhere into handnet .npz files, to compare their features.
+
+    \b
+    Example:
+        handnet import torch model.pt -o torch.npz
+    """
+
+
+@import_group.command("torch")
+@click.argument("file", metavar="FILE.pt", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Network file to write (.npz).")
+@click.option("--hidden", "hidden_activation", type=click.Choice(["sigmoid", "relu"]), default="sigmoid",
+              show_default=True, help="Hidden activation, for a bare state_dict (which does not record it).")
+@click.option("--output-activation", type=click.Choice(["softmax", "sigmoid"]), default="softmax", show_default=True,
+              help="Output activation for a bare state_dict (softmax for logits).")
+@json_option
+def import_torch(file, output, hidden_activation, output_activation, as_json):
+    """Import a PyTorch nn.Sequential of Linear + Sigmoid/ReLU layers.
+
+    Accepted: a state_dict (torch.save(model.state_dict(), FILE)); a dict {"state_dict": ...,
+    "activations": ["sigmoid", "sigmoid", "softmax"]}; a TorchScript module
+    (torch.jit.script(model).save(FILE)). Read with torch.load(weights_only=True): a whole pickled
+    module is refused. Needs PyTorch installed.
+
+    \b
+    Example:
+        handnet import torch model.pt -o torch.npz
+        handnet compare hand.npz torch.npz
+    """
+    from ..imports import load_torch
+
+    net = load_torch(file, hidden_activation, output_activation)
+    net.save(output)
+    summary = {"input": file, "output": output, "sizes": net.sizes,
+               "activations": [layer.activation for layer in net.layers],
+               "format": net.metadata["provenance"]["format"]}
+    if as_json:
+        print_json(summary)
+        return
+    click.echo(f"{output}: {'-'.join(map(str, net.sizes))} network from {file} ({summary['format']}; "
+               f"activations {', '.join(summary['activations'])})")
+
+
+def _config(epochs):
+    """The trainer's default recipe, with ``--epochs`` if given."""
+    from ..train import TrainConfig
+
+    return TrainConfig() if epochs is None else TrainConfig().replace(epochs=epochs)
+
+
+epochs_option = click.option("--epochs", type=click.IntRange(min=1), default=None,
+                             help="Training epochs for every fit (default: the trainer's recipe).")
+
+
+# ---- surgery ---------------------------------------------------------------------------------------
+@click.command("surgery")
+@click.argument("hand", metavar="HAND.npz", type=click.Path(dir_okay=False))
+@click.argument("trained", metavar="TRAINED.npz", type=click.Path(dir_okay=False))
+@click.option("--layer", default="hidden1", show_default=True, metavar="NAME",
+              help="The hand net's layer to swap in (name or alias, e.g. edges or hidden1).")
+@data_options
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the refits and the random control layer.")
+@epochs_option
+@json_option
+def surgery(hand, trained, layer, data, split, seed, epochs, as_json):
+    """Put a hand-designed layer into a trained network, refit the layers above, and report the accuracy kept.
+
+    Next to it: the trained layer under the same refit (the ceiling), a random layer (what any
+    features give) and the layer's units removed (held at their mean: the floor).
+
+    \b
+    Example:
+        handnet surgery hand.npz trained.npz --layer edges
+        handnet surgery hand.npz trained.npz --layer edges --data /work/shared/mnist --split dev --json
+    """
+    from ..data import load_splits
+    from ..network import Network
+    from ..surgery import check_surgery, surgery as run_surgery
+
+    hand_net, trained_net = Network.load(hand), Network.load(trained)
+    check_surgery(hand_net, trained_net, layer)
+    splits = load_splits(data, split)
+    config = _config(epochs)
+    with progress(4, "refitting") as bar:
+        result = run_surgery(hand_net, trained_net, splits.train.X, splits.train.y, splits.test.X, splits.test.y,
+                             layer=layer, config=config, seed=seed, data=splits.description, progress=_stepper(bar))
+    if as_json:
+        print_json(result.to_dict())
+        return
+    click.echo(f"surgery on layer {result.layer}; {result.data}")
+    for v in result.variants:
+        click.echo(f"  {v['label']:24}{_pct(v['accuracy'])}   ({_pct(v['kept']).strip()} of the trained accuracy)")
+
+
+# ---- ladder ----------------------------------------------------------------------------------------
+@click.command("ladder")
+@click.argument("spec", metavar="SPEC", type=click.Path(dir_okay=False))
+@data_options
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True, help="Training runs per trained rung.")
+@epochs_option
+@click.option("--figure", type=click.Path(dir_okay=False), default=None, metavar="PATH",
+              help="Also write the ladder figure (PNG or SVG by suffix).")
+@json_option
+def ladder(spec, data, split, seeds, epochs, figure, as_json):
+    """From hand-designed to trained, on one test split: five networks from the same spec.
+
+    (1) every weight from the spec; (2) thresholds calibrated from data; (3) output layer fitted;
+    (4) fine-tuned from the hand weights; (5) trained from random init (the twin). Accuracy (mean
+    and spread over seeds), edge-likeness of hidden units, and for (4) each unit's drift from its
+    hand-set weights.
+
+    \b
+    Example:
+        handnet ladder weight_specs/3b1b.toml --seeds 3
+        handnet ladder weight_specs/3b1b.toml --data /work/shared/mnist --split dev --figure ladder.png
+    """
+    from ..data import load_splits
+    from ..ladder import ladder as run_ladder, ladder_steps
+    from ..report import calibration_note, ladder_rows
+    from ..spec import load_spec
+
+    load_spec(spec)  # a bad spec fails here, in one line, before any training
+    splits = load_splits(data, split)
+    config = _config(epochs)
+    with progress(ladder_steps(seeds), "ladder") as bar:
+        result = run_ladder(spec, splits.train, splits.test, seeds=seeds, config=config, progress=_stepper(bar))
+    if figure:
+        from ..atomic import save_figure
+        from ..compare_plots import plot_ladder
+
+        save_figure(plot_ladder([r.to_dict() for r in result.rungs]), figure)
+        note(f"figure written to {figure}")
+    if as_json:
+        print_json(result.to_dict())
+        return
+    click.echo(f"{spec}; {result.data}")
+    for row in ladder_rows(result):
+        click.echo(f"  {row[0]:14}{row[2]:40} edge-likeness (median per hidden layer): {', '.join(row[3:])}")
+    click.echo("  " + calibration_note(result))
+    if result.drift:
+        low = sorted(result.drift, key=lambda d: d["cosine_mean"])[:3]
+        click.echo("  fine-tuning moved most: " + ", ".join(f"{d['unit']} (cosine {d['cosine_mean']:.2f})" for d in low))
+
+
+# ---- report ----------------------------------------------------------------------------------------
+@click.command("report")
+@click.argument("spec", metavar="SPEC", type=click.Path(dir_okay=False))
+@data_options
+@click.option("-o", "--output", default="report", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for index.html (self-contained), report.json and ladder.md.")
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True, help="Training runs per trained rung.")
+@click.option("--layer", default="hidden1", show_default=True, metavar="NAME", help="Layer for the surgery.")
+@epochs_option
+@json_option
+def report(spec, data, split, output, seeds, layer, epochs, as_json):
+    """One self-contained HTML page: the ladder, hand vs trained, the surgery, weights side by side.
+
+    Figures are embedded as base64 PNG, so index.html reads offline and can be mailed as one
+    file. Also writes report.json (every number) and ladder.md (the ladder as a Markdown table,
+    with the data it used).
+
+    \b
+    Example:
+        handnet report weight_specs/3b1b.toml -o report/
+        handnet report weight_specs/3b1b.toml --data /work/shared/mnist --split dev -o report-dev/
+    """
+    import json
+
+    from ..atomic import write_text
+    from ..data import load_splits
+    from ..report import build_report, report_steps
+    from ..spec import load_spec
+    from .common import _clean
+
+    load_spec(spec)  # a bad spec fails here, in one line, before any training
+    splits = load_splits(data, split)
+    with progress(report_steps(seeds), "report") as bar:
+        path, results = build_report(spec, splits, output, seeds=seeds, config=_config(epochs), layer=layer,
+                                     progress=_stepper(bar))
+    write_text(Path(output) / "report.json", json.dumps(_clean(results), indent=2))
+    if as_json:
+        print_json({"html": str(path), "json": str(Path(output) / "report.json"), **results})
+        return
+    click.echo(f"report written to {path}")
+    click.echo(Path(output, "ladder.md").read_text())
+
+
+commands = [compare, surgery, ladder, import_group, report]
