@@ -23,9 +23,12 @@ def _accuracy_line(label, evaluation) -> str:
 @click.option("--spec", "spec_path", default=str(SPEC), show_default=True, type=click.Path(dir_okay=False),
               help="The hand-designed network's spec.")
 @click.option("--seed", default=0, show_default=True, help="Seed for training the twin.")
-def demo(out, spec_path, seed):
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Training runs per trained rung of the ladder.")
+def demo(out, spec_path, seed, seeds):
     """Run the main job on the bundled sample: build the hand-designed 3b1b network from its spec, check
-    it, train its gradient-trained twin, evaluate both, draw the figures and compare the two.
+    it, train its gradient-trained twin, evaluate both, draw the figures, and compare hand-designed and
+    learned along the ladder from every-weight-from-the-spec to fully trained.
 
     Everything is written under OUT: the networks (.npz), figures/ and report/index.html.
 
@@ -39,6 +42,7 @@ def demo(out, spec_path, seed):
     from ..data import load_splits
     from ..evaluate import evaluate
     from ..gallery import figure_set
+    from ..report import build_report, report_steps
     from ..spec import load_spec
     from ..train import TrainConfig, train
 
@@ -80,4 +84,18 @@ def demo(out, spec_path, seed):
         for stem, fig in figure_set(net, splits.test.X, splits.test.y).items():
             save_figure(fig, out / "figures" / f"{prefix}-{stem}.png", dpi=80, bbox_inches="tight")
     click.echo(f"   {len(list((out / 'figures').glob('*.png')))} PNG files (weights, maximizing inputs, tuning, diagram)")
+
+    click.echo(f"\n6. hand-designed vs learned: the ladder, the comparison and the surgery ({seeds} seeds)")
+    with click.progressbar(length=report_steps(seeds), label="   measuring", file=click.get_text_stream("stderr")) as bar:
+        page, results = build_report(spec_path, splits, out / "report", seeds=seeds, progress=bar.update)
+    click.echo((out / "report" / "ladder.md").read_text())
+    for side in ("a", "b"):
+        prof = results["comparison"][side]
+        likeness = ", ".join(f"{layer} {s['median']:.2f}" for layer, s in prof["edge_likeness"]["summary"].items())
+        noise = prof["noise"]["noise"]
+        click.echo(
+            f"   {prof['name']}: edge-likeness (median) {likeness}; on uniform noise it answers with mean "
+            f"confidence {noise['mean_confidence']:.2f} (digits: {prof['noise']['digits']['mean_confidence']:.2f})"
+        )
+    click.echo(f"   the whole report, offline: {page}")
     note("\ndone. Next: `handnet explain weight_specs/3b1b.toml`, `handnet render weights demo/twin.npz`")
