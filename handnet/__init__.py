@@ -8,7 +8,6 @@ from .errors import DataError, HandnetError, NetworkFileError, SpecError, UnitEr
 from .network import Layer, Network, UnitRef
 
 
-
 def build(path, data=None) -> Network:
     """Load the spec at ``path`` and compile it into a Network (``data``: training digits for
     fitted or calibrated units; a Dataset, a directory, or None for the bundled sample)."""
@@ -18,5 +17,17 @@ def build(path, data=None) -> Network:
     return compile_spec(load_spec(path), data)
 
 
-__all__ = ["DataError", "build", "HandnetError", "Layer", "Network", "NetworkFileError", "SpecError", "UnitError", "UnitRef"]
+def load(path, data=None) -> Network:
+    """A network from a file: a saved ``.npz``, or a spec ``.toml`` compiled on the spot (see ``build``)."""
+    from pathlib import Path
+
+    suffix = Path(path).suffix.lower()
+    if suffix == ".toml":
+        return build(path, data=data)
+    if suffix != ".npz":
+        raise NetworkFileError(f"{path}: expected a saved network (.npz) or a spec file (.toml), got {suffix or 'no suffix'!r}")
+    return Network.load(path)
+
+
+__all__ = ["DataError", "build", "HandnetError", "Layer", "Network", "NetworkFileError", "SpecError", "UnitError", "UnitRef", "load"]
 __version__ = "0.1.0"

@@ -16,6 +16,7 @@ reported together in one ``SpecError``. See docs/spec.md for the full reference.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import math
@@ -194,13 +195,38 @@ def _load_raw(path: Path, seen: tuple, origin: dict, sources: list) -> dict:
     return _merge(merged, data, origin, str(path))
 
 
-def load_spec(path) -> Spec:
-    """Read, merge and validate a spec file; raise one SpecError listing every problem found."""
+@dataclass(frozen=True)
+class SpecData:
+    """A spec file read and merged (includes and bases) but not yet validated.
+
+    ``data`` is the merged TOML tables; ``origin`` maps each table to the file that last wrote it, so
+    problems found later still name the right file. Tools that edit a spec in memory (``sweep``) change
+    a copy of ``data`` and call ``spec(data)``.
+    """
+
+    path: Path
+    data: dict
+    origin: dict
+    sources: tuple
+
+    def spec(self, data: dict | None = None) -> "Spec":
+        """Validate ``data`` (default: the file's own) as if it had been read from ``path``."""
+        chosen = copy.deepcopy(self.data if data is None else data)
+        return _Validator(self.path, chosen, dict(self.origin), list(self.sources)).spec()
+
+
+def read_spec_data(path) -> SpecData:
+    """Read and merge a spec file and what it includes, without validating it."""
     path = Path(path)
     origin: dict = {}
     sources: list = []
     data = _load_raw(path, (path.resolve(),), origin, sources)
-    return _Validator(path, data, origin, sources).spec()
+    return SpecData(path, data, origin, tuple(sources))
+
+
+def load_spec(path) -> Spec:
+    """Read, merge and validate a spec file; raise one SpecError listing every problem found."""
+    return read_spec_data(path).spec()
 
 
 # ---- validation --------------------------------------------------------------------------------

@@ -11,44 +11,16 @@ from __future__ import annotations
 import copy
 import difflib
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from .errors import HandnetError, SpecError
+from .spec import SpecData, read_spec_data
 
 DIGITS = tuple(str(d) for d in range(10))
 
 
 # ---- the spec as data ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SpecData:
-    """A spec file read and merged but not yet validated: ``data`` is the merged TOML tables."""
-
-    path: Path
-    data: dict
-    origin: dict
-    sources: tuple
-
-    def spec(self, data: dict | None = None):
-        """Validate ``data`` (default: the file's own) as if it had been read from ``path``."""
-        from . import spec as speclib
-
-        return speclib._Validator(self.path, copy.deepcopy(self.data if data is None else data), dict(self.origin),
-                                  list(self.sources)).spec()
-
-
-def read_spec_data(path) -> SpecData:
-    """Read and merge a spec file (and what it includes) without validating it."""
-    from . import spec as speclib
-
-    path = Path(path)
-    origin: dict = {}
-    sources: list = []
-    data = speclib._load_raw(path, (path.resolve(),), origin, sources)
-    return SpecData(path, data, origin, tuple(sources))
-
-
 def allowed_keys(keys: tuple) -> set:
     """Fields a spec table may hold although the file leaves them out (defaults), by its path."""
     from . import spec as speclib

@@ -5,7 +5,6 @@ import http.server
 import json
 import threading
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 

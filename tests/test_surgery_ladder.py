@@ -17,13 +17,6 @@ from handnet.surgery import surgery
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "weight_specs" / "3b1b.toml"
 FAST = train_module.TrainConfig(epochs=3)
-try:
-    import handnet.compile  # noqa: F401
-
-    HAVE_SPEC = SPEC.is_file()
-except ImportError:
-    HAVE_SPEC = False
-needs_spec = pytest.mark.skipif(not HAVE_SPEC, reason="the spec compiler or weight_specs/3b1b.toml is missing")
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +48,6 @@ def test_surgery_with_its_own_layer_keeps_everything(small, twin):
     assert {v["label"] for v in result.to_dict()["variants"]} == set(result.networks)
 
 
-@needs_spec
 def test_spec_rungs_differ_only_in_thresholds(small):
     train_set, _ = small
     pure, calibrated, calibration = spec_rungs(SPEC, train_set, quantiles=(0.7,))
@@ -68,7 +60,6 @@ def test_spec_rungs_differ_only_in_thresholds(small):
     assert np.allclose(below, 0.7, atol=0.02)
 
 
-@needs_spec
 def test_ladder_and_report_refuse_a_bad_spec_in_one_line(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[network]\nsizes = 'many'\n")
@@ -78,7 +69,6 @@ def test_ladder_and_report_refuse_a_bad_spec_in_one_line(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-@needs_spec
 def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small, tmp_path):
     # a small data folder (1,500 training, 400 test digits) keeps the whole pipeline quick
     from handnet.data import write_idx

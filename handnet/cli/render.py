@@ -10,29 +10,11 @@ from pathlib import Path
 
 import click
 
+from .. import load
 from .common import HandnetGroup, data_options, json_option, note, print_json, progress
 
 FORMATS = ("png", "svg")
 PALETTES = ("lesson", "colorblind")
-
-
-def load_network(path, data=None):
-    """A saved ``.npz`` network, or a spec ``.toml`` compiled on the spot."""
-    from ..errors import NetworkFileError, SpecError
-    from ..network import Network
-
-    path = Path(path)
-    if path.suffix.lower() == ".toml":
-        try:
-            from .. import build
-        except ImportError:
-            raise SpecError(f"{path}: this handnet cannot compile spec files yet (handnet.build is missing)") from None
-        if not path.is_file():
-            raise SpecError(f"{path}: no such spec file")
-        return build(path, data=data)
-    if path.suffix.lower() != ".npz":
-        raise NetworkFileError(f"{path}: expected a saved network (.npz) or a spec file (.toml)")
-    return Network.load(path)
 
 
 def _save(figures: dict, out, prefix: str, fmt: str, dpi: int) -> list[str]:
@@ -103,7 +85,7 @@ def weights_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json):
     """
     from .. import gallery
 
-    network = load_network(net, data)
+    network = load(net, data)
     written = _save(gallery.weight_figures(network, unit, palette), out, _prefix(net), fmt, dpi)
     _report(as_json, net, written)
 
@@ -139,7 +121,7 @@ def maximize_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, top_k,
     from .. import maximize as mx
     from ..data import load_test
 
-    network = load_network(net, data)
+    network = load(net, data)
     if unit is not None:
         network.unit(unit)  # a typo fails before any work
     X = load_test(data, split).X if top_k else None
@@ -177,7 +159,7 @@ def tuning_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json):
     """
     from .. import gallery
 
-    network = load_network(net, data)
+    network = load(net, data)
     refs = gallery.tuning_refs(network, unit)
     with progress(len(refs), "tuning curves") as bar:
         figures, results = gallery.tuning_figures(network, unit, progress=bar.update)
@@ -203,7 +185,7 @@ def diagram_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, image_i
     from ..data import load_test
     from ..errors import HandnetError
 
-    network = load_network(net, data)
+    network = load(net, data)
     test = load_test(data, split)
     if image_index >= len(test):
         raise HandnetError(f"--image {image_index}: the test split {test.name} has only {len(test)} digits (0-{len(test) - 1})")
@@ -228,7 +210,7 @@ def digits_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, count):
     from .. import gallery
     from ..data import load_test
 
-    network = load_network(net, data)
+    network = load(net, data)
     if unit is not None:
         network.unit(unit)
     test = load_test(data, split)

@@ -158,7 +158,7 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
         note(
             f"interrupted after {len(result.history)} of {epochs} epochs; saved the best network so far "
             f"(epoch {result.best_epoch})" if result.best_epoch else
-            f"interrupted before the first epoch finished; saved the starting network"
+            "interrupted before the first epoch finished; saved the starting network"
         )
     summary = {
         "path": str(path),

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
+from .. import load
 from .common import _clean, data_options, json_option, note, print_json
-from .evaluate import load_network
 
 
 def _save(fig, path) -> Path:
@@ -42,7 +42,7 @@ def errors(net, data, split, digit, top, out, as_json):
     """
     from ..data import load_test
     from ..errors_analysis import analyze_errors
-    network = load_network(net, data)
+    network = load(net, data)
     dataset = load_test(data, split)
     analysis = analyze_errors(network, dataset, digit=digit)
     saved = []
@@ -93,7 +93,7 @@ def diff(a, b, data, split, out, as_json):
     """
     from ..data import load_test
     from ..netdiff import compare_versions
-    net_a, net_b = load_network(a, data), load_network(b, data)
+    net_a, net_b = load(a, data), load(b, data)
     dataset = load_test(data, split)
     comparison = compare_versions(net_a, net_b, dataset)
     saved = [str(p) for p in comparison.save_figures(out, dataset)] if out else []
