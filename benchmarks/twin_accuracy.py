@@ -3,7 +3,7 @@
 Each recipe trains on the bundled digits and is scored, over several seeds, on
 
 * ``dev``: trained on all 5,000 bundled digits, tested on the ``dev`` split of ``--data``
-  (default ``/work/shared/mnist`` or ``HANDNET_DATA``), skipped when that folder is missing;
+  (default ``HANDNET_DATA``), skipped when no folder is given;
 * ``bundled_test``: trained on the bundled 4,000-digit ``train`` split, tested on its fixed
   1,000-digit ``test`` split (the held-out part the recipe was chosen on, see choose_recipe.py).
 
@@ -17,7 +17,6 @@ import json
 import os
 import statistics
 import time
-from pathlib import Path
 
 from handnet.data import load_splits
 from handnet.errors import HandnetError
@@ -38,7 +37,7 @@ def summarize(scores: list[float]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("HANDNET_DATA") or "/work/shared/mnist")
+    parser.add_argument("--data", default=os.environ.get("HANDNET_DATA"))
     parser.add_argument("--split", default="dev")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--recipes", nargs="*", default=list(RECIPES), choices=list(RECIPES))
@@ -47,7 +46,7 @@ def main() -> None:
 
     settings = {"bundled_test": load_splits(None, "test")}
     try:
-        if Path(args.data).is_dir():
+        if args.data:
             settings[args.split] = load_splits(args.data, args.split)
     except HandnetError as e:
         print(f"skipping {args.data}: {e}")

@@ -26,4 +26,4 @@ class NetworkFileError(HandnetError):
 
 
 class UnitError(HandnetError):
-    """A unit reference such as ``edges:top_bar`` that names no unit."""
+    """A unit reference such as ``edges:upper_bar`` that names no unit."""

@@ -492,7 +492,7 @@ def maximize(
 ) -> Maximizer:
     """The image in [0, 1]^784 that maximizes one unit (see the module docstring for the method).
 
-    ``ref`` is a unit reference such as ``"edges:top_bar"``, ``"hidden2:7"`` or ``"digits:3"``.
+    ``ref`` is a unit reference such as ``"edges:upper_bar"``, ``"hidden2:7"`` or ``"digits:3"``.
     """
     started = time.perf_counter()
     ref = net.unit(ref)

@@ -1,6 +1,6 @@
 """The Network: layers of weights ``(out, in)``, biases, activations and unit names.
 
-Every neuron has one name in one grammar, ``layer:unit``: ``edges:top_bar``, ``digits:9``, or
+Every neuron has one name in one grammar, ``layer:unit``: ``edges:upper_bar``, ``digits:9``, or
 ``hidden1:3`` for a trained net whose units have no names. The unit part may also be an index,
 and the layer part may be a layer's name or its position alias (``hidden1``, ``hidden2``, ...,
 ``output``), so the same reference works on a hand-built and a trained net of the same shape.

@@ -24,7 +24,7 @@ def rng():
 @pytest.fixture(scope="session")
 def shared_mnist():
     """The dev split in ../shared/mnist, when it is beside the project (CI has it)."""
-    candidates = [os.environ.get("HANDNET_TEST_DATA"), ROOT.parent / "shared" / "mnist", "/work/shared/mnist"]
+    candidates = [os.environ.get("HANDNET_TEST_DATA"), ROOT.parent / "shared" / "mnist"]
     path = next((Path(c) for c in candidates if c and (Path(c) / "dev-images-idx3-ubyte.gz").is_file()), None)
     if path is None:
         pytest.skip("no MNIST dev split beside the project (../shared/mnist)")

@@ -17,7 +17,7 @@ def main():
     \b
     Example:
         handnet data info
-        handnet info demo/3b1b.npz
+        handnet info demo/hand.npz
     """
 
 

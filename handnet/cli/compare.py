@@ -41,8 +41,8 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, as_json):
 
     \b
     Example:
-        handnet compare hand.npz trained.npz --data /work/shared/mnist --split dev
-        handnet compare hand.npz trained.npz --json > comparison.json
+        handnet compare demo/hand.npz demo/twin.npz --data ../shared/mnist --split dev
+        handnet compare demo/hand.npz demo/twin.npz --json > comparison.json
     """
     from ..compare import check_digit_outputs, check_same_shape, compare as run_compare, compare_steps
     from ..data import load_test
@@ -146,7 +146,7 @@ def import_torch(file, output, hidden_activation, output_activation, as_json):
     \b
     Example:
         handnet import torch model.pt -o torch.npz
-        handnet compare hand.npz torch.npz
+        handnet compare demo/hand.npz torch.npz
     """
     from ..imports import load_torch
 
@@ -191,8 +191,8 @@ def surgery(hand, trained, layer, data, split, seed, epochs, as_json):
 
     \b
     Example:
-        handnet surgery hand.npz trained.npz --layer edges
-        handnet surgery hand.npz trained.npz --layer edges --data /work/shared/mnist --split dev --json
+        handnet surgery demo/hand.npz demo/twin.npz --layer edges
+        handnet surgery demo/hand.npz demo/twin.npz --layer edges --data ../shared/mnist --split dev --json
     """
     from ..data import load_splits
     from ..network import Network
@@ -233,7 +233,7 @@ def ladder(spec, data, split, seeds, epochs, figure, as_json):
     \b
     Example:
         handnet ladder weight_specs/3b1b.toml --seeds 3
-        handnet ladder weight_specs/3b1b.toml --data /work/shared/mnist --split dev --figure ladder.png
+        handnet ladder weight_specs/3b1b.toml --data ../shared/mnist --split dev --figure ladder.png
     """
     from ..data import load_splits
     from ..ladder import ladder as run_ladder, ladder_steps
@@ -283,7 +283,7 @@ def report(spec, data, split, output, seeds, layer, epochs, as_json):
     \b
     Example:
         handnet report weight_specs/3b1b.toml -o report/
-        handnet report weight_specs/3b1b.toml --data /work/shared/mnist --split dev -o report-dev/
+        handnet report weight_specs/3b1b.toml --data ../shared/mnist --split dev -o report-dev/
     """
     import json
 

@@ -18,8 +18,8 @@ def evaluate(net, data, split, as_json):
 
     \b
     Example:
-        handnet evaluate demo/random.npz
-        handnet evaluate demo/random.npz --data ../shared/mnist --split dev --json
+        handnet evaluate demo/hand.npz
+        handnet evaluate demo/hand.npz --data ../shared/mnist --split dev --json
     """
     from .. import data as datalib
     from ..evaluate import evaluate as run_evaluation

@@ -13,7 +13,7 @@ def info(net, as_json):
 
     \b
     Example:
-        handnet info demo/3b1b.npz
+        handnet info demo/hand.npz
     """
     from ..network import Network
 

@@ -48,7 +48,7 @@ def figure_options(func):
     func = click.option("-o", "--out", default=".", show_default=True, type=click.Path(file_okay=False),
                         help="Folder for the figures.")(func)
     func = click.option("--unit", default=None, metavar="REF",
-                        help="One unit, e.g. edges:top_bar, hidden2:7, digits:3 (default: every unit).")(func)
+                        help="One unit, e.g. edges:upper_bar, hidden2:7, digits:3 (default: every unit).")(func)
     func = click.argument("net", type=click.Path(dir_okay=False))(func)
     return func
 
@@ -66,8 +66,8 @@ def render():
 
     \b
     Example:
-        handnet render weights demo/3b1b.npz -o figs
-        handnet render maximize demo/3b1b.npz --unit digits:3 --format svg
+        handnet render weights demo/hand.npz -o figs
+        handnet render maximize demo/hand.npz --unit digits:3 --format svg
     """
 
 
@@ -80,8 +80,8 @@ def weights_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json):
 
     \b
     Example:
-        handnet render weights demo/3b1b.npz
-        handnet render weights demo/3b1b.npz --unit parts:upper_loop --palette colorblind
+        handnet render weights demo/hand.npz
+        handnet render weights demo/hand.npz --unit parts:upper_loop --palette colorblind
     """
     from .. import gallery
 
@@ -114,8 +114,8 @@ def maximize_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, top_k,
 
     \b
     Example:
-        handnet render maximize demo/3b1b.npz --unit hidden2:7 --json
-        handnet render maximize demo/3b1b.npz --data ../shared/mnist --npz maxima.npz
+        handnet render maximize demo/hand.npz --unit hidden2:7 --json
+        handnet render maximize demo/hand.npz --data ../shared/mnist --npz maxima.npz
     """
     from .. import gallery
     from .. import maximize as mx
@@ -155,7 +155,7 @@ def tuning_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json):
 
     \b
     Example:
-        handnet render tuning demo/3b1b.npz --unit edges:top_bar
+        handnet render tuning demo/hand.npz --unit edges:upper_bar
     """
     from .. import gallery
 
@@ -179,7 +179,7 @@ def diagram_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, image_i
 
     \b
     Example:
-        handnet render diagram demo/3b1b.npz --image 7 --data ../shared/mnist
+        handnet render diagram demo/hand.npz --image 7 --data ../shared/mnist
     """
     from .. import gallery
     from ..data import load_test
@@ -204,8 +204,8 @@ def digits_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, count):
 
     \b
     Example:
-        handnet render digits demo/3b1b.npz
-        handnet render digits demo/3b1b.npz --unit parts:upper_loop --count 20
+        handnet render digits demo/hand.npz
+        handnet render digits demo/hand.npz --unit parts:upper_loop --count 20
     """
     from .. import gallery
     from ..data import load_test

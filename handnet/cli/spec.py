@@ -38,7 +38,7 @@ def build(spec, out, data, split, as_json):
     \b
     Example:
         handnet build weight_specs/3b1b.toml -o 3b1b.npz
-        handnet build weight_specs/3b1b-fitted.toml --data /work/shared/mnist
+        handnet build weight_specs/3b1b-fitted.toml --data ../shared/mnist
     """
     parsed, net = _compile(spec, data, split)
     path = net.save(out or Path(spec).with_suffix(".npz").name)
@@ -106,7 +106,7 @@ def _stroke_text(s: dict) -> str:
 def explain(spec, unit, data, split, as_json):
     """Print what each unit reads, its compiled bias and gain, and for edges the stroke geometry.
 
-    UNIT is a reference like edges:top_bar, parts:upper_loop or digits:9 (default: every unit).
+    UNIT is a reference like edges:upper_bar, parts:upper_loop or digits:9 (default: every unit).
 
     \b
     Example:

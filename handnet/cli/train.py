@@ -101,8 +101,8 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
     \b
     Example:
         handnet train -o twin.npz
-        handnet train --data /work/shared/mnist --split dev -o twin.npz
-        handnet train --init hand.npz --freeze edges --epochs 20 -o tuned.npz
+        handnet train --data ../shared/mnist --split dev -o twin.npz
+        handnet train --init demo/hand.npz --freeze edges --epochs 20 -o tuned.npz
     """
     import numpy as np
 

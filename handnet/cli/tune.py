@@ -38,7 +38,7 @@ def errors(net, data, split, digit, top, out, as_json):
 
     \b
     Example:
-        handnet errors demo/3b1b.npz --data ../shared/mnist --digit 4 -o errors/
+        handnet errors demo/hand.npz --data ../shared/mnist --digit 4 -o errors/
     """
     from ..data import load_test
     from ..errors_analysis import analyze_errors
