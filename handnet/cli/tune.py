@@ -150,13 +150,13 @@ def watch(spec, data, split, out, once, interval, no_figures, as_json):
             started = time.perf_counter()
             done = watcher.draw(report)
             if not as_json:
-                note(f"  drew {len(done.redrawn)} unit picture{'s' * (len(done.redrawn) != 1)} into {out}/ "
+                note(f"  drew {len(done.redrawn)} unit picture{'s' * (len(done.redrawn) != 1)} into {Path(out)}/ "
                      f"in {time.perf_counter() - started:.1f}s")
         if not as_json:
             click.echo("")
 
     if not once:
-        note(f"watching {spec} (Ctrl-C to stop); pictures in {out}/")
+        note(f"watching {spec} (Ctrl-C to stop); pictures in {Path(out)}/")
 
     first = watcher.step(draw=False)
     if once and not first.ok:
