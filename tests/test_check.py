@@ -110,8 +110,6 @@ def test_commands_have_help_with_an_example():
 @pytest.mark.parametrize("doc", ["README.md", "docs/spec.md"])
 def test_the_documented_example_specs_pass_check(doc, tmp_path):
     text = (ROOT / doc).read_text()
-    if doc == "README.md":
-        text = text[text.index("<!-- section: specs -->"):]
     start = text.index("```toml") + len("```toml")
     path = tmp_path / "example.toml"
     path.write_text(text[start:text.index("```", start)])
