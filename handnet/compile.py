@@ -8,6 +8,8 @@ quantile. Everything else is computed from the spec text alone.
 
 from __future__ import annotations
 
+import functools
+
 from pathlib import Path
 
 import numpy as np
@@ -57,12 +59,19 @@ def _inputs(train, spec) -> np.ndarray:
 def edge_response(edge, canvas) -> tuple[np.ndarray, float, float]:
     """An edge's template ``canvas`` float, its weighted sum w.s on its own strokes inked at
     ``ink_width``, and the threshold theta: w.s_f on the first ``fraction`` of each stroke
-    (beyond 1, ``fraction * w.s``)."""
-    template = edge_template(edge.strokes, edge.width, edge.surround, edge.inhibition, shape=canvas)
-    own = float(np.sum(template * strokelib.ink(edge.strokes, edge.ink_width, canvas)))
-    if edge.fraction >= 1:
-        return template, own, edge.fraction * own
-    part = strokelib.ink(strokelib.prefix(edge.strokes, edge.fraction), edge.ink_width, canvas)
+    (beyond 1, ``fraction * w.s``). The template is read-only: it is shared between builds."""
+    return _edge_response(edge.strokes, edge.width, edge.surround, edge.inhibition, edge.ink_width,
+                          edge.fraction, tuple(canvas))
+
+
+@functools.lru_cache(maxsize=1024)  # a rebuild after one edit (watch, sweep) redraws only what changed
+def _edge_response(strokes, width, surround, inhibition, ink_width, fraction, canvas):
+    template = edge_template(strokes, width, surround, inhibition, shape=canvas)
+    template.setflags(write=False)
+    own = float(np.sum(template * strokelib.ink(strokes, ink_width, canvas)))
+    if fraction >= 1:
+        return template, own, fraction * own
+    part = strokelib.ink(strokelib.prefix(strokes, fraction), ink_width, canvas)
     return template, own, float(np.sum(template * part))
 
 
