@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from .. import load
 from .common import HandnetGroup, data_options, json_option, note, print_json, progress
 
 
@@ -22,8 +23,8 @@ def _stepper(bar):
 
 
 @click.command("compare")
-@click.argument("net_a", metavar="A.npz", type=click.Path(dir_okay=False))
-@click.argument("net_b", metavar="B.npz", type=click.Path(dir_okay=False))
+@click.argument("net_a", metavar="A", type=click.Path(dir_okay=False))
+@click.argument("net_b", metavar="B", type=click.Path(dir_okay=False))
 @data_options
 @click.option("--ablation", "ablation_mode", type=click.Choice(["zero", "mean"]), default="zero", show_default=True,
               help="Silence a unit by setting its activation to 0, or to its mean over the test digits.")
@@ -31,7 +32,8 @@ def _stepper(bar):
               help="Also write the comparison figures (PNG) into DIR.")
 @json_option
 def compare(net_a, net_b, data, split, ablation_mode, figures, as_json):
-    """Compare two networks of the same shape on one test split.
+    """Compare two networks of the same shape on one test split. A and B are saved networks (.npz)
+    or specs (.toml, compiled on the spot).
 
     Accuracy overall and per digit (95% Wilson intervals) and confusion matrices; units matched
     by the Hungarian assignment on activation correlation and on weight-template cosine; linear
@@ -46,9 +48,8 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, as_json):
     """
     from ..compare import check_digit_outputs, check_same_shape, compare as run_compare, compare_steps
     from ..data import load_test
-    from ..network import Network
 
-    a, b = Network.load(net_a), Network.load(net_b)
+    a, b = load(net_a, data), load(net_b, data)
     names = (Path(net_a).stem, Path(net_b).stem)
     if names[0] == names[1]:
         names = (f"A:{names[0]}", f"B:{names[1]}")
@@ -195,10 +196,9 @@ def surgery(hand, trained, layer, data, split, seed, epochs, as_json):
         handnet surgery demo/hand.npz demo/twin.npz --layer edges --data ../shared/mnist --split dev --json
     """
     from ..data import load_splits
-    from ..network import Network
     from ..surgery import check_surgery, surgery as run_surgery
 
-    hand_net, trained_net = Network.load(hand), Network.load(trained)
+    hand_net, trained_net = load(hand, data), load(trained, data)
     check_surgery(hand_net, trained_net, layer)
     splits = load_splits(data, split)
     config = _config(epochs)
