@@ -1,9 +1,10 @@
-"""How weight_specs/3b1b.toml was designed: the two searches behind it, rerunnable.
+"""How weight_specs/3b1b.toml was designed: the three searches behind it, rerunnable.
 
 Nothing here runs at build time; it prints TOML fragments that a person reads, names and copies
 into the spec. It uses only the bundled training split (4,000 digits), never the dev split.
 
     PYTHONPATH=. python benchmarks/design_search.py strokes   # ~10 min: where should 16 strokes go?
+    PYTHONPATH=. python benchmarks/design_search.py loop      # ~2 s: the lower loop's two arcs
     PYTHONPATH=. python benchmarks/design_search.py digits    # ~15 s: signs and sizes of digit weights
 
 strokes: a few thousand candidate lines and arcs (every position, angle and length on a grid)
@@ -12,6 +13,11 @@ selection, each step adding the stroke that most improves a 4-fold cross-validat
 then one pass that swaps each stroke for a better one if there is one. The spec then rounds the
 chosen coordinates to half pixels, names each stroke after where it fires, and widens the
 surround (4 px) and lowers the threshold (20% inked) after a comparison of a few settings.
+
+loop: the lower loop's left curve and round bottom. Left halves and bottom halves of circles and
+ellipses around the lower half become edges with the spec's [edges] settings; for each kind the
+one whose weakest mean activation on 0, 6 and 8 most exceeds its strongest on 1, 7 and 9 wins.
+The spec's lower_loop reads those two and middle_right_cup, two of three.
 
 digits: for the parts of 3b1b.toml, each digit's weight on a part may only have the sign of
 (mean activation on that digit - mean on the others) when that difference exceeds 0.06, else 0,
@@ -37,7 +43,7 @@ from handnet import build  # noqa: E402
 from handnet.data import bundled_splits  # noqa: E402
 from handnet.network import sigmoid  # noqa: E402
 from handnet.spec import load_spec  # noqa: E402
-from handnet.strokes import Arc, Line, ink, to_dict  # noqa: E402
+from handnet.strokes import Arc, Line, ink, prefix, to_dict  # noqa: E402
 from handnet.templates import edge_template  # noqa: E402
 
 
@@ -102,6 +108,32 @@ def search_strokes(n_edges: int = 16) -> None:
         chosen[i] = max((score(rest[:i] + [j] + rest[i:]), j) for j in range(len(strokes)) if j not in rest)[1]
     for i, j in enumerate(chosen):
         print(f"[edges.edge{i}]\nstrokes = [{toml_stroke(strokes[j])}]")
+
+
+def search_loop() -> None:
+    train = bundled_splits()["train"]
+    X, y = train.X.astype(np.float64), train.y
+
+    def activation(arc):  # the spec's [edges] settings: width 4, surround 4, inhibition 0.7, 20% inked
+        w = edge_template([arc], 4.0, 4.0, 0.7)
+        own = float(np.sum(w * ink([arc], 2.5)))
+        theta = float(np.sum(w * ink(prefix([arc], 0.2), 2.5)))
+        return sigmoid(5 * (X @ w.ravel() - theta) / own)
+
+    for kind, (start, end) in {"left side": (90, 270), "round bottom": (180, 360)}.items():
+        best = None
+        for cr in (17, 18, 19, 20):
+            for cc in (12, 13, 14, 15):
+                for radii in ((3.5, 3.5), (4.5, 4.5), (4, 5), (5, 4), (5.5, 5.5), (4.5, 5.5)):
+                    arc = Arc((cr, cc), radii, start, end)
+                    if arc.points().min() < 1 or arc.points().max() > 26.5:
+                        continue
+                    a = activation(arc)
+                    mean = [a[y == d].mean() for d in range(10)]
+                    score = min(mean[0], mean[6], mean[8]) - max(mean[1], mean[7], mean[9])
+                    if best is None or score > best[0]:
+                        best = (score, arc)
+        print(f"# {kind}: mean on 0, 6, 8 exceeds 1, 7, 9 by at least {best[0]:.2f}\nstrokes = [{toml_stroke(best[1])}]")
 
 
 def toml_stroke(stroke) -> str:
@@ -223,6 +255,6 @@ def search_digits(spec=ROOT / "weight_specs" / "3b1b.toml", sweeps: int = 16) ->
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=["strokes", "digits"])
+    parser.add_argument("stage", choices=["strokes", "loop", "digits"])
     args = parser.parse_args()
-    search_strokes() if args.stage == "strokes" else search_digits()
+    {"strokes": search_strokes, "loop": search_loop, "digits": search_digits}[args.stage]()
