@@ -123,4 +123,4 @@ def test_check_catches_what_threshold_calibration_breaks():
     sample = bundled_splits()["train"].subset(slice(0, None, 4))
     report = check_spec(ROOT / "docs" / "examples" / "3b1b-calibrated.toml", sample)
     failing = {unit for unit, _ in report.violations}
-    assert not report.ok and {"digits:8", "digits:9"} <= failing
+    assert not report.ok and {"parts:lower_loop", "digits:8"} <= failing
