@@ -160,7 +160,7 @@ def digit_figure(net: Network, X, y, unit=None, count: int = 40, k: int = 20, so
     activating digits with their activations."""
     X = np.asarray(X)
     if unit is None:
-        from .thumbnails import pick_examples
+        from .plots import pick_examples
 
         y = np.asarray(y)
         per_digit = count // 10

@@ -315,7 +315,7 @@ def test_magic_constants_match_the_format():
 
 # ---- thumbnails --------------------------------------------------------------------------------
 def test_digit_grid_shows_the_first_examples_of_each_digit(rng):
-    from handnet.thumbnails import digit_grid
+    from handnet.plots import digit_grid
 
     labels = rng.integers(0, 9, 60)  # no 9s at all
     labels[:3] = [4, 4, 4]
@@ -333,7 +333,7 @@ def test_digit_grid_shows_the_first_examples_of_each_digit(rng):
 
 
 def test_digit_grid_rejects_mismatched_inputs():
-    from handnet.thumbnails import digit_grid
+    from handnet.plots import digit_grid
 
     with pytest.raises(ValueError, match="one label each"):
         digit_grid(np.zeros((3, 28, 28)), np.zeros(2))

@@ -67,7 +67,7 @@ def info(data, split, as_json, thumbnails):
     report = {"source": source, "splits": {name: _split_report(ds) for name, ds in splits.items()}}
     if thumbnails:
         from ..atomic import save_figure
-        from ..thumbnails import digit_grid
+        from ..plots import digit_grid
 
         name, ds = next(iter(splits.items()))
         fig = digit_grid(ds.images, ds.labels, title=f"{ds.describe()}: first 10 of each digit")
