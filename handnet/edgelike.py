@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .network import Network
-from .similarity import pixel_templates
+from .weights import effective_templates
 from .strokes import Arc, Line, to_dict
 
 SHAPE = (28, 28)
@@ -300,7 +300,7 @@ def edge_likeness(net: Network, layer=None, refined: bool = True) -> list[EdgeFi
     chosen = hidden if layer is None else [layer if isinstance(layer, int) else net.layer_index(layer)]
     fits = []
     for li in chosen:
-        templates = pixel_templates(net, li)
+        templates = effective_templates(net, li)
         for j, (corr, polarity, i) in enumerate(fit_strokes(templates, bank)):
             stroke, width = (bank.stroke(i), float(bank.widths[i])) if i >= 0 else (None, float("nan"))
             surround, inhibition = SURROUND, 1.0

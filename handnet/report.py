@@ -19,7 +19,7 @@ import numpy as np
 
 from . import compare_plots as plots
 from .atomic import write_text
-from .similarity import pixel_templates
+from .weights import effective_templates
 
 STYLE = """
 body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
@@ -123,7 +123,7 @@ def comparison_figures(comparison) -> dict:
     figs["edge_likeness"] = plots.plot_edge_likeness(groups, colours)
     for criterion, matchings in comparison.matchings.items():
         for li, m in enumerate(matchings):
-            ta, tb = pixel_templates(a.network, li), pixel_templates(b.network, li)
+            ta, tb = effective_templates(a.network, li), effective_templates(b.network, li)
             pairs = [
                 (i, int(j), float(m.scores[i, j]), pa.split(":")[1], pb.split(":")[1])
                 for i, (j, (pa, pb, _)) in enumerate(zip(m.permutation, m.pairs))
@@ -154,7 +154,7 @@ def side_by_side(nets: dict, progress=None) -> str:
                 fig = inside_plots.plot_weight_grid(layer.weights, layer.units, title=f"{name}: {layer.name} weights",
                                                     ncols=4)
             else:
-                fig = plots.plot_weight_grid(pixel_templates(net, li), list(layer.units),
+                fig = plots.plot_weight_grid(effective_templates(net, li), list(layer.units),
                                              f"{name}: {layer.name}, pixel templates (linear approx.)", columns=4)
             columns[name].append(img(fig, f"{name} {layer.name} weights"))
             found = maximize_units(net, net.units(li))

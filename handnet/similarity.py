@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .network import Network
+from .weights import effective_templates
 
 
 def linear_cka(X, Y) -> float:
@@ -62,19 +63,6 @@ def cosine_matrix(A, B) -> np.ndarray:
     return np.nan_to_num(np.clip(cos, -1.0, 1.0))
 
 
-def pixel_templates(net: Network, layer: int) -> np.ndarray:
-    """Each unit's weights traced down to the pixels: ``(units, 784)``.
-
-    For the first layer these are the weights themselves. For deeper layers it is the product of
-    weight matrices ``W_l ... W_1``, a linear approximation that ignores the sigmoids and biases
-    below: what the unit would look for if every layer below were linear.
-    """
-    template = np.asarray(net.layers[0].weights, dtype=np.float64)
-    for li in range(1, layer + 1):
-        template = np.asarray(net.layers[li].weights, dtype=np.float64) @ template
-    return template
-
-
 @dataclass(frozen=True)
 class Matching:
     """One layer of A matched to one layer of B, unit by unit.
@@ -121,7 +109,7 @@ def match_units(net_a: Network, net_b: Network, layer, criterion: str = "activat
 
     ``layer`` is a layer name, alias (``hidden1``) or index, resolved in each net. ``criterion``:
     ``"activation"`` (Pearson correlation of activations over images ``X`` (n, 784), required) or
-    ``"weights"`` (cosine of the units' pixel templates, see ``pixel_templates``).
+    ``"weights"`` (cosine of the units' pixel templates, see ``weights.effective_templates``).
     """
     li_a = layer if isinstance(layer, int) else net_a.layer_index(layer)
     li_b = layer if isinstance(layer, int) else net_b.layer_index(layer)
@@ -130,7 +118,7 @@ def match_units(net_a: Network, net_b: Network, layer, criterion: str = "activat
             raise ValueError("matching on activation correlation needs images X")
         scores = correlation_matrix(net_a.forward(X)[li_a + 1], net_b.forward(X)[li_b + 1])
     elif criterion == "weights":
-        scores = cosine_matrix(pixel_templates(net_a, li_a), pixel_templates(net_b, li_b))
+        scores = cosine_matrix(effective_templates(net_a, li_a), effective_templates(net_b, li_b))
     else:
         raise ValueError(f"criterion {criterion!r} is not 'activation' or 'weights'")
     permutation = hungarian(scores)
