@@ -15,6 +15,7 @@ import numpy as np
 
 from .data import Dataset
 from .errors import HandnetError
+from .evaluate import confusion_matrix
 from .network import Network
 
 
@@ -175,8 +176,7 @@ def analyze_errors(net: Network, dataset: Dataset, digit: int | None = None) -> 
     labels = np.asarray(dataset.labels, dtype=np.int64)
     considered = np.ones(len(labels), bool) if digit is None else labels == int(digit)
     wrong = considered & (predictions != labels)
-    pairs = labels[wrong] * 10 + predictions[wrong]
-    counts = np.bincount(pairs, minlength=100)
+    counts = confusion_matrix(labels[wrong], predictions[wrong]).ravel()  # index = true * 10 + predicted
     # most frequent first; ties in (true, predicted) order so the report is stable
     order = sorted((p for p in range(100) if counts[p]), key=lambda p: (-counts[p], p))
     out_w, out_b = net.layers[-1].weights, net.layers[-1].biases
