@@ -199,6 +199,18 @@ def figure_set(net: Network, X, y, top_k: int = 5) -> dict:
     return figures
 
 
+def write_figure_set(net: Network, X, y, out, prefix: str, dpi: int = 80) -> list[str]:
+    """Save ``figure_set(net, X, y)`` as ``out/PREFIX-STEM.png`` (atomically); returns the paths."""
+    from pathlib import Path
+
+    from .atomic import save_figure
+
+    return [
+        str(save_figure(fig, Path(out) / f"{prefix}-{stem}.png", dpi=dpi, bbox_inches="tight"))
+        for stem, fig in figure_set(net, X, y).items()
+    ]
+
+
 def regenerate(out, spec_path="weight_specs/3b1b.toml", trained_path=None, dpi: int = 80, note=print):
     """Rebuild the committed ``figures/`` folder: ``hand-*`` from the spec, ``trained-*`` from its
     trained twin (loaded from ``trained_path``, or trained on the bundled sample with seed 0).
@@ -208,7 +220,6 @@ def regenerate(out, spec_path="weight_specs/3b1b.toml", trained_path=None, dpi: 
     from pathlib import Path
 
     from . import build
-    from .atomic import save_figure
     from .data import load_splits
     from .train import TrainConfig, train
 
@@ -233,6 +244,5 @@ def regenerate(out, spec_path="weight_specs/3b1b.toml", trained_path=None, dpi: 
     written = []
     for prefix, net in nets:
         note(f"drawing {prefix}-* ({'-'.join(map(str, net.sizes))} net) ...")
-        for stem, fig in figure_set(net, splits.test.X, splits.test.y).items():
-            written.append(str(save_figure(fig, Path(out) / f"{prefix}-{stem}.png", dpi=dpi, bbox_inches="tight")))
+        written += write_figure_set(net, splits.test.X, splits.test.y, out, prefix, dpi)
     return written, notes

@@ -40,11 +40,10 @@ def demo(out, spec_path, seed, seeds, as_json):
         handnet demo -o demo
     """
     from .. import build
-    from ..atomic import save_figure
     from ..check import check_spec
     from ..data import load_splits
     from ..evaluate import evaluate
-    from ..gallery import figure_set
+    from ..gallery import write_figure_set
     from ..report import build_report, report_steps
     from ..spec import load_spec
     from ..train import TrainConfig, train
@@ -86,8 +85,7 @@ def demo(out, spec_path, seed, seeds, as_json):
 
     say(f"\n5. figures in {out / 'figures'}")
     for prefix, net in (("hand", hand), ("twin", twin)):
-        for stem, fig in figure_set(net, splits.test.X, splits.test.y).items():
-            save_figure(fig, out / "figures" / f"{prefix}-{stem}.png", dpi=80, bbox_inches="tight")
+        write_figure_set(net, splits.test.X, splits.test.y, out / "figures", prefix)
     say(f"   {len(list((out / 'figures').glob('*.png')))} PNG files (weights, maximizing inputs, tuning, diagram)")
 
     say(f"\n6. hand-designed vs learned: the ladder, the comparison and the surgery ({seeds} seeds)")
