@@ -14,8 +14,8 @@ import json
 import statistics
 import time
 
-from handnet.data import bundled_splits
-from handnet.train import TrainConfig, train
+from handnet.data.mnist import bundled_splits
+from handnet.nn.train import TrainConfig, train
 
 # Round 1 varies one setting at a time around a first guess; round 2 combines round 1's winners
 # (lr 0.01, weight decay 1e-3, lighter augmentation) and varies around that; round 3 combines

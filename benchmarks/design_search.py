@@ -40,11 +40,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from handnet import build  # noqa: E402
-from handnet.data import bundled_splits  # noqa: E402
-from handnet.network import sigmoid  # noqa: E402
+from handnet.data.mnist import bundled_splits  # noqa: E402
+from handnet.nn.activations import sigmoid  # noqa: E402
 from handnet.spec import load_spec  # noqa: E402
-from handnet.strokes import Arc, Line, ink, prefix, to_dict  # noqa: E402
-from handnet.templates import edge_template  # noqa: E402
+from handnet.spec.strokes import Arc, Line, ink, prefix, to_dict  # noqa: E402
+from handnet.compiler.templates import edge_template  # noqa: E402
 
 
 def candidate_strokes() -> list:

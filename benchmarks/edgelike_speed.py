@@ -12,9 +12,9 @@ import time
 
 import numpy as np
 
-from handnet import edgelike
-from handnet.network import random_network
-from handnet.templates import edge_template
+from handnet.compare import edgelike
+from handnet.nn.network import random_network
+from handnet.compiler.templates import edge_template
 
 SAMPLE = 400
 

@@ -1,6 +1,6 @@
 """How fast and how good activation maximization is on a 784-16-16-10 net.
 
-Maximizes all 42 hidden and output units (16 + 16 + 10) with ``handnet.maximize.maximize_units``
+Maximizes all 42 hidden and output units (16 + 16 + 10) with ``handnet.inside.maximize.search.maximize_units``
 and compares every deeper unit with the yardstick: the best of 100 random-start
 projected-gradient runs (200 steps each), timed in the same run.
 
@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from handnet import maximize as mx
-from handnet.network import Network, random_network
+from handnet.inside import maximize as mx
+from handnet.nn.network import Network, random_network
 
 
 def bench(name, net):

@@ -4,7 +4,7 @@ Usage:
     PYTHONPATH=. python benchmarks/spec_accuracy.py [--data DIR] [--split NAME] [--spec PATH ...] [--json]
 
 Default data: HANDNET_DATA, else the bundled sample's test split. Anything fitted or calibrated
-is trained on the training data that goes with it (handnet.data.load_splits): the bundled
+is trained on the training data that goes with it (handnet.data.mnist.load_splits): the bundled
 4,000-digit train split, or all 5,000 bundled digits when DIR has no train split.
 """
 
@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from handnet import build  # noqa: E402
-from handnet.data import load_splits  # noqa: E402
-from handnet.evaluate import evaluate  # noqa: E402
+from handnet.data.mnist import load_splits  # noqa: E402
+from handnet.nn.evaluate import evaluate  # noqa: E402
 
 
 def main(argv=None) -> int:

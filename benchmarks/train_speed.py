@@ -35,8 +35,8 @@ import warnings
 
 import numpy as np
 
-from handnet.data import load_bundled
-from handnet.train import MULTITHREAD_BATCH, TrainConfig, train
+from handnet.data.mnist import load_bundled
+from handnet.nn.train import MULTITHREAD_BATCH, TrainConfig, train
 
 SIZES = (784, 16, 16, 10)
 BATCH_SIZES = (10, 32, 256)

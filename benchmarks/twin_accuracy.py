@@ -18,9 +18,9 @@ import os
 import statistics
 import time
 
-from handnet.data import load_splits
+from handnet.data.mnist import load_splits
 from handnet.errors import HandnetError
-from handnet.train import LESSON_RECIPE, TrainConfig, train
+from handnet.nn.train import LESSON_RECIPE, TrainConfig, train
 
 RECIPES = {"default": TrainConfig(), "lesson": LESSON_RECIPE}
 

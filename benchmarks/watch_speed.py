@@ -27,8 +27,9 @@ def main():
     parser.add_argument("--spec", default=str(ROOT / "weight_specs" / "3b1b.toml"))
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from handnet.data import load_bundled, load_test
-    from handnet.watch import Watcher, render_units
+    from handnet.data.mnist import load_bundled, load_test
+    from handnet.tune.watch import Watcher
+    from handnet.viz.tune import render_units
 
     candidates = [ROOT.parent / "shared" / "mnist", ROOT.parent.parent / "shared" / "mnist"]
     shared = next((c for c in candidates if (c / "dev-images-idx3-ubyte.gz").is_file()), None)

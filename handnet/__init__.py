@@ -1,18 +1,24 @@
 """handnet: the lesson's 784-16-16-10 digit network, designed by hand from spec files,
 trained by gradient descent, and compared.
 
-The pipeline runs one way: spec -> weights -> Network -> analysis -> figures.
+The pipeline runs one way: spec -> weights -> Network -> analysis -> figures. The packages follow
+it (``spec``, ``compiler``, ``nn``, ``inside``, ``compare``, ``tune``, ``viz``; ``data`` for digits);
+this module is the facade: ``build``, ``load`` and the classes most code needs.
 """
 
-from .errors import DataError, HandnetError, NetworkFileError, SpecError, UnitError
-from .network import Layer, Network, UnitRef
+from handnet import _moved
+from handnet.errors import DataError, HandnetError, NetworkFileError, SpecError, UnitError
+from handnet.nn.network import Layer, Network, UnitRef
+from handnet.viz import notebook as _notebook  # noqa: F401  (registers the Jupyter views)
+
+_moved.install()
 
 
 def build(path, data=None) -> Network:
     """Load the spec at ``path`` and compile it into a Network (``data``: training digits for
     fitted or calibrated units; a Dataset, a directory, or None for the bundled sample)."""
-    from .compile import compile_spec
-    from .spec import load_spec
+    from handnet.compiler.compile import compile_spec
+    from handnet.spec import load_spec
 
     return compile_spec(load_spec(path), data)
 

@@ -1,3 +1,3 @@
-from .cli import main
+from handnet.cli import main
 
 main(prog_name="handnet")

@@ -6,9 +6,9 @@ Edges are edge templates of known strokes; parts read edges with known weights (
 
 import numpy as np
 
-from handnet import strokes
-from handnet.network import Layer, Network
-from handnet.templates import edge_template
+from handnet.spec import strokes
+from handnet.nn.network import Layer, Network
+from handnet.compiler.templates import edge_template
 
 EDGES = {
     "top_bar": [strokes.Line((5.0, 8.0), (5.0, 20.0))],

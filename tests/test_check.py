@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from handnet.check import check_spec
+from handnet.compiler.check import check_spec
 from handnet.cli import main
-from handnet.network import Network
+from handnet.nn.network import Network
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,7 +30,7 @@ def run(*args):
 
 @pytest.mark.parametrize("path", sorted((ROOT / "weight_specs").glob("*.toml")), ids=lambda p: p.name)
 def test_shipped_specs_pass_their_own_check(path):
-    from handnet.data import bundled_splits
+    from handnet.data.mnist import bundled_splits
 
     sample = bundled_splits()["train"].subset(slice(0, None, 8))  # only a fitted readout reads it
     report = check_spec(path, sample)
@@ -118,7 +118,7 @@ def test_the_documented_example_specs_pass_check(doc, tmp_path):
 
 def test_check_catches_what_threshold_calibration_breaks():
     # the documented example: data-set edge thresholds alone, a real (not constructed) regression
-    from handnet.data import bundled_splits
+    from handnet.data.mnist import bundled_splits
 
     sample = bundled_splits()["train"].subset(slice(0, None, 4))
     report = check_spec(ROOT / "docs" / "examples" / "3b1b-calibrated.toml", sample)

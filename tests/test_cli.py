@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from handnet.cli import main
-from handnet.network import random_network
+from handnet.nn.network import random_network
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,7 +82,7 @@ def test_data_info_thumbnails(tmp_path):
 
 
 def test_data_info_on_a_directory(tmp_path, rng):
-    from handnet.data import write_idx
+    from handnet.data.mnist import write_idx
 
     write_idx(tmp_path / "dev-images-idx3-ubyte.gz", rng.integers(0, 256, (12, 28, 28)))
     write_idx(tmp_path / "dev-labels-idx1-ubyte.gz", np.arange(12) % 10)

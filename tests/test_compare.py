@@ -4,12 +4,13 @@ edge-likeness of pure strokes and of noise, ablation of a unit nothing reads, Wi
 import numpy as np
 import pytest
 
-from handnet import edgelike, probes, similarity
-from handnet.compare import accuracy_report, compare, wilson_interval
+from handnet.compare import edgelike, similarity
+from handnet.inside import probes
+from handnet.compare.comparison import accuracy_report, compare, wilson_interval
 from handnet.errors import HandnetError
-from handnet.network import Layer, Network, random_network
-from handnet.strokes import Arc, Line
-from handnet.templates import edge_template
+from handnet.nn.network import Layer, Network, random_network
+from handnet.spec.strokes import Arc, Line
+from handnet.compiler.templates import edge_template
 
 
 def permuted_copy(net: Network, rng):

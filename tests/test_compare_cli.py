@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from handnet.cli import compare as compare_cli
 from handnet.cli import main
-from handnet.network import random_network
+from handnet.nn.network import random_network
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from handnet import build
-from handnet.compile import compile_spec, edge_response
-from handnet.network import Network
+from handnet.compiler.compile import compile_spec, edge_response
+from handnet.nn.network import Network
 from handnet.spec import load_spec
-from handnet.strokes import Line, ink
+from handnet.spec.strokes import Line, ink
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "weight_specs").glob("*.toml"))
@@ -167,7 +167,7 @@ def test_same_spec_gives_byte_identical_weights(path, tmp_path):
 
 @pytest.fixture(scope="module")
 def bundled():
-    from handnet.data import bundled_splits
+    from handnet.data.mnist import bundled_splits
 
     return bundled_splits()
 
@@ -195,7 +195,7 @@ def test_fitted_readout_keeps_the_hand_layers_and_is_deterministic(bundled, tmp_
 
 
 def test_least_squares_readout_is_the_closed_form_optimum(tmp_path, bundled):
-    from handnet.readout import fit_least_squares
+    from handnet.compiler.readout import fit_least_squares
 
     rng = np.random.default_rng(0)
     X = rng.random((300, 5))
@@ -207,7 +207,7 @@ def test_least_squares_readout_is_the_closed_form_optimum(tmp_path, bundled):
 
 
 def test_logistic_readout_gradient_vanishes_at_the_optimum():
-    from handnet.readout import fit_logistic
+    from handnet.compiler.readout import fit_logistic
 
     rng = np.random.default_rng(1)
     X = rng.random((200, 4))

@@ -5,25 +5,8 @@ import gzip
 import numpy as np
 import pytest
 
-from handnet import data as datalib
-from handnet.data import (
-    IMAGE_MAGIC,
-    LABEL_MAGIC,
-    Dataset,
-    bundled_splits,
-    data_dir,
-    find_splits,
-    load_bundled,
-    load_split,
-    load_splits,
-    load_test,
-    read_idx,
-    read_idx_pair,
-    read_images,
-    read_labels,
-    stratified_split,
-    write_idx,
-)
+from handnet.data import mnist as datalib
+from handnet.data.mnist import IMAGE_MAGIC, LABEL_MAGIC, Dataset, bundled_splits, data_dir, find_splits, load_bundled, load_split, load_splits, load_test, read_idx, read_idx_pair, read_images, read_labels, stratified_split, write_idx
 from handnet.errors import DataError
 
 DEV_COUNTS = [517, 536, 500, 523, 503, 448, 480, 523, 485, 485]
@@ -315,7 +298,7 @@ def test_magic_constants_match_the_format():
 
 # ---- thumbnails --------------------------------------------------------------------------------
 def test_digit_grid_shows_the_first_examples_of_each_digit(rng):
-    from handnet.plots import digit_grid
+    from handnet.viz.plots import digit_grid
 
     labels = rng.integers(0, 9, 60)  # no 9s at all
     labels[:3] = [4, 4, 4]
@@ -333,7 +316,7 @@ def test_digit_grid_shows_the_first_examples_of_each_digit(rng):
 
 
 def test_digit_grid_rejects_mismatched_inputs():
-    from handnet.plots import digit_grid
+    from handnet.viz.plots import digit_grid
 
     with pytest.raises(ValueError, match="one label each"):
         digit_grid(np.zeros((3, 28, 28)), np.zeros(2))

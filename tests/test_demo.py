@@ -5,7 +5,7 @@ import json
 from click.testing import CliRunner
 
 from handnet.cli import main
-from handnet.network import Network
+from handnet.nn.network import Network
 
 
 def test_demo_writes_networks_figures_and_report(tmp_path):

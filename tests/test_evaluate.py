@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from handnet import evaluate as evaluate_module
+from handnet.nn import evaluate as evaluate_module
 from handnet.cli import main
-from handnet.data import Dataset
+from handnet.data.mnist import Dataset
 from handnet.errors import DataError, HandnetError
-from handnet.evaluate import confusion_matrix, evaluate
-from handnet.network import Layer, Network
+from handnet.nn.evaluate import confusion_matrix, evaluate
+from handnet.nn.network import Layer, Network
 
 # (true label, pixel lit) pairs; the pixel-reader network predicts the lit pixel's index
 CASES = [(0, 0), (0, 3), (1, 1), (1, 1), (1, 2), (2, 2), (9, 9), (9, 4)]
@@ -97,7 +97,7 @@ def test_empty_data_and_wrong_output_size_are_one_line_errors(oracle_data):
 
 
 def write_oracle_dir(directory):
-    from handnet.data import write_idx
+    from handnet.data.mnist import write_idx
 
     labels, pixels = zip(*CASES)
     write_idx(directory / "oracle-images-idx3-ubyte.gz", lit_images(pixels))

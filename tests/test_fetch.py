@@ -8,11 +8,11 @@ import threading
 import pytest
 from click.testing import CliRunner
 
-from handnet import fetch as fetch_module
+from handnet.data import fetch as fetch_module
 from handnet.cli import main
-from handnet.data import load_split, write_idx
+from handnet.data.mnist import load_split, write_idx
 from handnet.errors import DataError
-from handnet.fetch import MNIST_SHA256, default_fetch_dir, fetch_mnist, sha256_of
+from handnet.data.fetch import MNIST_SHA256, default_fetch_dir, fetch_mnist, sha256_of
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -8,8 +8,8 @@ from click.testing import CliRunner
 
 from handnet.cli import main
 from handnet.errors import HandnetError, NetworkFileError
-from handnet.imports import from_sklearn, load_torch
-from handnet.network import Network
+from handnet.nn.convert import from_sklearn, load_torch
+from handnet.nn.network import Network
 
 
 def fitted_mlp(activation="logistic", n_classes=10, hidden=(16, 16), seed=0):
@@ -34,7 +34,8 @@ def test_from_sklearn_gives_predict_proba(rng, activation):
     assert net.sizes == [784, 16, 16, 10]
     assert np.allclose(net.output(X), clf.predict_proba(X), atol=1e-10)
     assert np.array_equal(net.predict(X), clf.predict(X))
-    assert np.array_equal(Network.from_sklearn(clf).output(X), net.output(X))
+    with pytest.warns(DeprecationWarning):
+        assert np.array_equal(Network.from_sklearn(clf).output(X), net.output(X))
 
 
 def test_from_sklearn_binary_and_pixel_scale(rng):

@@ -3,9 +3,12 @@
 import numpy as np
 import pytest
 
-from handnet import maximize as mx
+from handnet.inside import maximize as mx
+from handnet.inside.maximize import search
+from handnet.inside.maximize.objectives import total_variation
 from handnet.errors import HandnetError, UnitError
-from handnet.network import Layer, Network, random_network, sigmoid
+from handnet.nn.activations import sigmoid
+from handnet.nn.network import Layer, Network, random_network
 
 
 def known_optimum_net():
@@ -81,8 +84,8 @@ def test_l2_penalty_closed_form_matches_numerical_optimum():
     lam = 0.5
     result = mx.maximize(net, "hidden1:0", l2=lam)
     np.testing.assert_allclose(result.image, np.clip(w / (2 * lam), 0, 1))
-    problem = mx._Problem(net, net.unit("hidden1:0"), "preactivation", lam, 0.0, 0.0)
-    x, value, _ = mx._lbfgsb(problem, np.full(784, 0.5), 500)
+    problem = mx.Problem(net, net.unit("hidden1:0"), "preactivation", lam, 0.0, 0.0)
+    x, value, _ = search._lbfgsb(problem, np.full(784, 0.5), 500)
     np.testing.assert_allclose(x, result.image, atol=1e-4)
 
 
@@ -107,7 +110,7 @@ def test_input_gradient_matches_finite_differences(rng, objective, activations):
 
 def test_flattened_sigmoid_gradient_matches_finite_differences(rng):
     net = random_network(seed=9)
-    problem = mx._Problem(net, net.unit("digits:2"), "preactivation", 0.0, 0.0, 0.0)
+    problem = mx.Problem(net, net.unit("digits:2"), "preactivation", 0.0, 0.0, 0.0)
     problem.gradient.temperature = np.array([[4.0], [2.0]])
     X = rng.uniform(0, 1, size=(2, 784))
     _, grads = problem.value_and_grad(X)
@@ -122,13 +125,13 @@ def test_flattened_sigmoid_gradient_matches_finite_differences(rng):
 
 def test_total_variation_gradient_matches_finite_differences(rng):
     x = rng.uniform(0, 1, size=(2, 784))
-    _, g = mx._tv(x, (28, 28))
+    _, g = total_variation(x, (28, 28))
     for i in rng.choice(784, size=10, replace=False):
         h = 1e-6
         xp, xm = x.copy(), x.copy()
         xp[:, i] += h
         xm[:, i] -= h
-        np.testing.assert_allclose(g[:, i], (mx._tv(xp, (28, 28))[0] - mx._tv(xm, (28, 28))[0]) / (2 * h), rtol=1e-4, atol=1e-7)
+        np.testing.assert_allclose(g[:, i], (total_variation(xp, (28, 28))[0] - total_variation(xm, (28, 28))[0]) / (2 * h), rtol=1e-4, atol=1e-7)
 
 
 def test_interval_bounds_hold_for_random_images(rng):

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from handnet.errors import HandnetError, NetworkFileError, UnitError
-from handnet.network import Layer, Network, random_network, sigmoid
+from handnet.nn.activations import sigmoid
+from handnet.nn.network import Layer, Network, random_network
 
 
 def small_named_net(rng):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from handnet import gallery, plots
-from handnet.network import random_network
+from handnet.viz import gallery, plots
+from handnet.nn.network import random_network
 from inside_nets import hand_net
 
 
@@ -67,7 +67,7 @@ def test_weight_figures_for_a_hand_net():
 
 
 def test_effective_template_is_the_weight_product():
-    from handnet.weights import effective_templates
+    from handnet.inside.effective import effective_templates
 
     net = hand_net()
     np.testing.assert_allclose(effective_templates(net, "parts"), net.layers[1].weights @ net.layers[0].weights)

@@ -7,10 +7,10 @@ import subprocess
 import numpy as np
 import pytest
 
-from handnet.compare import compare
-from handnet.data import load_splits
-from handnet.network import random_network
-from handnet.report import render_report
+from handnet.compare.comparison import compare
+from handnet.data.mnist import load_splits
+from handnet.nn.network import random_network
+from handnet.viz.report import render_report
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -67,7 +67,7 @@ def test_report_renders_with_its_images_in_headless_chromium(page, tmp_path):
 
 def test_ladder_surgery_and_drift_figures_from_arrays(tmp_path):
     from handnet.atomic import save_figure
-    from handnet import compare_plots as plots
+    from handnet.viz import compare as plots
 
     rungs = [{"label": f"rung {k}", "accuracy_mean": 0.5 + 0.1 * k, "accuracy_min": 0.45 + 0.1 * k,
               "accuracy_max": 0.55 + 0.1 * k, "edge_likeness_median": 0.9 - 0.1 * k} for k in range(5)]
@@ -83,7 +83,7 @@ def test_ladder_surgery_and_drift_figures_from_arrays(tmp_path):
 
 
 def test_weight_mosaic_colours_follow_the_lesson():
-    from handnet.compare_plots import mosaic
+    from handnet.viz.compare import mosaic
 
     w = np.zeros(784)
     w[0], w[1] = 1.0, -1.0

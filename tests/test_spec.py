@@ -163,8 +163,8 @@ def _flatten(d, prefix=()):
 def test_mutated_specs_give_a_network_or_a_spec_error(tmp_path, mutation):
     import tomllib
 
-    from handnet.compile import compile_spec
-    from handnet.network import Network
+    from handnet.compiler.compile import compile_spec
+    from handnet.nn.network import Network
 
     path, pick, how, value = mutation
     text = path.read_text()

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from handnet.strokes import Arc, Bezier, Line, Polyline, centroid, ink, length, moved, outside
+from handnet.spec.strokes import Arc, Bezier, Line, Polyline, centroid, ink, length, moved, outside
 
 
 def test_horizontal_line_inks_its_row():
@@ -53,7 +53,7 @@ def test_outside_reports_points_off_the_canvas():
 
 
 def test_dict_round_trip_for_every_stroke_type():
-    from handnet.strokes import from_dict, to_dict
+    from handnet.spec.strokes import from_dict, to_dict
 
     for s in [Line((1, 2), (3, 4)), Polyline(((1, 1), (2, 2), (3, 1))), Bezier(((1, 1), (5, 9), (9, 1))),
               Arc((14, 14), (5, 3), 10, 200, 30)]:
@@ -61,7 +61,7 @@ def test_dict_round_trip_for_every_stroke_type():
 
 
 def test_edge_template_is_centre_positive_surround_negative_and_balanced():
-    from handnet.templates import edge_template
+    from handnet.compiler.templates import edge_template
 
     t = edge_template([Line((14, 6), (14, 22))], width=2.0, surround=2.0, inhibition=1.0)
     assert t[14, 14] > 0 and t[17, 14] < 0 and t[2, 2] == 0

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import handnet.train as train_module
+import handnet.nn.train as train_module
 from handnet.cli import main
-from handnet.data import load_splits
-from handnet.ladder import spec_rungs
-from handnet.surgery import surgery
+from handnet.data.mnist import load_splits
+from handnet.compare.ladder import spec_rungs
+from handnet.compare.surgery import surgery
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "weight_specs" / "3b1b.toml"
@@ -71,7 +71,7 @@ def test_ladder_and_report_refuse_a_bad_spec_in_one_line(tmp_path):
 
 def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small, tmp_path):
     # a small data folder (1,500 training, 400 test digits) keeps the whole pipeline quick
-    from handnet.data import write_idx
+    from handnet.data.mnist import write_idx
 
     folder = tmp_path / "digits"
     for split, dataset in zip(("train", "test"), small):

@@ -8,17 +8,8 @@ from click.testing import CliRunner
 
 from handnet.cli import main
 from handnet.errors import HandnetError
-from handnet.network import Layer, Network
-from handnet.train import (
-    LESSON_RECIPE,
-    TrainConfig,
-    augment_images,
-    gradients,
-    learning_rate,
-    loss_value,
-    resolve_freeze,
-    train,
-)
+from handnet.nn.network import Layer, Network
+from handnet.nn.train import LESSON_RECIPE, TrainConfig, augment_images, gradients, learning_rate, loss_value, resolve_freeze, train
 
 
 def small_net(rng, hidden="sigmoid", output="softmax", names=("edges", "parts", "digits"), n_in=12):
@@ -345,7 +336,7 @@ def test_config_is_frozen():
 @pytest.mark.parametrize("output, loss", [("softmax", "cross_entropy"), ("sigmoid", "cross_entropy"),
                                           ("softmax", "quadratic"), ("relu", "quadratic")])
 def test_epoch_metrics_agree_with_loss_value(rng, output, loss):
-    from handnet.backprop import Engine as _Engine
+    from handnet.nn.backprop import Engine as _Engine
 
     net = small_net(rng, output=output)
     X = rng.uniform(size=(9, 12))
@@ -354,6 +345,19 @@ def test_epoch_metrics_agree_with_loss_value(rng, output, loss):
     mean_loss, accuracy = engine.evaluate(engine.with_ones(X), y)
     assert mean_loss == pytest.approx(loss_value(net, X, y, loss), rel=1e-12)
     assert accuracy == pytest.approx(net.accuracy(X, y))
+
+
+@pytest.mark.parametrize("hidden, output", [("sigmoid", "softmax"), ("relu", "sigmoid"), ("sigmoid", "relu")])
+def test_backprop_tape_runs_the_same_forward_pass(rng, hidden, output):
+    """The engine's compiled tape and handnet.nn.forward are one computation, in two forms."""
+    from handnet.nn.backprop import Engine as _Engine
+    from handnet.nn.forward import forward
+
+    net = small_net(rng, hidden=hidden, output=output)
+    X = rng.uniform(size=(7, 12))
+    engine = _Engine(net.layers, np.float64, "quadratic", [True] * 3)
+    taped = engine.forward(engine.with_ones(X), engine.workspace(7))
+    np.testing.assert_allclose(taped, forward(net.layers, X)[0][-1], rtol=1e-12, atol=1e-15)
 
 
 def test_ctrl_c_returns_the_best_network_so_far(rng):
@@ -377,7 +381,7 @@ def test_ctrl_c_returns_the_best_network_so_far(rng):
 
 
 def test_cli_ctrl_c_saves_and_says_so(tmp_path, monkeypatch):
-    import handnet.train as trainer
+    import handnet.nn.train as trainer
 
     real = trainer.learning_rate
 
@@ -438,7 +442,7 @@ def test_everything_frozen_only_measures(rng):
 
 
 def test_epoch_accuracy_breaks_ties_like_argmax():
-    from handnet.backprop import Engine
+    from handnet.nn.backprop import Engine
 
     layer = Layer("digits", np.zeros((3, 2)), np.zeros(3), "softmax")
     engine = Engine([layer], np.float64, "cross_entropy", [True])

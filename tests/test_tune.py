@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 
 from handnet.cli import main
-from handnet.data import load_splits
+from handnet.data.mnist import load_splits
 from handnet.errors import HandnetError, SpecError
-from handnet.evaluate import evaluate
-from handnet.network import Layer, Network
+from handnet.nn.evaluate import evaluate
+from handnet.nn.network import Layer, Network
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_3B1B = ROOT / "weight_specs" / "3b1b.toml"
@@ -95,7 +95,7 @@ def save(path: Path, text: str) -> None:
 
 # ---- errors ------------------------------------------------------------------------------------
 def test_error_groups_sum_to_mistakes_and_explain_the_margin(class_means, splits):
-    from handnet.errors_analysis import analyze_errors
+    from handnet.tune.mistakes import analyze_errors
 
     net, test = template_net(class_means), splits.test
     analysis = analyze_errors(net, test)
@@ -137,7 +137,7 @@ def test_errors_command_json_and_figures(class_means, tmp_path):
 
 # ---- diff --------------------------------------------------------------------------------------
 def test_diff_of_identical_networks_reports_nothing(class_means, splits):
-    from handnet.netdiff import compare_versions
+    from handnet.tune.diff import compare_versions
 
     net = template_net(class_means)
     comparison = compare_versions(net, net.copy(), splits.test)
@@ -146,7 +146,7 @@ def test_diff_of_identical_networks_reports_nothing(class_means, splits):
 
 
 def test_diff_names_the_changed_unit_and_the_flips(class_means, splits):
-    from handnet.netdiff import compare_versions, flips
+    from handnet.tune.diff import compare_versions, flips
 
     a, b = template_net(class_means), template_net(class_means, boost=3, boost_gain=2.0)
     comparison = compare_versions(a, b, splits.test)
@@ -180,7 +180,7 @@ def test_diff_command_on_saved_networks(class_means, tmp_path):
 
 # ---- watch -------------------------------------------------------------------------------------
 def test_watcher_rebuilds_once_per_save_and_reports_the_true_change(class_means, splits, tmp_path):
-    from handnet.watch import Watcher
+    from handnet.tune.watch import Watcher
 
     spec = tmp_path / "toy.toml"
     save(spec, "gain = 0.5\n")
@@ -211,7 +211,7 @@ def test_watcher_rebuilds_once_per_save_and_reports_the_true_change(class_means,
 
 
 def test_watcher_keeps_the_last_good_network_on_a_broken_edit(class_means, splits, tmp_path):
-    from handnet.watch import Watcher
+    from handnet.tune.watch import Watcher
 
     spec = tmp_path / "toy.toml"
     save(spec, "gain = 0.5\n")
@@ -229,13 +229,13 @@ def test_watcher_keeps_the_last_good_network_on_a_broken_edit(class_means, split
 
 
 def test_watcher_draws_changed_units_atomically(class_means, splits, tmp_path):
-    from handnet.watch import Watcher, unit_filename
+    from handnet.tune.watch import Watcher, unit_filename
 
     drawn = []
 
     def render(net, refs, out):
         drawn.append(list(refs))
-        from handnet.watch import render_units
+        from handnet.viz.tune import render_units
 
         return render_units(net, [r for r in refs if r in ("edges:e3", "edges:e15")], out)
 
@@ -259,9 +259,9 @@ def test_watcher_draws_changed_units_atomically(class_means, splits, tmp_path):
 
 
 def test_watch_on_the_real_spec_follows_an_included_file(splits, tmp_path):
-    from handnet.compile import compile_spec
+    from handnet.compiler.compile import compile_spec
     from handnet.spec import load_spec
-    from handnet.watch import Watcher
+    from handnet.tune.watch import Watcher
 
     (tmp_path / "3b1b.toml").write_text(SPEC_3B1B.read_text())
     middle = tmp_path / "middle.toml"
@@ -305,9 +305,9 @@ def test_watch_command_once(tmp_path):
 
 # ---- sweep -------------------------------------------------------------------------------------
 def test_sweep_at_the_current_value_equals_evaluate(splits):
-    from handnet.compile import compile_spec
+    from handnet.compiler.compile import compile_spec
     from handnet.spec import load_spec
-    from handnet.sweep import sweep
+    from handnet.tune.sweep import sweep
 
     result = sweep(SPEC_3B1B, f"edges.{E}.fraction", [EDGE.fraction / 2, min(0.95, EDGE.fraction + 0.5)], splits.test)
     current = load_spec(SPEC_3B1B).unit("edges", E).fraction
@@ -321,8 +321,8 @@ def test_sweep_at_the_current_value_equals_evaluate(splits):
 
 
 def test_sweep_paths_and_errors(splits, tmp_path):
-    from handnet.sweep import get_path, parse_assignment, set_path
-    from handnet.sweep import sweep as sweep_spec
+    from handnet.tune.sweep import get_path, parse_assignment, set_path
+    from handnet.tune.sweep import sweep as sweep_spec
 
     data = {"edges": {"top_bar": {"strokes": [{"line": [[6, 10], [6, 20]]}]}}}
     moved = set_path(data, "edges.top_bar.strokes.0.line.1.1", 22)
@@ -405,16 +405,16 @@ def test_watch_command_loop_reports_each_save_and_stops_on_ctrl_c(tmp_path, monk
         edit()
 
     monkeypatch.setattr(time, "sleep", sleep)
-    import handnet.watch
+    import handnet.viz.tune
 
-    real_render = handnet.watch.render_units
+    real_render = handnet.viz.tune.render_units
     drawn = []
 
     def edges_only(net, refs, out):  # the edge pictures are quick; deeper units' maximizers are not
         drawn.append(list(refs))
         return real_render(net, [r for r in refs if r.startswith("edges:")], out)
 
-    monkeypatch.setattr(handnet.watch, "render_units", edges_only)
+    monkeypatch.setattr(handnet.viz.tune, "render_units", edges_only)
     result = CliRunner().invoke(main, ["watch", str(spec), "--json", "-o", str(tmp_path / "w")])
     assert result.exit_code == 0, result.output
     reports = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
@@ -427,7 +427,7 @@ def test_watch_command_loop_reports_each_save_and_stops_on_ctrl_c(tmp_path, monk
 
 
 def test_watch_follows_a_broken_new_include_until_it_is_fixed(splits, tmp_path):
-    from handnet.watch import Watcher
+    from handnet.tune.watch import Watcher
 
     (tmp_path / "3b1b.toml").write_text(SPEC_3B1B.read_text())
     spec = tmp_path / "mine.toml"
@@ -445,21 +445,21 @@ def test_watch_follows_a_broken_new_include_until_it_is_fixed(splits, tmp_path):
 
 
 def test_reports_show_themselves_in_jupyter(class_means, splits):
-    from handnet.errors_analysis import analyze_errors
-    from handnet.netdiff import compare_versions
+    from handnet.tune.mistakes import analyze_errors
+    from handnet.tune.diff import compare_versions
 
     net = template_net(class_means)
     assert "<pre>" in analyze_errors(net, splits.test)._repr_html_()
     assert "accuracy  A" in compare_versions(net, net, splits.test)._repr_html_()
-    from handnet.sweep import sweep
+    from handnet.tune.sweep import sweep
 
     page = sweep(SPEC_3B1B, f"edges.{E}.fraction", [0.2], splits.test)._repr_html_()
     assert "data:image/png;base64," in page and "current" in page
 
 
 def test_diff_pairs_a_hand_built_layer_with_a_trained_one_by_position(class_means, splits):
-    from handnet.netdiff import diff_networks
-    from handnet.network import random_network
+    from handnet.tune.diff import diff_networks
+    from handnet.nn.network import random_network
 
     hand, trained = template_net(class_means), random_network(seed=0)
     diff = diff_networks(hand, trained)

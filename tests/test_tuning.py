@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
-from handnet import strokes, tuning
+from handnet.spec import strokes
+from handnet.inside import tuning_curves as tuning
 from handnet.errors import UnitError
-from handnet.network import Network, random_network
-from handnet.templates import edge_template
+from handnet.nn.network import Network, random_network
+from handnet.compiler.templates import edge_template
 from inside_nets import EDGES, hand_net
 
 

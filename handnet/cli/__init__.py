@@ -1,12 +1,14 @@
 """The ``handnet`` command: a thin layer of click commands over the library.
 
-Each area keeps its commands in its own module (listed in ``commands``); this one assembles them.
+Each command group keeps its commands in its own module (listed in ``commands``), a few lines over
+one package; this one assembles them. The cli may use every package; nothing imports the cli.
+Commands import the library inside their bodies, so ``handnet --help`` stays fast.
 """
 
 import click
 
-from . import compare, data, demo, evaluate, network, render, spec, train, tune
-from .common import HandnetGroup
+from handnet.cli import compare, data, demo, evaluate, figures, network, render, spec, train, tune
+from handnet.cli.common import HandnetGroup
 
 
 @click.group(cls=HandnetGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,6 +25,6 @@ def main():
 
 for command in [data.data, network.info, demo.demo]:
     main.add_command(command)
-for area in (spec, evaluate, train, render, compare, tune):
+for area in (spec, evaluate, train, render, figures, compare, tune):
     for command in area.commands:
         main.add_command(command)

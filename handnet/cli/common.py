@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from ..errors import HandnetError
+from handnet.errors import HandnetError
 
 
 class HandnetGroup(click.Group):

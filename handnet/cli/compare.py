@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from .. import load
-from .common import HandnetGroup, data_options, json_option, note, print_json, progress
+from handnet import load
+from handnet.cli.common import HandnetGroup, data_options, json_option, note, print_json, progress
 
 
 def _pct(x) -> str:
@@ -46,8 +46,8 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, as_json):
         handnet compare demo/hand.npz demo/twin.npz --data ../shared/mnist --split dev
         handnet compare demo/hand.npz demo/twin.npz --json > comparison.json
     """
-    from ..compare import check_digit_outputs, check_same_shape, compare as run_compare, compare_steps
-    from ..data import load_test
+    from handnet.compare.comparison import check_digit_outputs, check_same_shape, compare as run_compare, compare_steps
+    from handnet.data.mnist import load_test
 
     a, b = load(net_a, data), load(net_b, data)
     names = (Path(net_a).stem, Path(net_b).stem)
@@ -60,10 +60,10 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, as_json):
         result = run_compare(a, b, test.X, test.y, names=names, data=test.describe(),
                              ablation_mode=ablation_mode, progress=_stepper(bar))
     if figures:
-        from ..report import comparison_figures
+        from handnet.viz.report import comparison_figures
 
         for name, fig in comparison_figures(result).items():
-            from ..atomic import save_figure
+            from handnet.atomic import save_figure
 
             save_figure(fig, Path(figures) / f"{name}.png")
         note(f"figures written to {figures}")
@@ -75,7 +75,7 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, as_json):
 
 def text_summary(result) -> str:
     """The comparison as a few readable lines."""
-    from ..edgelike import summarize
+    from handnet.compare.edgelike import summarize
 
     a, b = result.a, result.b
     lines = [f"test data: {result.data}", ""]
@@ -149,7 +149,7 @@ def import_torch(file, output, hidden_activation, output_activation, as_json):
         handnet import torch model.pt -o torch.npz
         handnet compare demo/hand.npz torch.npz
     """
-    from ..imports import load_torch
+    from handnet.nn.convert import load_torch
 
     net = load_torch(file, hidden_activation, output_activation)
     net.save(output)
@@ -165,7 +165,7 @@ def import_torch(file, output, hidden_activation, output_activation, as_json):
 
 def _config(epochs):
     """The trainer's default recipe, with ``--epochs`` if given."""
-    from ..train import TrainConfig
+    from handnet.nn.train import TrainConfig
 
     return TrainConfig() if epochs is None else TrainConfig().replace(epochs=epochs)
 
@@ -195,8 +195,8 @@ def surgery(hand, trained, layer, data, split, seed, epochs, as_json):
         handnet surgery demo/hand.npz demo/twin.npz --layer edges
         handnet surgery demo/hand.npz demo/twin.npz --layer edges --data ../shared/mnist --split dev --json
     """
-    from ..data import load_splits
-    from ..surgery import check_surgery, surgery as run_surgery
+    from handnet.data.mnist import load_splits
+    from handnet.compare.surgery import check_surgery, surgery as run_surgery
 
     hand_net, trained_net = load(hand, data), load(trained, data)
     check_surgery(hand_net, trained_net, layer)
@@ -235,10 +235,10 @@ def ladder(spec, data, split, seeds, epochs, figure, as_json):
         handnet ladder weight_specs/3b1b.toml --seeds 3
         handnet ladder weight_specs/3b1b.toml --data ../shared/mnist --split dev --figure ladder.png
     """
-    from ..data import load_splits
-    from ..ladder import ladder as run_ladder, ladder_steps
-    from ..report import calibration_note, ladder_rows
-    from ..spec import load_spec
+    from handnet.data.mnist import load_splits
+    from handnet.compare.ladder import ladder as run_ladder, ladder_steps
+    from handnet.compare.ladder import calibration_note, ladder_rows
+    from handnet.spec import load_spec
 
     load_spec(spec)  # a bad spec fails here, in one line, before any training
     splits = load_splits(data, split)
@@ -246,8 +246,8 @@ def ladder(spec, data, split, seeds, epochs, figure, as_json):
     with progress(ladder_steps(seeds), "ladder") as bar:
         result = run_ladder(spec, splits.train, splits.test, seeds=seeds, config=config, progress=_stepper(bar))
     if figure:
-        from ..atomic import save_figure
-        from ..compare_plots import plot_ladder
+        from handnet.atomic import save_figure
+        from handnet.viz.compare import plot_ladder
 
         save_figure(plot_ladder([r.to_dict() for r in result.rungs]), figure)
         note(f"figure written to {figure}")
@@ -287,17 +287,19 @@ def report(spec, data, split, output, seeds, layer, epochs, as_json):
     """
     import json
 
-    from ..atomic import write_text
-    from ..data import load_splits
-    from ..report import build_report, report_steps
-    from ..spec import load_spec
-    from .common import _clean
+    from handnet.atomic import write_text
+    from handnet.data.mnist import load_splits
+    from handnet.cli.common import _clean
+    from handnet.compare.study import run_study
+    from handnet.spec import load_spec
+    from handnet.viz.report import report_steps, write_report
 
     load_spec(spec)  # a bad spec fails here, in one line, before any training
     splits = load_splits(data, split)
     with progress(report_steps(seeds), "report") as bar:
-        path, results = build_report(spec, splits, output, seeds=seeds, config=_config(epochs), layer=layer,
-                                     progress=_stepper(bar))
+        study = run_study(spec, splits, seeds=seeds, config=_config(epochs), layer=layer, progress=_stepper(bar))
+        path = write_report(study, output, progress=_stepper(bar))
+    results = study.to_dict()
     write_text(Path(output) / "report.json", json.dumps(_clean(results), indent=2))
     if as_json:
         print_json({"html": str(path), "json": str(Path(output) / "report.json"), **results})

@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from .common import HandnetGroup, data_options, json_option, note, print_json, progress
+from handnet.cli.common import HandnetGroup, data_options, json_option, note, print_json, progress
 
 
 @click.group("data", cls=HandnetGroup)
@@ -48,8 +48,8 @@ def info(data, split, as_json, thumbnails):
         handnet data info --data ../shared/mnist --json
         handnet data info --split test --thumbnails digits.png
     """
-    from .. import data as datalib
-    from ..errors import DataError
+    from handnet.data import mnist as datalib
+    from handnet.errors import DataError
 
     directory = datalib.data_dir(data)
     if directory is None:
@@ -66,8 +66,8 @@ def info(data, split, as_json, thumbnails):
         splits = {split: splits[split]}
     report = {"source": source, "splits": {name: _split_report(ds) for name, ds in splits.items()}}
     if thumbnails:
-        from ..atomic import save_figure
-        from ..plots import digit_grid
+        from handnet.atomic import save_figure
+        from handnet.viz.plots import digit_grid
 
         name, ds = next(iter(splits.items()))
         fig = digit_grid(ds.images, ds.labels, title=f"{ds.describe()}: first 10 of each digit")
@@ -128,7 +128,7 @@ def fetch(mirrors, directory, as_json):
         handnet data fetch
         handnet data fetch --dir ~/mnist --mirror https://ossci-datasets.s3.amazonaws.com/mnist/
     """
-    from ..fetch import default_fetch_dir, fetch_mnist
+    from handnet.data.fetch import default_fetch_dir, fetch_mnist
 
     target = directory or default_fetch_dir()
     # bars only on a terminal: in a log, the summary below says what happened

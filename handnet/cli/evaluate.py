@@ -2,8 +2,8 @@
 
 import click
 
-from .. import load
-from .common import data_options, json_option, print_json
+from handnet import load
+from handnet.cli.common import data_options, json_option, print_json
 
 
 @click.command("evaluate")
@@ -21,8 +21,8 @@ def evaluate(net, data, split, as_json):
         handnet evaluate demo/hand.npz
         handnet evaluate demo/hand.npz --data ../shared/mnist --split dev --json
     """
-    from .. import data as datalib
-    from ..evaluate import evaluate as run_evaluation
+    from handnet.data import mnist as datalib
+    from handnet.nn.evaluate import evaluate as run_evaluation
 
     network = load(net, data)
     dataset = datalib.load_test(data, split)

@@ -2,7 +2,7 @@
 
 import click
 
-from .common import json_option, print_json
+from handnet.cli.common import json_option, print_json
 
 
 @click.command("info")
@@ -15,7 +15,7 @@ def info(net, as_json):
     Example:
         handnet info demo/hand.npz
     """
-    from ..network import Network
+    from handnet.nn.network import Network
 
     network = Network.load(net)
     summary = network.describe()

@@ -1,6 +1,6 @@
-"""``handnet render ...`` and ``handnet figures``: figures of what is inside a network.
+"""``handnet render ...``: figures of what is inside a network.
 
-Thin: each command loads a network, calls ``handnet.gallery`` and saves what it returns.
+Thin: each command loads a network, calls ``handnet.viz.gallery`` and saves what it returns.
 """
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ from pathlib import Path
 
 import click
 
-from .. import load
-from .common import HandnetGroup, data_options, json_option, note, print_json, progress
+from handnet import load
+from handnet.cli.common import HandnetGroup, data_options, json_option, print_json, progress
 
 FORMATS = ("png", "svg")
 PALETTES = ("lesson", "colorblind")
 
 
 def _save(figures: dict, out, prefix: str, fmt: str, dpi: int) -> list[str]:
-    from ..atomic import save_figure
+    from handnet.atomic import save_figure
 
     written = []
     for stem, fig in figures.items():
@@ -83,7 +83,7 @@ def weights_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json):
         handnet render weights demo/hand.npz
         handnet render weights demo/hand.npz --unit parts:upper_loop --palette colorblind
     """
-    from .. import gallery
+    from handnet.viz import gallery
 
     network = load(net, data)
     written = _save(gallery.weight_figures(network, unit, palette), out, _prefix(net), fmt, dpi)
@@ -117,9 +117,9 @@ def maximize_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, top_k,
         handnet render maximize demo/hand.npz --unit hidden2:7 --json
         handnet render maximize demo/hand.npz --data ../shared/mnist --npz maxima.npz
     """
-    from .. import gallery
-    from .. import maximize as mx
-    from ..data import load_test
+    from handnet.viz import gallery
+    from handnet.inside import maximize as mx
+    from handnet.data.mnist import load_test
 
     network = load(net, data)
     if unit is not None:
@@ -157,7 +157,7 @@ def tuning_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json):
     Example:
         handnet render tuning demo/hand.npz --unit edges:upper_bar
     """
-    from .. import gallery
+    from handnet.viz import gallery
 
     network = load(net, data)
     refs = gallery.tuning_refs(network, unit)
@@ -181,9 +181,9 @@ def diagram_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, image_i
     Example:
         handnet render diagram demo/hand.npz --image 7 --data ../shared/mnist
     """
-    from .. import gallery
-    from ..data import load_test
-    from ..errors import HandnetError
+    from handnet.viz import gallery
+    from handnet.data.mnist import load_test
+    from handnet.errors import HandnetError
 
     network = load(net, data)
     test = load_test(data, split)
@@ -207,8 +207,8 @@ def digits_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, count):
         handnet render digits demo/hand.npz
         handnet render digits demo/hand.npz --unit parts:upper_loop --count 20
     """
-    from .. import gallery
-    from ..data import load_test
+    from handnet.viz import gallery
+    from handnet.data.mnist import load_test
 
     network = load(net, data)
     if unit is not None:
@@ -220,31 +220,4 @@ def digits_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, count):
     _report(as_json, net, written)
 
 
-@click.command("figures")
-@click.option("-o", "--out", default="figures", show_default=True, type=click.Path(file_okay=False))
-@click.option("--spec", "spec_path", default="weight_specs/3b1b.toml", show_default=True,
-              type=click.Path(dir_okay=False), help="The hand-designed net's spec.")
-@click.option("--trained", "trained_path", default=None, type=click.Path(dir_okay=False),
-              help="A saved trained twin (.npz); default: train one on the bundled sample (seed 0).")
-@click.option("--dpi", type=click.IntRange(20, 600), default=80, show_default=True)
-@json_option
-def figures(out, spec_path, trained_path, dpi, as_json):
-    """Regenerate the committed figures/ folder: weights, maximizing images, tuning curves, the lit-up
-    diagram and digits, for the hand-designed net (from --spec) and its trained twin (from --trained,
-    or trained here on the bundled sample with seed 0).
-
-    \b
-    Example:
-        handnet figures -o figures
-    """
-    from .. import gallery
-
-    written, notes = gallery.regenerate(out, spec_path, trained_path, dpi=dpi, note=note)
-    if as_json:
-        print_json({"files": written, "notes": notes})
-    else:
-        for path in written:
-            click.echo(f"wrote {path}")
-
-
-commands = [render, figures]
+commands = [render]

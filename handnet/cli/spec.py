@@ -5,21 +5,21 @@ from pathlib import Path
 
 import click
 
-from .common import data_options, json_option, note, print_json
+from handnet.cli.common import data_options, json_option, note, print_json
 
 
 def _data(data, split):
     """Training data for fitted or calibrated units, chosen the way every command chooses digits."""
     if data is None:
         return None
-    from .. import data as datalib
+    from handnet.data import mnist as datalib
 
     return datalib.load_splits(data, split).train
 
 
 def _compile(spec_path, data, split):
-    from ..compile import compile_spec
-    from ..spec import load_spec
+    from handnet.compiler.compile import compile_spec
+    from handnet.spec import load_spec
 
     spec = load_spec(spec_path)
     if spec.needs_data:
@@ -53,7 +53,7 @@ def build(spec, out, data, split, as_json):
 
 
 def _explain_units(net, unit):
-    from ..errors import UnitError
+    from handnet.errors import UnitError
 
     try:
         refs = net.units() if unit is None else [net.unit(unit)]
@@ -140,7 +140,7 @@ def check(spec, data, split, as_json):
         handnet check weight_specs/3b1b.toml
         handnet check weight_specs/seven-segment.toml --json
     """
-    from ..check import check_network
+    from handnet.compiler.check import check_network
 
     parsed, net = _compile(spec, data, split)
     report = check_network(parsed, net)

@@ -1,12 +1,12 @@
-"""``handnet train``: the gradient-trained twin, over ``handnet.train``."""
+"""``handnet train``: the gradient-trained twin, over ``handnet.nn.train``."""
 
 import sys
 
 import click
 
-from .common import data_options, json_option, note, print_json
+from handnet.cli.common import data_options, json_option, note, print_json
 
-DEFAULTS = {  # mirrors handnet.train.TrainConfig() so --help stays fast (checked by the tests)
+DEFAULTS = {  # mirrors handnet.nn.train.TrainConfig() so --help stays fast (checked by the tests)
     "epochs": 60,
     "batch_size": 32,
     "optimizer": "adam",
@@ -106,11 +106,11 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
     """
     import numpy as np
 
-    from .. import data as datalib
-    from ..errors import HandnetError
-    from ..network import Network
-    from ..train import TrainConfig, resolve_freeze
-    from ..train import train as run_training
+    from handnet.data import mnist as datalib
+    from handnet.errors import HandnetError
+    from handnet.nn.network import Network
+    from handnet.nn.train import TrainConfig, resolve_freeze
+    from handnet.nn.train import train as run_training
 
     try:
         size_list = tuple(int(s) for s in sizes.split(","))

@@ -1,7 +1,7 @@
 """The tuning loop: ``handnet watch``, ``diff``, ``sweep`` and ``errors``.
 
-Each command is a few lines over ``handnet.watch``, ``handnet.netdiff``, ``handnet.sweep`` and
-``handnet.errors_analysis``.
+Each command is a few lines over ``handnet.tune.watch``, ``handnet.tune.diff``, ``handnet.tune.sweep`` and
+``handnet.tune.mistakes``.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from pathlib import Path
 
 import click
 
-from .. import load
-from .common import _clean, data_options, json_option, note, print_json
+from handnet import load
+from handnet.cli.common import _clean, data_options, json_option, note, print_json
 
 
 def _save(fig, path) -> Path:
-    from ..atomic import save_figure
+    from handnet.atomic import save_figure
 
     save_figure(fig, path, dpi=100)
     return Path(path)
@@ -40,14 +40,14 @@ def errors(net, data, split, digit, top, out, as_json):
     Example:
         handnet errors demo/hand.npz --data ../shared/mnist --digit 4 -o errors/
     """
-    from ..data import load_test
-    from ..errors_analysis import analyze_errors
+    from handnet.data.mnist import load_test
+    from handnet.tune.mistakes import analyze_errors
     network = load(net, data)
     dataset = load_test(data, split)
     analysis = analyze_errors(network, dataset, digit=digit)
     saved = []
     if out:
-        from ..tune_plots import plot_error_group
+        from handnet.viz.tune import plot_error_group
 
         for g in analysis.groups[:top]:
             last = g.layers[-1] if g.layers else None
@@ -91,12 +91,18 @@ def diff(a, b, data, split, out, as_json):
     Example:
         handnet diff weight_specs/3b1b.toml my_edit.toml --data ../shared/mnist -o diff/
     """
-    from ..data import load_test
-    from ..netdiff import compare_versions
+    from handnet.data.mnist import load_test
+    from handnet.tune.diff import compare_versions
     net_a, net_b = load(a, data), load(b, data)
     dataset = load_test(data, split)
     comparison = compare_versions(net_a, net_b, dataset)
-    saved = [str(p) for p in comparison.save_figures(out, dataset)] if out else []
+    saved = []
+    if out:
+        from handnet.atomic import save_figure
+        from handnet.viz.tune import version_figures
+
+        saved = [str(save_figure(fig, Path(out) / f"{name}.png", dpi=100))
+                 for name, fig in version_figures(comparison, dataset).items()]
     if as_json:
         result = comparison.to_dict()
         result.update(a=a, b=b, figures=saved)
@@ -133,11 +139,14 @@ def watch(spec, data, split, out, once, interval, no_figures, as_json):
     import json
     import time
 
-    from ..data import load_test
-    from ..watch import Watcher
+    from handnet.data.mnist import load_test
+    from handnet.tune.watch import Watcher
+    from handnet.viz import tune as tune_figures
 
     dataset = load_test(data, split)
-    watcher = Watcher(spec, dataset, out, render=not no_figures, data=data)
+    # looked up at each call, so a test can swap in a quicker renderer
+    render = None if no_figures else (lambda net, refs, folder: tune_figures.render_units(net, refs, folder))
+    watcher = Watcher(spec, dataset, out, render=render, data=data)
 
     def show(report):
         if as_json:
@@ -195,10 +204,10 @@ def sweep(spec, assignment, data, split, out, as_json):
     Example:
         handnet sweep weight_specs/3b1b.toml --set edges.upper_bar.fraction=0.3:0.8:11 --data ../shared/mnist
     """
-    from ..atomic import save_figure
-    from ..data import load_test
-    from ..sweep import parse_assignment, sweep as run_sweep
-    from ..tune_plots import plot_sweep
+    from handnet.atomic import save_figure
+    from handnet.data.mnist import load_test
+    from handnet.tune.sweep import parse_assignment, sweep as run_sweep
+    from handnet.viz.tune import plot_sweep
 
     path, values = parse_assignment(assignment)
     dataset = load_test(data, split)
@@ -216,7 +225,7 @@ def sweep(spec, assignment, data, split, out, as_json):
 
 
 def _progress(length, label):
-    from .common import progress
+    from handnet.cli.common import progress
 
     return progress(length, label)
 

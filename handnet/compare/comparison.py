@@ -1,0 +1,212 @@
+"""Hand-designed vs learned: the numbers that answer the lesson's question.
+
+``compare(a, b, dataset)`` measures two networks of the same shape on the same test digits:
+accuracy overall and per digit with 95% Wilson intervals and confusion matrices; unit matching
+(Hungarian assignment on activation correlation and on weight-template cosine); linear CKA between
+layers; edge-likeness of every hidden unit; confidence on noise and blank images; and the accuracy
+each hidden unit carries (ablation). ``Comparison.to_dict()`` is the JSON documented in
+docs/compare.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from handnet.compare import edgelike, similarity
+from handnet.inside import probes
+from handnet.errors import HandnetError
+from handnet.nn.network import Network
+
+Z95 = 1.959963984540054  # two-sided 95% normal quantile
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval for a proportion ``successes / n`` (95% by default).
+
+    Unlike the normal approximation it stays inside [0, 1] and is sensible at 0% and 100%.
+    ``n == 0`` gives ``(nan, nan)``.
+    """
+    if n <= 0:
+        return (float("nan"), float("nan"))
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass(frozen=True)
+class AccuracyReport:
+    """Accuracy of one network on one test set: overall and per digit, each with a 95% Wilson interval.
+
+    ``confusion`` (classes, classes) int, rows = true digit, columns = predicted.
+    """
+
+    accuracy: float
+    interval: tuple[float, float]
+    n: int
+    per_digit: list[float]
+    per_digit_interval: list[tuple[float, float]]
+    per_digit_n: list[int]
+    confusion: np.ndarray
+
+    def to_dict(self) -> dict:
+        return {
+            "accuracy": self.accuracy,
+            "ci95": list(self.interval),
+            "n": self.n,
+            "per_digit": {
+                str(d): {"accuracy": a, "ci95": list(ci), "n": k}
+                for d, (a, ci, k) in enumerate(zip(self.per_digit, self.per_digit_interval, self.per_digit_n))
+            },
+            "confusion": self.confusion.tolist(),
+        }
+
+
+def accuracy_report(net: Network, X, y, outputs=None) -> AccuracyReport:
+    """Accuracy of a 10-output ``net`` on images ``X`` (n, 784) with labels ``y`` (n,) int in 0-9
+    (``outputs``: the net's outputs on ``X``, when already computed)."""
+    from handnet.nn.evaluate import confusion_matrix
+
+    check_digit_outputs(net)
+    predictions = net.predict(X) if outputs is None else np.argmax(outputs, axis=1)
+    confusion = confusion_matrix(y, predictions)
+    per_n = confusion.sum(axis=1).tolist()
+    per_k = np.diag(confusion).tolist()
+    n, k = int(confusion.sum()), int(np.trace(confusion))
+    return AccuracyReport(
+        accuracy=k / n if n else float("nan"),
+        interval=wilson_interval(k, n),
+        n=n,
+        per_digit=[c / m if m else float("nan") for c, m in zip(per_k, per_n)],
+        per_digit_interval=[wilson_interval(c, m) for c, m in zip(per_k, per_n)],
+        per_digit_n=[int(m) for m in per_n],
+        confusion=confusion,
+    )
+
+
+def check_digit_outputs(net: Network, name: str = "the network") -> None:
+    """Raise a one-line error unless ``net`` has 10 outputs, one per digit."""
+    if net.sizes[-1] != 10:
+        raise HandnetError(f"{name} has {net.sizes[-1]} output units; reading digits needs 10 (one per digit)")
+
+
+def check_same_shape(a: Network, b: Network, names=("A", "B")) -> None:
+    """Raise a one-line error unless the two networks have the same layer sizes."""
+    if a.sizes != b.sizes:
+        raise HandnetError(
+            f"{names[0]} is {'-'.join(map(str, a.sizes))} but {names[1]} is {'-'.join(map(str, b.sizes))}; "
+            "compare needs two networks of the same shape"
+        )
+
+
+@dataclass
+class NetworkProfile:
+    """Everything measured about one network on its own: accuracy, edge-likeness, noise test, ablation."""
+
+    name: str
+    network: Network
+    accuracy: AccuracyReport
+    edges: list
+    noise: dict
+    ablation: dict
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "sizes": self.network.sizes,
+            "layers": self.network.layer_names,
+            "provenance": self.network.metadata.get("provenance"),
+            "accuracy": self.accuracy.to_dict(),
+            "edge_likeness": {
+                "units": [f.to_dict() for f in self.edges],
+                "summary": edgelike.summarize(self.edges),
+            },
+            "noise": self.noise,
+            "ablation": self.ablation,
+        }
+
+
+def profile(net: Network, X, y, name: str = "", ablation_mode: str = "zero", noise_seed: int = 0, progress=None,
+            acts=None):
+    """Measure one network on test images ``X`` (n, 784) and labels ``y``.
+
+    ``acts`` is ``net.forward(X)`` when the caller has it: every measurement here shares it.
+    """
+    acts = net.forward(X) if acts is None else acts
+    return NetworkProfile(
+        name=name,
+        network=net,
+        accuracy=accuracy_report(net, X, y, outputs=acts[-1]),
+        edges=edgelike.edge_likeness(net),
+        noise=probes.noise_test(net, X, seed=noise_seed, digit_outputs=acts[-1]),
+        ablation=probes.ablation(net, X, y, mode=ablation_mode, progress=progress, acts=acts),
+    )
+
+
+@dataclass
+class Comparison:
+    """Two networks measured side by side on one test set (see ``compare``)."""
+
+    a: NetworkProfile
+    b: NetworkProfile
+    data: str
+    matchings: dict = field(default_factory=dict)  # {"activation": [Matching per hidden layer], "weights": [...]}
+    cka_layers: list = field(default_factory=list)  # corresponding layers: [{"layer_a", "layer_b", "cka"}]
+    cka_matrix: np.ndarray | None = None  # (layers of A, layers of B)
+
+    def to_dict(self) -> dict:
+        return {
+            "data": self.data,
+            "a": self.a.to_dict(),
+            "b": self.b.to_dict(),
+            "agreement": self.agreement,
+            "matching": {crit: [m.to_dict() for m in ms] for crit, ms in self.matchings.items()},
+            "cka": {
+                "corresponding": self.cka_layers,
+                "matrix": {
+                    "rows": self.a.network.layer_names,
+                    "columns": self.b.network.layer_names,
+                    "values": self.cka_matrix.tolist() if self.cka_matrix is not None else None,
+                },
+            },
+        }
+
+    agreement: float = float("nan")  # fraction of test images on which A and B give the same answer
+
+
+def compare(a: Network, b: Network, X, y, names=("A", "B"), data: str = "", ablation_mode: str = "zero",
+            noise_seed: int = 0, progress=None) -> Comparison:
+    """Compare two networks of the same shape on test images ``X`` (n, 784) float in [0, 1] and labels ``y``.
+
+    ``progress(k)`` is called as work is done (total ``compare_steps(a)``).
+    """
+    check_same_shape(a, b, names)
+    step = progress or (lambda k: None)
+    # every analysis below reads the same test activations: compute them once per network
+    full_a, full_b = a.forward(X), b.forward(X)
+    prof_a = profile(a, X, y, names[0], ablation_mode, noise_seed, step, acts=full_a)
+    prof_b = profile(b, X, y, names[1], ablation_mode, noise_seed, step, acts=full_b)
+    acts_a, acts_b = full_a[1:], full_b[1:]
+    hidden = range(len(a.layers) - 1)
+    matchings = {
+        criterion: [similarity.match_units(a, b, li, criterion, X=X, acts=(full_a, full_b)) for li in hidden]
+        for criterion in ("activation", "weights")
+    }
+    step(1)
+    cka_layers = [
+        {"layer_a": a.layers[i].name, "layer_b": b.layers[i].name, "cka": similarity.linear_cka(acts_a[i], acts_b[i])}
+        for i in range(len(a.layers))
+    ]
+    matrix = similarity.cka_matrix(acts_a, acts_b)
+    step(1)
+    agreement = float(np.mean(acts_a[-1].argmax(axis=1) == acts_b[-1].argmax(axis=1)))
+    return Comparison(prof_a, prof_b, data, matchings, cka_layers, matrix, agreement)
+
+
+def compare_steps(net: Network) -> int:
+    """How many progress steps ``compare`` reports for networks of this shape."""
+    return 2 * sum(layer.n_out for layer in net.layers[:-1]) + 2

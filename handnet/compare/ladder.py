@@ -1,0 +1,232 @@
+"""The ladder: one spec, five networks, from every weight set by hand to every weight learned.
+
+On one test split, for the same spec and shape:
+
+1. ``spec``: every weight from the spec text alone (any ``threshold = { quantile = q }`` ignored,
+   so the spec's own fraction/bias thresholds hold);
+2. ``calibrated``: thresholds calibrated on the training data. A spec that names quantiles
+   (``threshold = { quantile = q }``) is compiled as written, with data. Otherwise every edge and
+   every part gets a quantile (its bias set so that it stays below 0.5 on that fraction of the
+   training digits), one for the edges and one for the parts, chosen from
+   ``CALIBRATION_QUANTILES`` by training accuracy; digit units keep their thresholds;
+3. ``readout``: rung 2 with its output layer refit on the training data (the layers below frozen);
+4. ``fine-tuned``: every weight trained, starting from rung 2's hand weights;
+5. ``trained``: every weight trained from a random start (the twin).
+
+Rungs 3-5 are trained once per seed; accuracy is reported as mean, min, max and standard
+deviation over seeds. Each rung gets the edge-likeness of its hidden units, and rung 4 the drift of
+each unit from its hand-set weights (cosine of the incoming weight vectors; 1 = unchanged direction).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from handnet.compare import edgelike
+from handnet.nn.network import Network
+from handnet.compare.similarity import cosine_matrix
+
+CALIBRATION_QUANTILES = (0.5, 0.65, 0.8)  # an edge or part is in a minority of digits: fire on at most half
+
+RUNGS = (
+    ("spec", "every weight from the spec"),
+    ("calibrated", "thresholds calibrated from data"),
+    ("readout", "output layer fitted"),
+    ("fine-tuned", "all weights trained from the hand weights"),
+    ("trained", "all weights trained from random init (the twin)"),
+)
+
+
+@dataclass
+class Rung:
+    """One rung: its label, a description, accuracy per seed, edge-likeness summary and networks (one per seed)."""
+
+    label: str
+    description: str
+    accuracies: list
+    networks: list
+    edges: list  # EdgeFits of the first network
+    seeds: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        acc = np.array(self.accuracies, dtype=float)
+        summary = edgelike.summarize(self.edges)
+        first = next(iter(summary.values())) if summary else {}
+        return {
+            "label": self.label,
+            "description": self.description,
+            "seeds": self.seeds,
+            "accuracy": self.accuracies,
+            "accuracy_mean": float(acc.mean()),
+            "accuracy_std": float(acc.std(ddof=1)) if acc.size > 1 else 0.0,
+            "accuracy_min": float(acc.min()),
+            "accuracy_max": float(acc.max()),
+            "edge_likeness": summary,
+            "edge_likeness_median": first.get("median", float("nan")),
+        }
+
+
+@dataclass
+class Ladder:
+    spec: str
+    data: str
+    rungs: list
+    drift: list  # [{"unit", "cosine_mean", "cosine_per_seed"}] for the fine-tuned rung
+    calibration: dict = field(default_factory=dict)  # how rung 2's thresholds were chosen (see spec_rungs)
+
+    def rung(self, label: str) -> Rung:
+        return next(r for r in self.rungs if r.label == label)
+
+    def to_dict(self) -> dict:
+        return {"spec": self.spec, "data": self.data, "calibration": self.calibration,
+                "rungs": [r.to_dict() for r in self.rungs], "drift": self.drift}
+
+
+def unit_drift(before: Network, after: Network) -> list[dict]:
+    """Cosine between each hidden unit's incoming weights before and after training (same units, same order)."""
+    out = []
+    for li, (a, b) in enumerate(zip(before.layers[:-1], after.layers[:-1])):
+        cos = np.diag(cosine_matrix(a.weights, b.weights))
+        out.extend({"unit": f"{a.name}:{u}", "cosine": float(c)} for u, c in zip(a.units, cos))
+    return out
+
+
+def spec_rungs(spec_path, train_set, quantiles=CALIBRATION_QUANTILES):
+    """Rungs 1 and 2: the spec compiled from its text alone, and with thresholds calibrated on ``train_set``.
+
+    Returns ``(spec net, calibrated net, calibration)``, where ``calibration`` says how rung 2 was
+    made: ``{"source": "spec"}`` or ``{"source": "search", "edges": q, "parts": q, "train_accuracy": a}``.
+    A spec whose readout is fitted (``[digits] fit = ...``) needs data even for rung 1: its edges
+    and parts come from the text, its readout is fitted.
+    """
+    from handnet.compiler.compile import compile_spec
+    from handnet.spec import load_spec
+
+    spec = load_spec(spec_path)
+
+    def quantiled(units, q):
+        return tuple(dataclasses.replace(u, quantile=q) for u in units)
+
+    pure = dataclasses.replace(spec, edges=quantiled(spec.edges, None), parts=quantiled(spec.parts, None),
+                               digits=quantiled(spec.digits, None))
+    spec_net = compile_spec(pure, train_set if pure.needs_data else None)
+    if any(u.quantile is not None for u in spec.edges + spec.parts + spec.digits):
+        return spec_net, compile_spec(spec, train_set), {"source": "spec"}
+    best = None
+    for q_edges in quantiles:
+        for q_parts in quantiles:
+            net = compile_spec(dataclasses.replace(spec, edges=quantiled(spec.edges, q_edges),
+                                                   parts=quantiled(spec.parts, q_parts)), train_set)
+            accuracy = net.accuracy(train_set.X, train_set.y)
+            if best is None or accuracy > best[0]:
+                best = (accuracy, net, {"source": "search", "edges": q_edges, "parts": q_parts,
+                                        "train_accuracy": accuracy})
+    return spec_net, best[1], best[2]
+
+
+def _train(X, y, config, seed, init=None, freeze=()):
+    from handnet.nn.train import train
+
+    return train(X, y, dataclasses.replace(config, seed=seed), init=init, freeze=freeze).network
+
+
+def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress=None) -> Ladder:
+    """Run the five rungs for ``spec_path`` and score them on ``test_set`` (a ``data.Dataset``).
+
+    ``train_set`` (a ``data.Dataset``) calibrates rung 2 and trains rungs 3-5; ``seeds`` training
+    runs per trained rung, seeds 0..seeds-1. ``config`` is a ``train.TrainConfig`` (default: the
+    trainer's recipe, with the spec's layer sizes). ``progress(1)`` is called after each network.
+    """
+    from handnet.nn.train import TrainConfig
+
+    step = progress or (lambda k: None)
+    X, y = train_set.X, train_set.y
+    Xt, yt = test_set.X, test_set.y
+    spec_net, calibrated, calibration = spec_rungs(spec_path, train_set)
+    step(2)
+    config = dataclasses.replace(config or TrainConfig(), sizes=tuple(calibrated.sizes))
+    frozen_below_output = [layer.name for layer in calibrated.layers[:-1]]
+    seed_list = list(range(seeds))
+    trained_nets = {"readout": [], "fine-tuned": [], "trained": []}
+    for seed in seed_list:
+        trained_nets["readout"].append(_train(X, y, config, seed, init=calibrated, freeze=frozen_below_output))
+        step(1)
+        trained_nets["fine-tuned"].append(_train(X, y, config, seed, init=calibrated))
+        step(1)
+        trained_nets["trained"].append(_train(X, y, config, seed))
+        step(1)
+    nets = {"spec": [spec_net], "calibrated": [calibrated], **trained_nets}
+    rungs = []
+    for label, description in RUNGS:
+        networks = nets[label]
+        rungs.append(
+            Rung(
+                label=label,
+                description=description,
+                accuracies=[net.accuracy(Xt, yt) for net in networks],
+                networks=networks,
+                edges=edgelike.edge_likeness(networks[0]),
+                seeds=seed_list if label in trained_nets else [],
+            )
+        )
+    per_seed = [unit_drift(calibrated, net) for net in trained_nets["fine-tuned"]]
+    drift = [
+        {
+            "unit": entries[0]["unit"],
+            "cosine_mean": float(np.mean([e["cosine"] for e in entries])),
+            "cosine_per_seed": [e["cosine"] for e in entries],
+        }
+        for entries in zip(*per_seed)
+    ]
+    return Ladder(str(spec_path), f"train: {train_set.describe()}; test: {test_set.describe()}", rungs, drift, calibration)
+
+
+def ladder_steps(seeds: int) -> int:
+    return 2 + 3 * seeds
+
+
+# ---- the ladder as text ---------------------------------------------------------------------------
+def _pct(x) -> str:
+    return "n/a" if x is None or x != x else f"{100 * x:.1f}%"
+
+
+def ladder_rows(ladder) -> list[list[str]]:
+    """The ladder as table rows: rung, what it is, accuracy (mean ± sd, range), edge-likeness medians."""
+    rows = []
+    for k, rung in enumerate(ladder.rungs, 1):
+        d = rung.to_dict()
+        n = len(d["accuracy"])
+        acc = _pct(d["accuracy_mean"]) + (
+            f" ± {100 * d['accuracy_std']:.1f} ({_pct(d['accuracy_min'])}-{_pct(d['accuracy_max'])}, {n} seeds)" if n > 1 else ""
+        )
+        medians = [f"{v['median']:.2f}" for v in d["edge_likeness"].values()]
+        rows.append([f"{k}. {rung.label}", rung.description, acc] + medians)
+    return rows
+
+
+def edge_headers(ladder) -> list[str]:
+    """Column titles for the edge-likeness medians, by position (hand and trained nets name layers differently)."""
+    n = len(ladder.rungs[0].to_dict()["edge_likeness"])
+    return [f"edge-likeness, hidden layer {k + 1} (median)" for k in range(n)]
+
+
+def calibration_note(ladder) -> str:
+    """One sentence on how rung 2's thresholds were calibrated."""
+    c = ladder.calibration or {}
+    if c.get("source") == "search":
+        return (f"Rung 2 sets every edge's bias at the {c['edges']:.0%} quantile of its input over the training digits "
+                f"and every part's at the {c['parts']:.0%} quantile (chosen on training accuracy).")
+    if c.get("source") == "spec":
+        return "Rung 2 calibrates the thresholds the spec marks with a quantile."
+    return ""
+
+
+def ladder_markdown(ladder) -> str:
+    """The ladder as a Markdown table (for the README), with the data it used."""
+    header = ["rung", "weights", "test accuracy"] + edge_headers(ladder)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in ladder_rows(ladder)]
+    return "\n".join(lines) + f"\n\nData: {ladder.data}. {calibration_note(ladder)}"

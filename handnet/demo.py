@@ -1,0 +1,141 @@
+"""The main job, end to end, as ``make demo`` runs it (``handnet demo``), and the figures of the
+README (``handnet figures``).
+
+spec -> hand-designed net -> check -> evaluate; trained twin -> evaluate; figures; the study
+(ladder, comparison, surgery) and its report. Uses every package above it; only ``cli`` uses it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+SPEC = Path("weight_specs/3b1b.toml")
+
+
+def _no_progress(length: int, label: str):
+    class _Bar:
+        def update(self, n=1, current_item=None):
+            pass
+
+    return contextlib.nullcontext(_Bar())
+
+
+def _accuracy_line(label, evaluation) -> str:
+    per_digit = " ".join(f"{d}:{100 * a:.0f}" for d, a in evaluation.per_digit.items())
+    return f"  {label:<34} {evaluation.accuracy:7.1%}   per digit % {per_digit}"
+
+
+def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=print, progress=_no_progress) -> dict:
+    """Build and check the hand-designed net (and its fitted-readout sibling ``<spec>-fitted.toml``
+    when it exists), train the twin, evaluate all of them, draw the figures and write the report,
+    everything under ``out``. ``say(text)`` gets the running commentary; ``progress(length, label)``
+    is a context manager giving a bar with ``update(n)``.
+
+    Returns the numbers: ``{"data", "files", "report", "accuracy": {label: evaluation}, "ladder",
+    "comparison", "surgery"}``.
+    """
+    from handnet.compare.study import run_study
+    from handnet.compiler import check_spec, compile_spec
+    from handnet.data import load_splits
+    from handnet.nn.evaluate import evaluate
+    from handnet.nn.train import TrainConfig, train
+    from handnet.spec import load_spec
+    from handnet.viz.gallery import write_figure_set
+    from handnet.viz.report import report_steps, write_report
+
+    out = Path(out)
+    spec_path = Path(spec_path)
+    fitted_path = spec_path.with_name(f"{spec_path.stem}-fitted.toml")
+    splits = load_splits()
+    say(f"data: {splits.description}")
+
+    say(f"\n1. the hand-designed network, every weight from {spec_path}")
+    spec = load_spec(spec_path)
+    hand = compile_spec(spec)
+    say(f"   saved {hand.save(out / 'hand.npz')}")
+    report = check_spec(spec)
+    verdict = "every unit responds as declared" if report.ok else f"{len(report.violations)} violations"
+    say(f"   check: {len(report.units)} units, {verdict}")
+
+    nets = {"hand-designed (spec only)": hand}
+    if fitted_path.is_file():
+        say(f"\n2. the same edges and parts with a readout fitted on the training digits ({fitted_path})")
+        fitted = compile_spec(load_spec(fitted_path))
+        say(f"   saved {fitted.save(out / 'hand-fitted.npz')}")
+        nets["hand-designed, fitted readout"] = fitted
+
+    config = TrainConfig(seed=seed)
+    say(f"\n3. the gradient-trained twin: {config.epochs} epochs of {config.optimizer}, {config.loss}, seed {seed}")
+    with progress(config.epochs, "   training") as bar:
+        result = train(splits.train.X, splits.train.y, config, progress=lambda record: bar.update(1),
+                       data=splits.train.describe())
+    twin = result.network
+    say(f"   saved {twin.save(out / 'twin.npz')}")
+    nets["gradient-trained twin"] = twin
+
+    say(f"\n4. accuracy on {splits.test.describe()}")
+    evaluations = {label: evaluate(net, splits.test) for label, net in nets.items()}
+    for label, evaluation in evaluations.items():
+        say(_accuracy_line(label, evaluation))
+
+    say(f"\n5. figures in {out / 'figures'}")
+    for prefix, net in (("hand", hand), ("twin", twin)):
+        write_figure_set(net, splits.test.X, splits.test.y, out / "figures", prefix)
+    say(f"   {len(list((out / 'figures').glob('*.png')))} PNG files (weights, maximizing inputs, tuning, diagram)")
+
+    say(f"\n6. hand-designed vs learned: the ladder, the comparison and the surgery ({seeds} seeds)")
+    with progress(report_steps(seeds), "   measuring") as bar:
+        study = run_study(spec_path, splits, seeds=seeds, progress=bar.update)
+        page = write_report(study, out / "report", progress=bar.update)
+    results = study.to_dict()
+    say((out / "report" / "ladder.md").read_text())
+    for side in ("a", "b"):
+        prof = results["comparison"][side]
+        likeness = ", ".join(f"{layer} {s['median']:.2f}" for layer, s in prof["edge_likeness"]["summary"].items())
+        noise = prof["noise"]["noise"]
+        say(
+            f"   {prof['name']}: edge-likeness (median) {likeness}; on uniform noise it answers with mean "
+            f"confidence {noise['mean_confidence']:.2f} (digits: {prof['noise']['digits']['mean_confidence']:.2f})"
+        )
+    say(f"   the whole report, offline: {page}")
+    files = sorted(str(p) for p in out.rglob("*") if p.is_file())
+    return {"data": splits.description, "files": files, "report": str(page), "accuracy": evaluations, **results}
+
+
+def regenerate_figures(out, spec_path=SPEC, trained_path=None, dpi: int = 80, note=print):
+    """Rebuild the committed ``figures/`` folder: ``hand-*`` from the spec, ``trained-*`` from its
+    trained twin (loaded from ``trained_path``, or trained on the bundled sample with seed 0).
+
+    A missing spec is skipped and said so through ``note``. Returns ``(written paths, notes)``.
+    """
+    from handnet.compiler import compile_spec
+    from handnet.data import load_splits
+    from handnet.nn.network import Network
+    from handnet.nn.train import TrainConfig, train
+    from handnet.spec import load_spec
+    from handnet.viz.gallery import write_figure_set
+
+    notes = []
+
+    def tell(message):
+        notes.append(message)
+        note(message)
+
+    nets = []
+    spec = Path(spec_path)
+    if spec.is_file():
+        nets.append(("hand", compile_spec(load_spec(spec))))
+    else:
+        tell(f"{spec}: not found, so no hand-designed net")
+    splits = load_splits()
+    if trained_path:
+        nets.append(("trained", Network.load(trained_path)))
+    else:
+        note(f"training the twin on {splits.train.describe()} (seed 0) ...")
+        nets.append(("trained", train(splits.train.X, splits.train.y, TrainConfig(seed=0)).network))
+    written = []
+    for prefix, net in nets:
+        note(f"drawing {prefix}-* ({'-'.join(map(str, net.sizes))} net) ...")
+        written += write_figure_set(net, splits.test.X, splits.test.y, out, prefix, dpi)
+    return written, notes

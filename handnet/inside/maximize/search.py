@@ -1,0 +1,269 @@
+"""The search: the image in [0, 1]^784 that makes one unit fire hardest.
+
+* A first-hidden-layer unit computes ``act(w . x + b)`` with a monotone ``act``, so its best image
+  is exact (``closed_form``): ``x_i = 1`` where ``w_i > 0``, else 0 (box), or
+  ``x = max(w, 0) / ||max(w, 0)||`` under the unit-L2-norm constraint. With an L2 penalty
+  ``lam * ||x||^2`` the box optimum is still closed form: ``x_i = clip(w_i / (2 lam), 0, 1)``.
+* A deeper unit is maximized numerically, with the exact input gradient of ``objectives``.
+  First a cheap batched screen: projected gradient ascent from seeded starts (the box corners
+  that the gradient at mid-grey, the unit's linear pixel template, and the templates of the four
+  units below it with the largest positive weights point to, then uniform random images), each
+  run twice, once on the real network and once annealed from sigmoids flattened 4-fold (a
+  smoother landscape that helps past saturated plateaus). Then bounded L-BFGS-B
+  (``scipy.optimize.minimize``) polishes the best ``restarts`` of those, and a last step moves
+  every pixel to the bound its gradient points to while that helps. Under the unit-L2
+  constraint the screen's projected gradient is the method.
+* ``bounds`` gives the upper bound each result is measured against.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from handnet.errors import HandnetError
+from handnet.inside.maximize.bounds import objective_bounds
+from handnet.inside.maximize.objectives import OBJECTIVES, Problem, unit_values
+from handnet.inside.maximize.parameterizations import CONSTRAINTS, project_l2, projection
+from handnet.inside.maximize.results import Maximizer
+from handnet.nn.network import Network, UnitRef
+from handnet.threads import one_blas_thread, single_threaded
+
+ANNEAL_FROM = 4.0  # the temperature annealed screening runs start at
+
+
+def closed_form(weights, constraint: str = "box", l2: float = 0.0) -> np.ndarray:
+    """The image in [0, 1]^n maximizing ``weights . x`` (minus ``l2 * ||x||^2``): ``(n,)`` float.
+
+    Box: 1 where the weight is positive. Box with L2 penalty: ``clip(w / (2 l2), 0, 1)``.
+    Unit L2 norm: ``max(w, 0) / ||max(w, 0)||`` (all zeros when no weight is positive).
+    """
+    w = np.asarray(weights, dtype=float)
+    if constraint == "l2":
+        wp = np.maximum(w, 0)
+        norm = np.linalg.norm(wp)
+        return wp / norm if norm > 0 else np.zeros_like(w)
+    if l2 > 0:
+        return np.clip(w / (2.0 * l2), 0.0, 1.0)
+    return (w > 0).astype(float)
+
+
+def _lbfgsb(problem, start, maxiter):
+    from scipy.optimize import Bounds, minimize
+
+    def negative(p):
+        v, g = problem.value_and_grad(p[None, :])
+        return -float(v[0]), -g[0]
+
+    res = minimize(
+        negative,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=Bounds(np.zeros(start.size), np.ones(start.size)),
+        options={"maxiter": maxiter, "ftol": 1e-14, "gtol": 1e-12},
+    )
+    return np.clip(res.x, 0.0, 1.0), -float(res.fun), int(res.nit)
+
+
+def projected_gradient(problem, starts, steps: int = 200, lr: float = 0.05, constraint: str = "box",
+                       temperatures=None):
+    """Projected gradient ascent from every row of ``starts`` at once.
+
+    Each step moves along the gradient scaled to unit RMS (so it crosses the flat plateaus of
+    saturated sigmoids at a steady pace), with a step size that decays from ``lr`` to ``lr / 100``,
+    then projects back onto the allowed set. ``temperatures`` (one per row, default all 1) anneal
+    geometrically to 1: a run starting at 4 sees the sigmoids below the unit flattened 4-fold at
+    first, a smoother landscape, and the real network by the end. Returns the best
+    ``(variables (n, 784), penalized values (n,))`` of the real network seen along each run.
+    """
+    project = projection(constraint)
+    P = project(np.array(starts, dtype=float))
+    best, best_values = P.copy(), np.full(len(P), -np.inf)
+    t0 = None if temperatures is None else np.asarray(temperatures, dtype=float)[:, None]
+    annealing = t0 is not None and np.any(t0 != 1.0)
+    for t in range(steps + 1):
+        done = t / max(steps - 1, 1)
+        if annealing:
+            problem.gradient.temperature = t0 ** max(0.0, 1.0 - done)
+        v, g = problem.value_and_grad(P)
+        if annealing:
+            # only the real network's values count as results
+            problem.gradient.temperature = 1.0
+            v = problem.value_and_grad(P)[0] if t == steps or t % 10 == 0 else np.full(len(P), -np.inf)
+        better = v > best_values
+        best[better], best_values[better] = P[better], v[better]
+        if t == steps:
+            break
+        rms = np.sqrt(np.mean(g**2, axis=1, keepdims=True)) + 1e-12
+        P = project(P + lr * (0.01 ** min(done, 1.0)) * g / rms)
+    problem.gradient.temperature = 1.0
+    return best, best_values
+
+
+def _push_to_corners(problem, p, rounds: int = 20):
+    """Move every variable to the bound its gradient points to, while that helps.
+
+    The optimum of a saturating sigmoid net often sits at a corner of the box, where the gradient
+    is too small for L-BFGS-B's tolerances but still has the right sign.
+    """
+    value, grad = problem.value_and_grad(p[None])
+    for _ in range(rounds):
+        g = grad[0]
+        candidate = np.where(g > 0, 1.0, np.where(g < 0, 0.0, p))
+        v, grad_c = problem.value_and_grad(candidate[None])
+        if not v[0] > value[0]:
+            break
+        p, value, grad = candidate, v, grad_c
+    return p
+
+
+@single_threaded
+def random_start_baseline(net, ref, n_starts=100, seed=0, steps=200, objective="preactivation", constraint="box"):
+    """The best objective value of ``n_starts`` projected-gradient runs from uniform random images.
+
+    The yardstick a maximizer should match or beat: returns ``(image (784,), value)``.
+    """
+    ref = net.unit(ref)
+    problem = Problem(net, ref, objective, 0.0, 0.0, 0.0)
+    rng = np.random.default_rng(seed)
+    starts = rng.uniform(0.0, 1.0, size=(n_starts, net.sizes[0]))
+    if constraint == "l2":
+        starts = project_l2(starts)
+    best, values = projected_gradient(problem, starts, steps=steps, constraint=constraint)
+    i = int(np.argmax(values))
+    return best[i], float(values[i])
+
+
+def _starts(problem, n, seed, size, corners=()):
+    """Seeded starting points: the box corner the gradient at mid-grey points to, the given
+    ``corners``, then uniform random images; ``n`` in all."""
+    _, g = problem.value_and_grad(np.full((1, size), 0.5))
+    starts = [(g[0] > 0).astype(float)] + [np.asarray(c, dtype=float) for c in corners]
+    rng = np.random.default_rng(seed)
+    while len(starts) < n:
+        starts.append(rng.uniform(0.0, 1.0, size))
+    return starts[:n]
+
+
+def _template_corners(net: Network, ref: UnitRef, n_below: int = 4) -> list:
+    """Box corners worth starting from: where the unit's linear pixel template is positive, and
+    where each of the ``n_below`` units below it with the largest positive weights has its
+    template positive (for a first-layer unit below, that is its exact best image)."""
+    from handnet.inside.effective import effective_templates
+
+    corners = [(effective_templates(net, ref.layer)[ref.index] > 0).astype(float)]
+    if ref.layer > 0:
+        weights = net.layers[ref.layer].weights[ref.index]
+        below = effective_templates(net, ref.layer - 1)
+        for j in np.argsort(-weights, kind="stable")[:n_below]:
+            if weights[j] > 0:
+                corners.append((below[j] > 0).astype(float))
+    return corners
+
+
+@single_threaded
+def maximize(
+    net: Network,
+    ref,
+    *,
+    objective: str = "preactivation",
+    constraint: str = "box",
+    restarts: int = 2,
+    screen: int = 28,
+    screen_steps: int = 200,
+    seed: int = 0,
+    l2: float = 0.0,
+    tv: float = 0.0,
+    blur: float = 0.0,
+    maxiter: int = 200,
+) -> Maximizer:
+    """The image in [0, 1]^784 that maximizes one unit (see the module docstring for the method).
+
+    ``ref`` is a unit reference such as ``"edges:upper_bar"``, ``"hidden2:7"`` or ``"digits:3"``.
+    """
+    started = time.perf_counter()
+    ref = net.unit(ref)
+    if objective not in OBJECTIVES:
+        raise HandnetError(f"objective {objective!r} is not one of {', '.join(OBJECTIVES)}")
+    if constraint not in CONSTRAINTS:
+        raise HandnetError(f"constraint {constraint!r} is not one of {', '.join(CONSTRAINTS)}")
+    if restarts < 1:
+        raise HandnetError(f"restarts must be at least 1, got {restarts}")
+    for name, value in (("l2", l2), ("tv", tv), ("blur", blur)):
+        if value < 0:
+            raise HandnetError(f"{name} must be >= 0, got {value}")
+    size = net.sizes[0]
+    layer = net.layers[ref.layer]
+    # a first-layer unit's objective is monotone in w . x unless it is a softmax probability
+    linear = ref.layer == 0 and (objective == "preactivation" or layer.activation != "softmax")
+    penalties = {k: v for k, v in (("l2", l2), ("tv", tv), ("blur", blur)) if v}
+    if linear and not tv and not blur and not (l2 and constraint == "l2"):
+        image = closed_form(layer.weights[ref.index], constraint, l2)
+        method = "closed form (" + ("unit L2 ball" if constraint == "l2" else "box") + (", L2 penalty)" if l2 else ")")
+        n_restarts = 0
+    else:
+        problem = Problem(net, ref, objective, l2, tv, blur)
+        # a cheap batched screen from many seeded starts finds the best basin; L-BFGS-B polishes
+        starts = _starts(problem, max(screen, restarts), seed, size, _template_corners(net, ref))
+        # every start runs twice: on the real network, and annealed from flattened sigmoids
+        screened, values = projected_gradient(
+            problem,
+            starts + starts,
+            steps=screen_steps,
+            constraint=constraint,
+            temperatures=[1.0] * len(starts) + [ANNEAL_FROM] * len(starts),
+        )
+        order = np.argsort(-values, kind="stable")[:restarts]
+        if constraint == "l2":
+            image = problem.image(screened[order[0]])
+            method = f"projected gradient on the unit L2 ball, best of {2 * len(starts)} seeded runs"
+        else:
+            results = [_lbfgsb(problem, screened[i], maxiter) for i in order]
+            best = _push_to_corners(problem, results[int(np.argmax([r[1] for r in results]))][0])
+            image = problem.image(best)
+            method = f"L-BFGS-B from the best {restarts} of {2 * len(starts)} seeded screening runs"
+        n_restarts = restarts
+    image = np.clip(image, 0.0, 1.0)
+    z, a = unit_values(net, ref, image[None])
+    lower, bound = objective_bounds(net, ref, objective, constraint)
+    activation_bound = objective_bounds(net, ref, "activation", constraint)[1]
+    return Maximizer(
+        unit=str(ref),
+        image=image,
+        activation=float(a[0]),
+        preactivation=float(z[0]),
+        objective=objective,
+        method=method,
+        bound=bound,
+        lower=lower,
+        seconds=time.perf_counter() - started,
+        constraint=constraint,
+        restarts=n_restarts,
+        seed=seed if n_restarts else None,
+        penalties=penalties,
+        activation_bound=activation_bound,
+    )
+
+
+def maximize_units(net: Network, refs=None, progress=None, **options) -> list[Maximizer]:
+    """``maximize`` for several units (default: every unit of every layer)."""
+    refs = [net.unit(r) for r in refs] if refs is not None else net.units()
+    results = []
+    with one_blas_thread():
+        for ref in refs:
+            results.append(maximize(net, ref, **options))
+            if progress is not None:
+                progress(1)
+    return results
+
+
+def top_activating(net: Network, ref, X, k: int = 8):
+    """The ``k`` images of ``X`` ``(n, 784)`` that most activate the unit: ``(indices (k,), activations (k,))``,
+    highest first (ties broken by index)."""
+    _, a = unit_values(net, ref, net.as_inputs(X))
+    order = np.lexsort((np.arange(len(a)), -a))[:k]
+    return order, a[order]
+
+

@@ -1,0 +1,105 @@
+"""Probes that poke a network and watch what happens: noise and blank images, and unit ablation.
+
+The lesson notes that the trained network, shown random noise, confidently names a digit: it was
+never trained to be unsure. ``noise_test`` measures that. ``ablation`` silences one hidden unit at
+a time and measures how much accuracy each one carries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from handnet.nn.forward import forward
+from handnet.nn.network import Network
+
+CONFIDENT = 0.9  # an output this bright counts as a confident answer
+
+
+def confidence_stats(outputs: np.ndarray) -> dict:
+    """Summary of output activations ``(n, 10)``: confidence is the brightest output unit's value."""
+    confidence = outputs.max(axis=1)
+    predicted = outputs.argmax(axis=1)
+    return {
+        "n": int(len(outputs)),
+        "mean_confidence": float(confidence.mean()),
+        "median_confidence": float(np.median(confidence)),
+        "fraction_confident": float(np.mean(confidence >= CONFIDENT)),
+        "predicted_counts": np.bincount(predicted, minlength=outputs.shape[1]).tolist(),
+    }
+
+
+def noise_images(n: int, seed: int = 0) -> np.ndarray:
+    """``n`` images of uniform random noise: ``(n, 784)`` float in [0, 1], from an explicit seed."""
+    return np.random.default_rng(seed).uniform(0.0, 1.0, size=(n, 784))
+
+
+def noise_test(net: Network, X_digits, n_noise: int = 1000, seed: int = 0, digit_outputs=None) -> dict:
+    """The network's output confidence on uniform noise, on a blank (all-black) image and on real digits.
+
+    ``X_digits`` (n, 784) float in [0, 1]. Returns ``{"noise": stats, "blank": stats, "digits": stats}``
+    with ``confidence_stats`` for each; a network that knows what it does not know would give noise
+    and blank images low confidence. ``digit_outputs``: the net's outputs on ``X_digits``, when
+    already computed.
+    """
+    blank = np.zeros((1, net.layers[0].n_in))
+    return {
+        "noise": confidence_stats(net.output(noise_images(n_noise, seed))),
+        "blank": confidence_stats(net.output(blank)),
+        "digits": confidence_stats(net.output(X_digits) if digit_outputs is None else digit_outputs),
+        "confident_threshold": CONFIDENT,
+        "seed": seed,
+    }
+
+
+def forward_from(net: Network, layer: int, activations: np.ndarray) -> np.ndarray:
+    """The output when layer ``layer``'s activations ``(n, units)`` are given instead of computed."""
+    return forward(net.layers[layer + 1 :], activations)[0][-1]
+
+
+def per_digit_accuracy(predictions, y, n_classes: int = 10) -> list[float]:
+    """Fraction correct for each true digit 0..n_classes-1 (NaN for a digit with no images)."""
+    y = np.asarray(y)
+    return [float(np.mean(predictions[y == d] == d)) if np.any(y == d) else float("nan") for d in range(n_classes)]
+
+
+def ablation(net: Network, X, y, mode: str = "zero", layers=None, progress=None, acts=None) -> dict:
+    """Accuracy lost when each hidden unit is silenced, one at a time.
+
+    ``mode="zero"`` sets the unit's activation to 0 on every image; ``mode="mean"`` sets it to its
+    mean over ``X``, which removes the information it carries without shifting the layer above.
+    Returns ``{"mode", "baseline": {"accuracy", "per_digit"}, "units": [{"unit", "accuracy",
+    "drop", "per_digit_drop"}, ...]}``; a drop is baseline minus ablated (positive = the unit helped).
+    ``progress`` is called with the number of units done after each unit. ``acts``: ``net.forward(X)``,
+    when already computed.
+    """
+    if mode not in ("zero", "mean"):
+        raise ValueError(f"ablation mode {mode!r} is not 'zero' or 'mean'")
+    y = np.asarray(y)
+    acts = net.forward(X) if acts is None else acts
+    n_classes = net.layers[-1].n_out
+    base_pred = acts[-1].argmax(axis=1)
+    base_acc = float(np.mean(base_pred == y))
+    base_digits = per_digit_accuracy(base_pred, y, n_classes)
+    chosen = range(len(net.layers) - 1) if layers is None else [
+        layer if isinstance(layer, int) else net.layer_index(layer) for layer in layers
+    ]
+    units = []
+    for li in chosen:
+        layer_acts = acts[li + 1]
+        for j, name in enumerate(net.layers[li].units):
+            silenced = layer_acts.copy()
+            silenced[:, j] = 0.0 if mode == "zero" else layer_acts[:, j].mean()
+            pred = forward_from(net, li, silenced).argmax(axis=1)
+            acc = float(np.mean(pred == y))
+            digits = per_digit_accuracy(pred, y, n_classes)
+            units.append(
+                {
+                    "unit": f"{net.layers[li].name}:{name}",
+                    "accuracy": acc,
+                    "drop": base_acc - acc,
+                    "per_digit_drop": [b - a for b, a in zip(base_digits, digits)],
+                }
+            )
+            if progress is not None:
+                progress(1)
+    return {"mode": mode, "baseline": {"accuracy": base_acc, "per_digit": base_digits}, "units": units}

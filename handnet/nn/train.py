@@ -1,0 +1,475 @@
+"""The gradient-trained twin: a vectorized NumPy backprop trainer for any Network layout.
+
+``train(X, y, config)`` runs mini-batch gradient descent (SGD with optional momentum, or Adam) on
+the quadratic cost of the lesson or on cross-entropy, with L2 weight decay, a learning-rate
+schedule and optional seeded augmentation (small random shifts and rotations). It can start from
+a hand-built network (``init=``) and keep chosen layers frozen (``freeze=["edges"]``).
+
+The arithmetic lives in ``handnet.nn.backprop`` (passes compiled into lists of NumPy calls over one
+flat parameter buffer, no per-example or per-layer Python work per batch) and the augmentation in
+``handnet.data.augment``; this module holds the settings, the epoch loop and what is saved.
+``gradients`` exposes the same backward pass for the finite-difference tests.
+
+Losses, per image, averaged over the images of a batch:
+
+* ``quadratic``: ½ Σ_k (a_k - y_k)², the lesson's cost (Nielsen's C = 1/2n Σ ||y - a||²);
+* ``cross_entropy``: -Σ_k y_k log a_k on a softmax output; on a sigmoid output (a hand-built net's
+  digits) the per-unit binary cross-entropy -Σ_k [y_k log a_k + (1 - y_k) log(1 - a_k)].
+
+plus ½ · weight_decay · Σ w² over the weights (not the biases) of the layers being trained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from operator import call
+
+import numpy as np
+
+from handnet.data.augment import augment_images
+from handnet.nn.backprop import EVAL_CHUNK, HIDDEN_ACTIVATIONS, LOSSES, OUTPUTS, Engine, Optimizer, check_activations, one_hot, per_image_loss
+from handnet.errors import HandnetError
+from handnet.threads import blas_threads
+from handnet.nn.network import Network, default_layer_names
+
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("constant", "step", "cosine")
+DTYPES = ("float32", "float64")
+DEFAULT_AUGMENT = (1.5, 8.0)  # max shift in pixels, max rotation in degrees
+STEP_MILESTONES = (0.5, 0.75)  # the "step" schedule divides the rate by 10 at these fractions of the run
+MULTITHREAD_BATCH = 1024  # smaller mini-batches train on one BLAS thread (see _blas_threads)
+
+
+def _fail(field_name: str, value, expected: str):
+    raise HandnetError(f"TrainConfig.{field_name}: got {value!r}, expected {expected}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting of a training run. The defaults are the good recipe (see the README).
+
+    ``augment`` is ``(max shift in pixels, max rotation in degrees)``; ``False``/``0`` turns it
+    off and ``True`` means ``DEFAULT_AUGMENT``. ``sizes``, ``hidden_activation`` and ``output``
+    describe a fresh network; with ``train(init=net)`` the given net's layout is used instead.
+    """
+
+    sizes: tuple = (784, 16, 16, 10)
+    hidden_activation: str = "sigmoid"
+    output: str = "softmax"
+    loss: str = "cross_entropy"
+    optimizer: str = "adam"
+    lr: float = 0.01
+    momentum: float = 0.9
+    batch_size: int = 32
+    epochs: int = 60
+    weight_decay: float = 3e-4
+    schedule: str = "cosine"
+    augment: tuple | bool = DEFAULT_AUGMENT
+    seed: int = 0
+    dtype: str = "float32"
+
+    def __post_init__(self):
+        def choice(name, options):
+            value = getattr(self, name)
+            if value not in options:
+                _fail(name, value, "one of " + ", ".join(options))
+
+        def number(name, low, *, integer=False, strict=True, high=None):
+            value = getattr(self, name)
+            ok_type = isinstance(value, (int, np.integer)) if integer else isinstance(value, (int, float, np.number))
+            if isinstance(value, bool) or not ok_type or not math.isfinite(value):
+                _fail(name, value, "an integer" if integer else "a number")
+            if (value <= low if strict else value < low) or (high is not None and value > high):
+                bound = f"{'>' if strict else '>='} {low}" + (f" and <= {high}" if high is not None else "")
+                _fail(name, value, f"a {'whole ' if integer else ''}number {bound}")
+            object.__setattr__(self, name, int(value) if integer else float(value))
+
+        try:
+            sizes = tuple(int(s) for s in self.sizes)
+            bad = len(sizes) < 2 or any(s < 1 for s in sizes) or any(s != t for s, t in zip(sizes, self.sizes))
+        except (TypeError, ValueError):
+            bad = True
+        if bad:
+            _fail("sizes", self.sizes, "at least two positive layer sizes, e.g. (784, 16, 16, 10)")
+        object.__setattr__(self, "sizes", sizes)
+        choice("hidden_activation", HIDDEN_ACTIVATIONS)
+        choice("output", OUTPUTS)
+        choice("loss", LOSSES)
+        choice("optimizer", OPTIMIZERS)
+        choice("schedule", SCHEDULES)
+        choice("dtype", DTYPES)
+        number("lr", 0)
+        number("momentum", 0, strict=False, high=0.999999)
+        number("batch_size", 0, integer=True)
+        number("epochs", 0, integer=True, strict=False)
+        number("weight_decay", 0, strict=False)
+        number("seed", 0, integer=True, strict=False)
+        object.__setattr__(self, "augment", _normalize_augment(self.augment))
+
+    @property
+    def augmenting(self) -> bool:
+        return any(v > 0 for v in self.augment)
+
+    def replace(self, **changes) -> "TrainConfig":
+        """A copy with some settings changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """Every setting as JSON-ready values."""
+        d = dataclasses.asdict(self)
+        d["sizes"] = list(self.sizes)
+        d["augment"] = {"max_shift_px": self.augment[0], "max_rotation_deg": self.augment[1]}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """The inverse of ``to_dict`` (as saved in a trained network's provenance)."""
+        # a trained network's provenance also records what the network itself says
+        d = {k: v for k, v in d.items() if k not in ("activations", "layer_names")}
+        aug = d.get("augment")
+        if isinstance(aug, dict):
+            d["augment"] = (aug.get("max_shift_px", 0.0), aug.get("max_rotation_deg", 0.0))
+        unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise HandnetError(f"TrainConfig: unknown settings {', '.join(unknown)}")
+        return cls(**d)
+
+
+def _normalize_augment(value) -> tuple[float, float]:
+    expected = "True/False or (max shift in pixels >= 0, max rotation in degrees >= 0)"
+    if value is None or value is False:
+        return (0.0, 0.0)
+    if value is True:
+        return DEFAULT_AUGMENT
+    if isinstance(value, (int, float)) and value == 0:
+        return (0.0, 0.0)
+    try:
+        shift, degrees = (float(v) for v in value)
+    except (TypeError, ValueError):
+        _fail("augment", value, expected)
+    if not (math.isfinite(shift) and math.isfinite(degrees)) or shift < 0 or degrees < 0 or degrees > 180:
+        _fail("augment", value, expected)
+    return (shift, degrees)
+
+
+# The lesson's plain recipe (Nielsen's network.py): quadratic cost on sigmoid outputs, plain SGD.
+LESSON_RECIPE = TrainConfig(
+    output="sigmoid",
+    loss="quadratic",
+    optimizer="sgd",
+    lr=3.0,
+    momentum=0.0,
+    batch_size=10,
+    epochs=30,
+    weight_decay=0.0,
+    schedule="constant",
+    augment=False,
+)
+
+
+@dataclass
+class TrainResult:
+    """A trained ``network`` and its ``history``: one dict per completed epoch.
+
+    Each history entry holds ``epoch`` (1-based), ``lr``, ``loss`` and ``train_accuracy`` (the
+    mean data loss and the accuracy over the epoch's mini-batches, each measured as it was
+    trained on, augmented if augmentation is on, like scikit-learn's ``loss_curve_``),
+    ``test_accuracy`` (after the epoch; None without a test set) and ``seconds``. ``interrupted`` is True when Ctrl-C stopped the
+    run; the network is then the best one seen so far (``best_epoch``).
+    """
+
+    network: Network
+    history: list = field(default_factory=list)
+    interrupted: bool = False
+    best_epoch: int | None = None
+
+    @property
+    def final(self) -> dict:
+        """The last completed epoch's record (empty if none completed)."""
+        return self.history[-1] if self.history else {}
+
+
+def loss_value(network: Network, X, Y, loss: str = "cross_entropy", *, weight_decay: float = 0.0) -> float:
+    """The mean loss over images (plus ½ weight_decay Σ w² over all weights), via ``Network.forward``.
+
+    ``Y`` is ``(n, n_outputs)`` targets or ``(n,)`` integer labels. This is the quantity whose
+    gradient ``gradients`` returns; it does not use the trainer's own forward pass.
+    """
+    if loss not in LOSSES:
+        raise HandnetError(f"loss {loss!r} is not one of {', '.join(LOSSES)}")
+    check_activations([layer.activation for layer in network.layers], loss)
+    acts, zs = network.forward(X, preactivations=True)
+    Y = _targets(Y, network.sizes[-1], len(acts[0]), np.float64)
+    data = float(np.mean(per_image_loss(zs[-1], acts[-1], Y, loss, network.layers[-1].activation)))
+    penalty = 0.5 * weight_decay * sum(float(np.sum(layer.weights.astype(np.float64) ** 2)) for layer in network.layers)
+    return data + penalty
+
+
+def gradients(network: Network, X, Y, loss: str = "cross_entropy", *, weight_decay: float = 0.0, freeze=()):
+    """The gradient of ``loss_value`` for every layer: a list of ``(dW (out, in), db (out,))``.
+
+    Computed by the trainer's own vectorized backward pass, in the network's floating dtype.
+    Frozen layers (names or aliases) get zero gradients.
+    """
+    if loss not in LOSSES:
+        raise HandnetError(f"loss {loss!r} is not one of {', '.join(LOSSES)}")
+    dtype = np.result_type(network.layers[0].weights.dtype, np.float32)
+    frozen = resolve_freeze(network, freeze)
+    engine = Engine(network.layers, dtype, loss, [layer.name not in frozen for layer in network.layers])
+    X = network.as_inputs(X).astype(dtype, copy=False)
+    Y = _targets(Y, network.sizes[-1], len(X), dtype)
+    if loss == "cross_entropy" and network.layers[-1].activation == "softmax" and not np.allclose(Y.sum(axis=1), 1):
+        raise HandnetError("targets: for cross-entropy on a softmax output each row must sum to 1")
+    x = engine.with_ones(X)
+    ws = engine.workspace(len(x))
+    engine.forward(x, ws)
+    engine.backward(x, Y, ws)
+    for op in engine.decay_tape(weight_decay, np.empty(engine.hi - engine.lo, dtype=dtype)):
+        op()
+    return [(np.ascontiguousarray(block[:-1].T), block[-1].copy()) for block in engine.gP]
+
+
+def _targets(Y, n_outputs: int, n: int, dtype) -> np.ndarray:
+    """One-hot targets ``(n, n_outputs)`` from integer labels, or validated target rows."""
+    Y = np.asarray(Y)
+    if Y.ndim == 1:
+        return one_hot(_labels(Y, n_outputs, n, "labels"), n_outputs, dtype)
+    if Y.shape != (n, n_outputs):
+        raise HandnetError(f"targets have shape {Y.shape}, expected ({n}, {n_outputs}) or ({n},) labels")
+    return Y.astype(dtype)
+
+
+def _labels(y, n_outputs: int, n: int, what: str = "y") -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != n:
+        raise HandnetError(f"{what}: expected {n} integer labels, got an array of shape {y.shape}")
+    if len(y) and not np.issubdtype(y.dtype, np.integer):
+        if not np.all(np.mod(y, 1) == 0):
+            raise HandnetError(f"{what}: labels must be whole numbers 0-{n_outputs - 1}")
+    y = y.astype(np.int64)
+    bad = np.flatnonzero((y < 0) | (y >= n_outputs))
+    if bad.size:
+        raise HandnetError(
+            f"{what}: label {int(y[bad[0]])} at index {int(bad[0])} is outside 0-{n_outputs - 1} (the network has {n_outputs} outputs)"
+        )
+    return y
+
+
+# ---- freezing ---------------------------------------------------------------------------------------
+HIDDEN = "hidden"  # freeze token for "every layer but the output": train only the readout
+
+
+def resolve_freeze(network: Network, freeze) -> list[str]:
+    """Layer names to keep fixed, from names, aliases (``hidden1``, ``output``) or ``hidden`` (all hidden)."""
+    if isinstance(freeze, str):
+        freeze = [freeze]
+    names = []
+    for item in freeze or ():
+        if item == HIDDEN and HIDDEN not in network.layer_names:
+            names.extend(network.layer_names[:-1])
+            continue
+        try:
+            names.append(network.layers[network.layer_index(str(item))].name)
+        except HandnetError:
+            raise HandnetError(
+                f"freeze: unknown layer {item!r}; layers are {', '.join(network.layer_names)} "
+                f"(or hidden1, hidden2, ..., output, or 'hidden' for every hidden layer)"
+            ) from None
+    return [name for name in network.layer_names if name in names]
+
+
+# ---- schedules ------------------------------------------------------------------
+def learning_rate(config: TrainConfig, epoch: int) -> float:
+    """The learning rate for ``epoch`` (0-based) under the config's schedule."""
+    if config.schedule == "cosine":
+        return config.lr * 0.5 * (1 + math.cos(math.pi * epoch / max(config.epochs, 1)))
+    if config.schedule == "step":
+        passed = sum(epoch >= int(m * config.epochs) for m in STEP_MILESTONES)
+        return config.lr * 0.1**passed
+    return config.lr
+
+
+# ---- training -----------------------------------------------------------------------------------
+def _blas_threads(batch_size: int):
+    """Limit NumPy's BLAS to one thread for small mini-batches, where threads cost more than they give."""
+    return blas_threads(None if batch_size >= MULTITHREAD_BATCH else 1)
+
+
+def _fresh_network(config: TrainConfig, rng: np.random.Generator) -> Network:
+    from handnet.nn.network import random_network
+
+    n_layers = len(config.sizes) - 1
+    activations = [config.hidden_activation] * (n_layers - 1) + [config.output]
+    net = random_network(config.sizes, rng, activations, default_layer_names(n_layers, config.sizes[-1]))
+    return net
+
+
+def _inputs(X, n_in: int, dtype, what: str) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim < 2 or int(np.prod(X.shape[1:])) != n_in:
+        raise HandnetError(f"{what}: expected (n, {n_in}) inputs or (n, 28, 28) images, got shape {X.shape}")
+    X = X.reshape(len(X), -1)
+    if np.issubdtype(X.dtype, np.integer):
+        return np.ascontiguousarray(X, dtype=dtype) / dtype.type(255)
+    if not np.issubdtype(X.dtype, np.floating):
+        raise HandnetError(f"{what}: expected numbers, got dtype {X.dtype}")
+    X = np.ascontiguousarray(X, dtype=dtype)
+    if not np.all(np.isfinite(X)):
+        raise HandnetError(f"{what}: contains NaN or infinite values")
+    return X
+
+
+def train(
+    X,
+    y,
+    config: TrainConfig | None = None,
+    *,
+    init: Network | None = None,
+    freeze=(),
+    X_test=None,
+    y_test=None,
+    progress=None,
+    data: str | None = None,
+) -> TrainResult:
+    """Train a network on ``X`` ``(n, 784)`` float in [0, 1] (or uint8 images) and labels ``y`` ``(n,)``.
+
+    ``init``: start from this network (its layout, activations, unit names and non-provenance
+    metadata are kept; the config's ``sizes``/``hidden_activation``/``output`` are then unused).
+    ``freeze``: layer names or aliases whose weights stay exactly as they are (``"hidden"`` freezes
+    every hidden layer, i.e. trains only the readout). ``X_test``/``y_test``: measured after every
+    epoch. ``progress``: called with each epoch's history record. ``data``: a sentence saying
+    where the digits came from, kept in the provenance.
+
+    Ctrl-C (KeyboardInterrupt) during training returns the best network so far (by test accuracy
+    when a test set is given, else by training loss) with ``interrupted=True``.
+    """
+    config = config or TrainConfig()
+    if not isinstance(config, TrainConfig):
+        raise HandnetError(f"config: expected a TrainConfig, got {type(config).__name__}")
+    dtype = np.dtype(config.dtype)
+    seeds = np.random.SeedSequence(config.seed).spawn(3)
+    init_rng, order_rng, augment_rng = (np.random.default_rng(s) for s in seeds)
+
+    start_net = init if init is not None else _fresh_network(config, init_rng)
+    if not isinstance(start_net, Network):
+        raise HandnetError(f"init: expected a Network, got {type(start_net).__name__}")
+    frozen = resolve_freeze(start_net, freeze)
+    n_in, n_out = start_net.sizes[0], start_net.sizes[-1]
+    X = _inputs(X, n_in, dtype, "X")
+    y = _labels(y, n_out, len(X), "y")
+    if len(X) == 0:
+        raise HandnetError("X: no training images")
+    Y = one_hot(y, n_out, dtype)
+    has_test = X_test is not None
+    if has_test:
+        X_test = _inputs(X_test, n_in, dtype, "X_test")
+        y_test = _labels(y_test, n_out, len(X_test), "y_test")
+    augmenting = config.augmenting and config.epochs > 0
+    if augmenting and n_in != start_net.input_shape[0] * start_net.input_shape[1]:
+        raise HandnetError(f"augment needs image inputs; the network's input shape is {start_net.input_shape}")
+
+    engine = Engine(start_net.layers, dtype, config.loss, [layer.name not in frozen for layer in start_net.layers])
+    optimizer = Optimizer(config, engine)
+    n, batch = len(X), min(config.batch_size, len(X))
+    # each row: an image's inputs, a 1 for the bias, its one-hot target (inputs augmented in place each epoch)
+    source = np.concatenate([engine.with_ones(X), Y], axis=1)
+    images = X.reshape(n, *start_net.input_shape) if augmenting else None
+    X_test_ones = engine.with_ones(X_test) if has_test else None
+    # the output pre-activations of every training image as it was trained on, for the epoch's metrics
+    epoch_z = np.empty((n, n_out), dtype=dtype)
+
+    plans: dict[int, tuple] = {}  # batch size -> (workspace, every call of one training step)
+
+    def plan(size: int) -> tuple:
+        forward, backward = engine.tapes(size)
+        plans[size] = (engine.workspace(size), forward + backward + optimizer.tape)
+        return plans[size]
+
+    adam = config.optimizer == "adam"
+    history: list[dict] = []
+    best = {"score": None, "params": engine.params.copy(), "epoch": None}
+    interrupted = False
+    try:
+        # divergence is checked after each epoch; small products run fastest on one BLAS thread
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"), _blas_threads(batch):
+            for epoch in range(config.epochs):
+                started = time.perf_counter()
+                lr = learning_rate(config, epoch)
+                optimizer.set_lr(lr)
+                if augmenting:
+                    source[:, :n_in] = augment_images(images, augment_rng, *config.augment).reshape(n, -1)
+                order = order_rng.permutation(n)
+                if engine.first < engine.n_layers:
+                    for s in range(0, n, batch):
+                        idx = order[s : s + batch]
+                        ws, ops = plans[len(idx)] if len(idx) in plans else plan(len(idx))
+                        # mode="clip" lets take write straight into the buffer (indices are in range)
+                        np.take(source, idx, 0, ws["xy"], "clip")
+                        if adam:
+                            optimizer.advance()
+                        deque(map(call, ops), 0)  # run every call of the step, without a Python loop
+                        np.copyto(epoch_z[s : s + batch], ws["z"][-1])
+                else:  # nothing to train: measure the network as it is
+                    for s in range(0, n, EVAL_CHUNK):
+                        ws = engine.workspace(len(order[s : s + EVAL_CHUNK]))
+                        engine.forward(source[order[s : s + EVAL_CHUNK], : n_in + 1], ws)
+                        epoch_z[s : s + EVAL_CHUNK] = ws["z"][-1]
+                if not np.all(np.isfinite(engine.params)):
+                    raise HandnetError(
+                        f"training diverged at epoch {epoch + 1} (weights became NaN or infinite); "
+                        f"lower the learning rate (lr {config.lr:g})"
+                    )
+                loss, correct = engine.score(epoch_z, y[order])
+                test_acc = engine.evaluate(X_test_ones, y_test)[1] if has_test else None
+                record = {
+                    "epoch": epoch + 1,
+                    "lr": lr,
+                    "loss": loss,
+                    "train_accuracy": correct / n,
+                    "test_accuracy": test_acc,
+                    "seconds": time.perf_counter() - started,
+                }
+                history.append(record)
+                score = test_acc if has_test else -loss
+                if best["score"] is None or score > best["score"]:
+                    best = {"score": score, "params": engine.params.copy(), "epoch": epoch + 1}
+                if progress is not None:
+                    progress(record)
+    except KeyboardInterrupt:
+        # the best completed epoch, or the starting weights if none completed
+        interrupted = True
+        engine.params[...] = best["params"]
+
+    network = Network(engine.layers_like(start_net.layers), start_net.input_shape, _metadata(
+        start_net, init, config, frozen, history, interrupted, best["epoch"] if interrupted else None, data
+    ))
+    return TrainResult(network, history, interrupted, best["epoch"] if interrupted else None)
+
+
+def _metadata(start_net, init, config, frozen, history, interrupted, best_epoch, data) -> dict:
+    meta = {k: v for k, v in (init.metadata if init is not None else {}).items() if k not in ("provenance", "history")}
+    settings = config.to_dict()
+    activations = [layer.activation for layer in start_net.layers]
+    settings.update(sizes=list(start_net.sizes), activations=activations, layer_names=list(start_net.layer_names))
+    # with init=, say what the network really is rather than the unused defaults for a fresh one
+    if activations[-1] in OUTPUTS:
+        settings["output"] = activations[-1]
+    if len(set(activations[:-1])) == 1 and activations[0] in HIDDEN_ACTIVATIONS:
+        settings["hidden_activation"] = activations[0]
+    meta["provenance"] = {
+        "kind": "trained",
+        "config": settings,
+        "seed": config.seed,
+        "data": data,
+        "init": (init.metadata.get("provenance") or {"kind": "given"}) if init is not None else None,
+        "freeze": list(frozen),
+        "epochs_completed": len(history),
+        "interrupted": interrupted,
+        "best_epoch": best_epoch,
+    }
+    meta["history"] = [dict(r) for r in history]
+    return meta

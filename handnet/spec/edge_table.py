@@ -1,0 +1,132 @@
+"""Validation of the ``[edges]`` table: template parameters, biases, thresholds and strokes."""
+
+from __future__ import annotations
+
+from handnet.spec import strokes as strokelib
+from handnet.spec.model import EDGE_DEFAULTS, EDGE_KEYS, LAYER_KEYS, Edge
+from handnet.spec.problems import _closest, _is_number
+
+
+class EdgeTable:
+    """Checks the ``[edges]`` table and every stroke in it (a mixin of ``Validator``)."""
+
+    def defaults(self, layer: str, table: dict, base: dict) -> dict:
+        out = dict(base)
+        for key in base:
+            if key in table:
+                v = self.parameter((layer, key), key, table[key])
+                if v is not None:
+                    out[key] = float(v)
+        return out
+
+    def edges(self, table: dict, canvas) -> list[Edge]:
+        units = {k: v for k, v in table.items() if isinstance(v, dict) and k != "threshold"}
+        plain = {k: v for k, v in table.items() if k not in units}
+        self.unknown_keys(("edges",), plain, LAYER_KEYS["edges"])
+        defaults = self.defaults("edges", plain, EDGE_DEFAULTS)
+        layer_quantile = self.quantile(("edges", "threshold"), plain.get("threshold"))
+        if not units:
+            self.fail(("edges",), "no edge units; add a table like [edges.top_bar] with strokes = [...]")
+        out = []
+        for name, unit in units.items():
+            where = ("edges", name)
+            self.unit_name(where, name)
+            self.unknown_keys(where, unit, EDGE_KEYS)
+            params = dict(defaults)
+            for key in EDGE_DEFAULTS:
+                if key in unit:
+                    v = self.parameter(where + (key,), key, unit[key])
+                    if v is not None:
+                        params[key] = float(v)
+            strokes = self.strokes(where + ("strokes",), unit.get("strokes"), canvas)
+            bias = unit.get("bias")
+            if bias is not None:
+                bias = self.number(where + ("bias",), bias, low=-1e6, high=1e6)
+            quantile = self.quantile(where + ("threshold",), unit.get("threshold")) if "threshold" in unit else layer_quantile
+            if bias is not None and "threshold" in unit:
+                self.fail(where + ("bias",), "give either bias or threshold = { quantile = q }, not both")
+            doc = unit.get("doc", "")
+            if not isinstance(doc, str):
+                self.fail(where + ("doc",), f"expected a string, got {doc!r}")
+                doc = ""
+            out.append(Edge(name, tuple(strokes), params["width"], params["surround"], params["inhibition"],
+                            params["ink_width"], params["fraction"], params["sharpness"],
+                            None if bias is None else float(bias), quantile, doc))
+        return out
+
+    def strokes(self, where, value, canvas) -> list:
+        if value is None:
+            self.fail(where, "missing; expected a list of strokes like [{ line = [[6, 9], [6, 19]] }]")
+            return []
+        if isinstance(value, dict):
+            value = [value]
+        if not isinstance(value, list) or not value:
+            self.fail(where, f"expected a non-empty list of strokes, got {value!r}")
+            return []
+        out = []
+        for i, item in enumerate(value):
+            here = where[:-1] + (f"strokes[{i}]",)
+            stroke = self.stroke(here, item)
+            if stroke is None:
+                continue
+            off = strokelib.outside(stroke, canvas)
+            if off:
+                rows, cols = canvas[0] - 1, canvas[1] - 1
+                # name the point that strays farthest, usually the one the user typed
+                r, c = max(off, key=lambda p: max(-p[0], p[0] - rows, -p[1], p[1] - cols))
+                self.fail(here, f"point ({r:.1f}, {c:.1f}) is outside the {canvas[0]}x{canvas[1]} canvas "
+                                f"(rows 0-{canvas[0] - 1}, cols 0-{canvas[1] - 1})")
+                continue
+            out.append(stroke)
+        return out
+
+    def point(self, where, p) -> bool:
+        if isinstance(p, list) and len(p) == 2 and all(_is_number(v) for v in p):
+            return True
+        self.fail(where, f"expected a point [row, col], got {p!r}")
+        return False
+
+    def stroke(self, where, item):
+        kinds = ("line", "polyline", "bezier", "arc")
+        if not isinstance(item, dict) or len(item) != 1:
+            self.fail(where, f"expected one of {{ line = ... }}, {{ polyline = ... }}, {{ bezier = ... }}, {{ arc = ... }}, got {item!r}")
+            return None
+        (kind, value), = item.items()
+        here = where + (kind,)
+        if kind not in kinds:
+            self.fail(here, f"unknown stroke type{_closest(kind, kinds)}; expected one of {', '.join(kinds)}")
+            return None
+        if kind in ("line", "polyline", "bezier"):
+            counts = {"line": (2,), "polyline": tuple(range(2, 1000)), "bezier": (3, 4)}[kind]
+            if not isinstance(value, list) or len(value) not in counts:
+                want = {"line": "2 points", "polyline": "2 or more points", "bezier": "3 or 4 control points"}[kind]
+                self.fail(here, f"expected {want} [row, col], got {value!r}")
+                return None
+            if not all(self.point(here, p) for p in value):
+                return None
+        else:
+            if not isinstance(value, dict):
+                self.fail(here, f"expected a table {{ center = [r, c], radii = [ry, rx], start = deg, end = deg }}, got {value!r}")
+                return None
+            self.unknown_keys(here, value, {"center", "radii", "start", "end", "rotation"})
+            if "center" not in value or "radii" not in value:
+                self.fail(here, "needs center = [row, col] and radii = r or [ry, rx]")
+                return None
+            if not self.point(here + ("center",), value["center"]):
+                return None
+            radii = value["radii"]
+            radii = [radii, radii] if _is_number(radii) else radii
+            if not (isinstance(radii, list) and len(radii) == 2 and all(_is_number(r) and r > 0 for r in radii)):
+                self.fail(here + ("radii",), f"expected a radius > 0 or [ry, rx], got {value['radii']!r}")
+                return None
+            for key in ("start", "end", "rotation"):
+                if key in value and self.number(here + (key,), value[key]) is None:
+                    return None
+            if value.get("end", 360.0) <= value.get("start", 0.0):
+                self.fail(here + ("end",), f"end ({value.get('end', 360.0)}) must be greater than start ({value.get('start', 0.0)})")
+                return None
+        try:
+            return strokelib.from_dict({kind: value})
+        except (ValueError, TypeError, KeyError) as e:
+            self.fail(here, str(e))
+            return None

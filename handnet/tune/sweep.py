@@ -1,0 +1,251 @@
+"""Sweep one spec value and watch accuracy move: ``edges.upper_bar.fraction`` from 0.3 to 0.8, or a
+stroke endpoint such as ``edges.upper_bar.strokes.0.line.1.1``.
+
+A dotted path addresses the spec's merged TOML data (after ``include``/``extends``): table keys
+by name, list items by index. Each value is set in a copy of that data, which is then validated
+and compiled exactly as a file would be, and evaluated on the test digits.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from dataclasses import dataclass
+
+import numpy as np
+
+from handnet.views import NotebookView
+from handnet.errors import HandnetError, SpecError
+from handnet.spec import SpecData, read_spec_data
+
+DIGITS = tuple(str(d) for d in range(10))
+
+
+# ---- the spec as data ---------------------------------------------------------------------------
+def allowed_keys(keys: tuple) -> set:
+    """Fields a spec table may hold although the file leaves them out (defaults), by its path."""
+    from handnet.spec import model as speclib
+
+    if len(keys) == 0:
+        return set(speclib.TOP_KEYS)
+    if keys == ("network",):
+        return set(speclib.NETWORK_KEYS)
+    if len(keys) == 1 and keys[0] in speclib.LAYER_KEYS:
+        return set(speclib.LAYER_KEYS[keys[0]])
+    if len(keys) == 2 and keys[0] == "edges":
+        return set(speclib.EDGE_KEYS)
+    if len(keys) == 2 and keys[0] in ("parts", "digits"):
+        return set(speclib.RULE_KEYS)
+    return set()
+
+
+# ---- dotted paths -------------------------------------------------------------------------------
+def split_path(path: str) -> tuple:
+    """``edges.upper_bar.strokes.0.line`` -> ``("edges", "upper_bar", "strokes", 0, "line")``."""
+    if not path or any(not part for part in path.split(".")):
+        raise HandnetError(f"--set {path!r}: expected a dotted path such as edges.upper_bar.fraction")
+    return tuple(int(p) if p.isdigit() else p for p in path.split("."))
+
+
+def _near(container, allowed=()) -> str:
+    if isinstance(container, dict):
+        keys = sorted(set(map(str, container)) | set(allowed))
+        return "keys here: " + ", ".join(keys) if keys else "this table is empty"
+    if isinstance(container, list):
+        if len(container) == 1:
+            return "the only item here is 0"
+        return f"items here: 0-{len(container) - 1}" if container else "this list is empty"
+    return f"{container!r} is a value, not a table"
+
+
+def get_path(data: dict, path: str, allowed=allowed_keys):
+    """The value at a dotted path; a bad path is a one-line HandnetError naming the path and the
+    valid keys where it went wrong. A key the file leaves out but the table allows gives None."""
+    keys = split_path(path)
+    node = data
+    for depth, key in enumerate(keys):
+        here = ".".join(map(str, keys[: depth + 1]))
+        if isinstance(node, dict) and str(key) in node:
+            node = node[str(key)]
+        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+            node = node[key]
+        elif isinstance(node, dict) and depth == len(keys) - 1 and str(key) in allowed(keys[:depth]):
+            return None
+        else:
+            hint = ""
+            if isinstance(node, dict):
+                options = set(map(str, node)) | set(allowed(keys[:depth]))
+                match = difflib.get_close_matches(str(key), sorted(options), n=1, cutoff=0.5)
+                hint = f" (did you mean {match[0]!r}?)" if match else ""
+            raise HandnetError(f"--set {path}: no {here!r} in the spec{hint}; {_near(node, allowed(keys[:depth]) if isinstance(node, dict) else ())}")
+    return node
+
+
+def set_path(data: dict, path: str, value, allowed=allowed_keys) -> dict:
+    """A deep copy of ``data`` with the value at the dotted path replaced (checked by ``get_path``)."""
+    get_path(data, path, allowed)
+    keys = split_path(path)
+    out = copy.deepcopy(data)
+    node = out
+    for key in keys[:-1]:
+        node = node[key if isinstance(node, list) else str(key)]
+    last = keys[-1]
+    node[last if isinstance(node, list) else str(last)] = value
+    return out
+
+
+def parse_range(text: str, path: str = "...") -> np.ndarray:
+    """``"0.3:0.8:11"`` -> 11 evenly spaced values from 0.3 to 0.8 inclusive."""
+    parts = text.split(":")
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        start, stop, steps = float(parts[0]), float(parts[1]), int(parts[2])
+    except ValueError:
+        raise HandnetError(f"--set {path}={text}: expected START:STOP:STEPS, e.g. 0.3:0.8:11") from None
+    if steps < 1 or steps > 1000:
+        raise HandnetError(f"--set {path}={text}: STEPS must be 1-1000, got {steps}")
+    if not (np.isfinite(start) and np.isfinite(stop)):
+        raise HandnetError(f"--set {path}={text}: START and STOP must be finite numbers")
+    return np.linspace(start, stop, steps)
+
+
+def parse_assignment(text: str) -> tuple[str, np.ndarray]:
+    """``"edges.upper_bar.fraction=0.3:0.8:11"`` -> ``("edges.upper_bar.fraction", values)``."""
+    if "=" not in text:
+        raise HandnetError(f"--set {text!r}: expected PATH=START:STOP:STEPS, e.g. edges.upper_bar.fraction=0.3:0.8:11")
+    path, _, spec_range = text.partition("=")
+    split_path(path.strip())
+    return path.strip(), parse_range(spec_range.strip(), path.strip())
+
+
+# ---- the sweep ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SweepResult(NotebookView):
+    """Accuracy at each value of one spec path. ``overall`` ``(n_values,)`` and ``per_digit``
+    ``(n_values, 10)`` are fractions (NaN where the value did not compile, see ``errors``, or the
+    digit is absent). ``current`` is the spec's own value (None if not a number)."""
+
+    path: str
+    values: np.ndarray
+    overall: np.ndarray
+    per_digit: np.ndarray
+    errors: tuple
+    current: float | None
+    data: str
+
+    def current_row(self) -> int | None:
+        """Index of the swept value equal to the current one, if it was swept."""
+        if self.current is None:
+            return None
+        hits = np.flatnonzero(np.isclose(self.values, self.current, rtol=0, atol=1e-9))
+        return int(hits[0]) if hits.size else None
+
+    def best(self) -> int:
+        return int(np.nanargmax(self.overall))
+
+    def to_dict(self) -> dict:
+        rows = []
+        for i, v in enumerate(self.values):
+            rows.append({
+                "value": float(v),
+                "accuracy": None if np.isnan(self.overall[i]) else float(self.overall[i]),
+                "per_digit": {d: None if np.isnan(self.per_digit[i, k]) else float(self.per_digit[i, k])
+                              for k, d in enumerate(DIGITS)},
+                "error": self.errors[i],
+                "current": self.current_row() == i,
+            })
+        return {"path": self.path, "current": self.current, "data": self.data, "rows": rows,
+                "best": float(self.values[self.best()]) if np.any(~np.isnan(self.overall)) else None}
+
+
+    def format_text(self) -> str:
+        lines = [f"sweep {self.path} (current value {'unset' if self.current is None else f'{self.current:g}'}); "
+                 f"data: {self.data}", "value      all   " + "  ".join(f"{d:>5}" for d in DIGITS)]
+        best = self.best() if np.any(~np.isnan(self.overall)) else None
+        for i, v in enumerate(self.values):
+            if self.errors[i]:
+                lines.append(f"{v:<9.4g}  error: {self.errors[i]}")
+                continue
+            mark = (" <- current" if self.current_row() == i else "") + (" <- best" if best == i else "")
+            digits = "  ".join("    -" if np.isnan(a) else f"{100 * a:5.1f}" for a in self.per_digit[i])
+            lines.append(f"{v:<9.4g} {100 * self.overall[i]:5.1f}   {digits}{mark}")
+        return "\n".join(lines)
+
+
+def _as_spec_value(value: float, current):
+    """Whole numbers stay whole when the spec's own value is an int (e.g. ``at_least = 3``)."""
+    if isinstance(current, int) and not isinstance(current, bool) and float(value).is_integer():
+        return int(value)
+    return float(value)
+
+
+def current_value(source: SpecData, path: str):
+    """The spec's value at ``path``: written in the file, or else the default the spec applies."""
+    value = get_path(source.data, path)
+    if value is not None:
+        return value
+    keys = split_path(path)
+    try:
+        spec = source.spec()
+    except SpecError:
+        return None
+    if len(keys) == 3 and keys[0] in ("edges", "parts", "digits"):
+        try:
+            return getattr(spec.unit(keys[0], keys[1]), str(keys[2]), None)
+        except KeyError:
+            return None
+    if len(keys) == 2:
+        from handnet.spec import model as speclib
+
+        defaults = speclib.EDGE_DEFAULTS if keys[0] == "edges" else speclib.RULE_DEFAULTS
+        return defaults.get(str(keys[1]))
+    return None
+
+
+def sweep(spec_path, path: str, values, dataset, data=None, progress=None, include_current: bool = True) -> SweepResult:
+    """Compile the spec with ``path`` set to each of ``values`` and evaluate each on ``dataset``.
+
+    With ``include_current`` the spec's own value is swept too (inserted in order), so the plot
+    can mark where the spec stands.
+    ``data`` is the training data for fitted units (as ``compile_spec``). A value the spec rejects
+    is recorded in ``errors``; if every value is rejected the first error is raised.
+    """
+    from handnet.compiler.compile import compile_spec
+    from handnet.nn.evaluate import evaluate
+
+    source = read_spec_data(spec_path)
+    written = get_path(source.data, path)
+    if isinstance(written, (dict, list)):
+        kind = "a table" if isinstance(written, dict) else "a list"
+        raise HandnetError(f"--set {path}: is {kind}, not a number; sweep one number inside it ({_near(written)})")
+    current = current_value(source, path)
+    values = np.asarray(values, dtype=float)
+    number = isinstance(current, (int, float)) and not isinstance(current, bool)
+    if include_current and number and not np.any(np.isclose(values, current, rtol=0, atol=1e-9)):
+        values = np.sort(np.append(values, float(current)))
+    overall = np.full(len(values), np.nan)
+    per_digit = np.full((len(values), 10), np.nan)
+    errors: list = []
+    train = None
+    for i, v in enumerate(values):
+        try:
+            spec = source.spec(set_path(source.data, path, _as_spec_value(v, current)))
+            if train is None and spec.needs_data:
+                from handnet.data.mnist import Dataset, load_train
+
+                train = data if isinstance(data, Dataset) else load_train(data)  # read once for the whole sweep
+            ev = evaluate(compile_spec(spec, data=train), dataset)
+        except SpecError as e:
+            errors.append(str(e).splitlines()[-1])
+        else:
+            errors.append(None)
+            overall[i] = ev.accuracy
+            for d, acc in ev.per_digit.items():
+                per_digit[i, int(d)] = acc
+        if progress is not None:
+            progress(1)
+    if all(errors):
+        raise SpecError(f"--set {path}: no value compiled; at {values[0]:g}: {errors[0]}")
+    return SweepResult(path, values, overall, per_digit, tuple(errors), float(current) if number else None,
+                       dataset.describe())

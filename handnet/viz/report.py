@@ -1,0 +1,241 @@
+"""The report's layout: one self-contained HTML page (figures embedded as base64 PNG), readable offline.
+
+``write_report(study, folder)`` lays out a ``handnet.compare.study.Study`` (the ladder, the
+comparison of the hand-designed net with its trained twin, the surgery) with weight grids and
+maximizing inputs side by side. ``render_report(...)`` lays out any subset of results already
+computed; ``comparison_figures`` gives the comparison's figures by name.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from handnet.viz import compare as plots
+from handnet.atomic import write_text
+from handnet.compare.ladder import _pct, calibration_note, edge_headers, ladder_markdown, ladder_rows
+from handnet.inside.effective import effective_templates
+
+STYLE = """
+body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
+       color: #222; line-height: 1.45; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 2em; }
+table { border-collapse: collapse; margin: 1em 0; font-size: .92em; }
+th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: right; } th { background: #f3f3f3; }
+td, th { text-align: left; } td.num { text-align: right; }
+img { max-width: 100%; height: auto; display: block; margin: .8em 0; }
+.side { display: flex; gap: 1.5em; flex-wrap: wrap; } .side > div { flex: 1 1 45%; min-width: 300px; }
+.note { color: #555; font-size: .9em; }
+"""
+
+
+def figure_data_uri(fig, dpi: int = 100) -> str:
+    """A matplotlib Figure as a ``data:image/png;base64,...`` URI (the figure is closed afterwards)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    fig.clf()
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def img(fig, alt: str) -> str:
+    return f'<img src="{figure_data_uri(fig)}" alt="{html.escape(alt)}">'
+
+
+def table(header, rows) -> str:
+    """An HTML table from a header row and rows of cells (already formatted strings)."""
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    def cell(c):
+        numeric = re.match(r"^[-+]?\d", str(c)) and not re.match(r"^\d+\.\s", str(c))
+        return f"<td{' class=num' if numeric else ''}>{html.escape(str(c))}</td>"
+
+    body = "".join("<tr>" + "".join(cell(c) for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def comparison_figures(comparison) -> dict:
+    """Figures of a ``compare.Comparison`` by name: confusions, edge_likeness, cka, noise, ablation,
+    and matched pairs per hidden layer and criterion (``matched_<layer>_<criterion>``)."""
+    a, b = comparison.a, comparison.b
+    names = (a.name, b.name)
+    figs = {
+        "confusions": plots.plot_confusions([a.accuracy.confusion, b.accuracy.confusion], names),
+        "cka": plots.plot_cka(comparison.cka_matrix, a.network.layer_names, b.network.layer_names, names),
+        "noise": plots.plot_noise({a.name: a.noise, b.name: b.noise}),
+        "ablation": plots.plot_ablation({
+            p.name: ([u["unit"] for u in p.ablation["units"]], [u["drop"] for u in p.ablation["units"]]) for p in (a, b)
+        }),
+    }
+    groups, colours = {}, {}
+    for k, p in enumerate((a, b)):
+        for f in p.edges:
+            label = f"{p.name} {f.unit.split(':')[0]}"
+            groups.setdefault(label, []).append(f.correlation)
+            colours[label] = plots.HAND if k == 0 else plots.LEARNED
+    figs["edge_likeness"] = plots.plot_edge_likeness(groups, colours)
+    for criterion, matchings in comparison.matchings.items():
+        for li, m in enumerate(matchings):
+            ta, tb = effective_templates(a.network, li), effective_templates(b.network, li)
+            pairs = [
+                (i, int(j), float(m.scores[i, j]), pa.split(":")[1], pb.split(":")[1])
+                for i, (j, (pa, pb, _)) in enumerate(zip(m.permutation, m.pairs))
+            ]
+            pairs.sort(key=lambda p: -p[2])
+            what = "activation correlation" if criterion == "activation" else "weight cosine"
+            figs[f"matched_{m.layer_a}_{criterion}"] = plots.plot_matched_pairs(
+                ta, tb, pairs, names, f"{m.layer_a} / {m.layer_b} matched on {what} (best first; pixel templates"
+                + (", linear approximation)" if li else ")")
+            )
+    return figs
+
+
+def side_by_side(nets: dict, progress=None) -> str:
+    """Weight grids, maximizing inputs and deeper pixel templates, the nets side by side.
+
+    Weight grids and maximizing inputs come from ``plots`` and ``maximize`` (exact for first-layer
+    units; bounded L-BFGS-B for deeper ones). ``progress(1)`` is called after each net's maximizers.
+    """
+    from handnet.viz import plots as inside_plots
+    from handnet.inside.maximize.search import maximize_units
+
+    columns = {name: [] for name in nets}
+    for name, net in nets.items():
+        for li in range(len(net.layers) - 1):
+            layer = net.layers[li]
+            if li == 0:
+                fig = inside_plots.plot_weight_grid(layer.weights, layer.units, title=f"{name}: {layer.name} weights",
+                                                    ncols=4)
+            else:
+                fig = plots.plot_weight_grid(effective_templates(net, li), list(layer.units),
+                                             f"{name}: {layer.name}, pixel templates (linear approx.)", columns=4)
+            columns[name].append(img(fig, f"{name} {layer.name} weights"))
+            found = maximize_units(net, net.units(li))
+            fig = plots.plot_weight_grid(np.array([m.image for m in found]),
+                                         [f"{u} {m.activation:.2f}" for u, m in zip(layer.units, found)],
+                                         f"{name}: {layer.name}, maximizing inputs ({'exact' if li == 0 else 'L-BFGS-B'})",
+                                         columns=4, images=True)
+            columns[name].append(img(fig, f"{name} {layer.name} maximizing inputs"))
+        if progress is not None:
+            progress(1)
+    cells = "".join(f"<div>{''.join(parts)}</div>" for parts in columns.values())
+    return ("<p class='note'>Left and right: the same positions in the two nets. Each maximizing input is the "
+            "image in [0, 1]^784 that drives the unit hardest; the number beside its name is the activation it "
+            f"reaches.</p><div class='side'>{cells}</div>")
+
+
+def comparison_section(comparison) -> str:
+    a, b = comparison.a, comparison.b
+    figs = comparison_figures(comparison)
+    rows = [["overall", _pct(a.accuracy.accuracy) + f" ({_pct(a.accuracy.interval[0])}-{_pct(a.accuracy.interval[1])})",
+             _pct(b.accuracy.accuracy) + f" ({_pct(b.accuracy.interval[0])}-{_pct(b.accuracy.interval[1])})"]]
+    for d in range(len(a.accuracy.per_digit)):
+        ia, ib = a.accuracy.per_digit_interval[d], b.accuracy.per_digit_interval[d]
+        rows.append([f"digit {d}", f"{_pct(a.accuracy.per_digit[d])} ({_pct(ia[0])}-{_pct(ia[1])})",
+                     f"{_pct(b.accuracy.per_digit[d])} ({_pct(ib[0])}-{_pct(ib[1])})"])
+    cka_rows = [[f"{c['layer_a']} / {c['layer_b']}", f"{c['cka']:.2f}"] for c in comparison.cka_layers]
+    match_rows = [[m.layer_a, "activation correlation" if crit == "activation" else "weight cosine", f"{m.mean_score:+.2f}"]
+                  for crit, ms in comparison.matchings.items() for m in ms]
+    noise_rows = [[p.name] + [f"{p.noise[k]['mean_confidence']:.2f}" for k in ("digits", "noise", "blank")]
+                  + [_pct(p.noise["noise"]["fraction_confident"])] for p in (a, b)]
+    parts = [
+        f"<p class='note'>Test data: {html.escape(comparison.data)}. Intervals are 95% Wilson score intervals. "
+        f"The two nets give the same answer on {_pct(comparison.agreement)} of the test digits.</p>",
+        table(["accuracy", a.name, b.name], rows),
+        img(figs.pop("confusions"), "confusion matrices"),
+        "<h3>Edge-likeness</h3><p class='note'>Each hidden unit's weights (deeper units: their pixel template, a linear "
+        "approximation) correlated with the best single stroke template over positions, orientations, lengths and "
+        "widths. 1 = exactly an edge detector.</p>",
+        img(figs.pop("edge_likeness"), "edge-likeness per unit"),
+        "<h3>Layer similarity and unit matching</h3>",
+        "<div class='side'><div>" + table(["layers", "linear CKA"], cka_rows) + table(["layer", "matched on", "mean score"], match_rows)
+        + "</div><div>" + img(figs.pop("cka"), "CKA matrix") + "</div></div>",
+    ]
+    for name in sorted(k for k in figs if k.startswith("matched_")):
+        parts.append(img(figs.pop(name), name.replace("_", " ")))
+    parts += [
+        "<h3>Noise and blank images</h3><p class='note'>Mean confidence (the brightest output) on real digits, uniform "
+        "random noise and an all-black image; the last column is how often a noise image is called a digit with "
+        f"confidence at least {a.noise['confident_threshold']}.</p>",
+        table(["network", "digits", "noise", "blank", "noise called confidently"], noise_rows),
+        img(figs.pop("noise"), "confidence on noise"),
+        f"<h3>Ablation</h3><p class='note'>Accuracy lost when one hidden unit is silenced (activation set to "
+        f"{'0' if a.ablation['mode'] == 'zero' else 'its mean'}).</p>",
+        img(figs.pop("ablation"), "ablation"),
+    ]
+    return "".join(parts)
+
+
+def surgery_section(result) -> str:
+    rows = [[v["label"], _pct(v["accuracy"]), _pct(v["kept"])] for v in result.variants]
+    return (
+        f"<p class='note'>Layer {html.escape(result.layer)}: the hand-designed layer put into the trained net, the layers "
+        "above refit on the training data, next to the trained layer, a random layer and no layer at all under the same "
+        "refit.</p>" + table(["variant", "test accuracy", "of trained accuracy"], rows)
+        + img(plots.plot_surgery(result.variants), "surgery")
+    )
+
+
+def ladder_section(ladder) -> str:
+    header = ["rung", "weights", "test accuracy"] + edge_headers(ladder)
+    drift = ladder.drift
+    parts = [f"<p class='note'>Spec {html.escape(ladder.spec)}. Data: {html.escape(ladder.data)}. "
+             f"{html.escape(calibration_note(ladder))}</p>",
+             table(header, ladder_rows(ladder)),
+             img(plots.plot_ladder([r.to_dict() for r in ladder.rungs]), "ladder")]
+    if drift:
+        parts.append(img(plots.plot_drift([d["unit"] for d in drift], [d["cosine_mean"] for d in drift]), "drift"))
+    return "".join(parts)
+
+
+def render_report(title: str, intro: str = "", ladder=None, comparison=None, surgery=None, nets: dict | None = None,
+                  progress=None) -> str:
+    """The HTML page from results already computed; every part is optional (``nets``: name -> Network
+    for the side-by-side pictures, whose maximizers are computed here)."""
+    sections = []
+    if ladder is not None:
+        sections.append(("The ladder: from hand-set to learned", ladder_section(ladder)))
+    if comparison is not None:
+        sections.append((f"{comparison.a.name} vs {comparison.b.name}", comparison_section(comparison)))
+    if surgery is not None:
+        sections.append(("Surgery: the hand layer inside the trained net", surgery_section(surgery)))
+    if nets:
+        sections.append(("Inside: weights and maximizing inputs side by side", side_by_side(nets, progress)))
+    body = "".join(f"<h2>{html.escape(h)}</h2>{content}" for h, content in sections)
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>{intro}</p>{body}"
+        f"<p class='note'>Made by handnet on {stamp}. Weight pictures: green positive, red negative, dark near zero.</p>"
+        "</body></html>"
+    )
+
+
+def write_report(study, output_dir, progress=None) -> Path:
+    """Lay out a ``compare.study.Study`` as ``output_dir/index.html`` (and the ladder as
+    ``output_dir/ladder.md``), atomically. Returns the page's path. ``progress(1)`` is called after
+    each network's maximizers."""
+    hand, twin = study.hand, study.twin
+    intro = (
+        f"The spec <code>{html.escape(str(study.spec_path))}</code> compiled to a {'-'.join(map(str, hand.sizes))} network, "
+        "next to a network of the same shape trained by gradient descent. Does the trained net learn edges, then loops "
+        f"and lines? Data: {html.escape(study.data)}."
+    )
+    page = render_report(f"handnet report: {Path(study.spec_path).stem}", intro, study.ladder, study.comparison,
+                         study.surgery, {"hand": hand, "trained": twin}, progress)
+    out = Path(output_dir)
+    write_text(out / "index.html", page)
+    write_text(out / "ladder.md", ladder_markdown(study.ladder) + "\n")
+    return out / "index.html"
+
+
+def report_steps(seeds: int) -> int:
+    """Progress steps of ``run_study`` and ``write_report`` together."""
+    from handnet.compare.study import study_steps
+
+    return study_steps(seeds) + 2
