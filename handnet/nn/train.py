@@ -31,7 +31,8 @@ from operator import call
 import numpy as np
 
 from handnet.data.augment import augment_images
-from handnet.nn.backprop import EVAL_CHUNK, HIDDEN_ACTIVATIONS, LOSSES, OUTPUTS, Engine, Optimizer, check_activations, one_hot, per_image_loss
+from handnet.nn.backprop import EVAL_CHUNK, HIDDEN_ACTIVATIONS, LOSSES, OUTPUTS, Engine, check_activations, one_hot, per_image_loss
+from handnet.nn.optimizers import Optimizer
 from handnet.errors import HandnetError
 from handnet.threads import blas_threads
 from handnet.nn.network import Network, default_layer_names

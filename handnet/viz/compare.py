@@ -8,21 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-HAND, LEARNED = "#2b8cbe", "#e6550d"  # the two sides of every comparison
-
-
-def _figure(width, height):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+from handnet.viz.style import HAND, LEARNED, figure as _figure, weight_cmap, weight_norm  # noqa: F401  (HAND, LEARNED: re-exported)
 
 
 def weight_rgb(weights, scale: float | None = None) -> np.ndarray:
     """A weight picture ``(28, 28)`` as RGB ``(28, 28, 3)`` in [0, 1], in ``plots``' colours (the
     lesson's green positive, red negative, dark near 0); ``scale`` is the magnitude shown at full
     brightness (default: the largest |weight|)."""
-    from handnet.viz.plots import weight_cmap, weight_norm
-
     w = np.asarray(weights, dtype=np.float64)
     return weight_cmap()(weight_norm(w, vmax=scale)(w))[..., :3]
 
@@ -64,7 +56,7 @@ def _tiles(ax, templates, labels, columns, gap=2, label_size=7, label_below=Fals
         spine.set_visible(False)
 
 
-def plot_weight_grid(templates, labels, title: str = "", columns: int = 8, images: bool = False):
+def plot_template_mosaic(templates, labels, title: str = "", columns: int = 8, images: bool = False):
     """One weight picture per row of ``templates`` (units, 784), labelled, in a grid (``images``: grey images in [0, 1])."""
     n = len(templates)
     columns = min(columns, max(n, 1))

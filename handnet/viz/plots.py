@@ -12,39 +12,7 @@ import math
 
 import numpy as np
 
-PALETTES = {
-    # negative end, positive end; the middle (zero) is black in both
-    "lesson": ("#ff2a2a", "#2aff4a"),
-    "colorblind": ("#ff9f1c", "#3a8dff"),
-}
-
-
-def _figure(width, height):
-    from matplotlib.figure import Figure
-
-    # Figure() directly, not pyplot: no global state, works headless, nothing to close
-    return Figure(figsize=(width, height), layout="constrained")
-
-
-def weight_cmap(palette: str = "lesson"):
-    """The diverging colour map: negative colour -> black at 0 -> positive colour."""
-    from matplotlib.colors import LinearSegmentedColormap
-
-    if palette not in PALETTES:
-        raise ValueError(f"palette {palette!r} is not one of {', '.join(PALETTES)}")
-    negative, positive = PALETTES[palette]
-    return LinearSegmentedColormap.from_list(f"handnet-{palette}", [negative, "#000000", positive])
-
-
-def weight_norm(*arrays, vmax: float | None = None):
-    """A colour scale symmetric around 0 covering every array: ``Normalize(-vmax, vmax)``."""
-    from matplotlib.colors import Normalize
-
-    if vmax is None:
-        vmax = max((float(np.max(np.abs(a))) for a in arrays if np.size(a)), default=0.0)
-    vmax = vmax if vmax > 0 else 1.0
-    return Normalize(vmin=-vmax, vmax=vmax)
-
+from handnet.viz.style import PALETTES, figure as _figure, weight_cmap, weight_norm  # noqa: F401  (PALETTES: re-exported)
 
 def _grid(n, ncols=None):
     ncols = ncols or min(n, 8 if n > 16 else 4 if n > 4 else n)

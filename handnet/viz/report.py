@@ -111,11 +111,11 @@ def side_by_side(nets: dict, progress=None) -> str:
                 fig = inside_plots.plot_weight_grid(layer.weights, layer.units, title=f"{name}: {layer.name} weights",
                                                     ncols=4)
             else:
-                fig = plots.plot_weight_grid(effective_templates(net, li), list(layer.units),
+                fig = plots.plot_template_mosaic(effective_templates(net, li), list(layer.units),
                                              f"{name}: {layer.name}, pixel templates (linear approx.)", columns=4)
             columns[name].append(img(fig, f"{name} {layer.name} weights"))
             found = maximize_units(net, net.units(li))
-            fig = plots.plot_weight_grid(np.array([m.image for m in found]),
+            fig = plots.plot_template_mosaic(np.array([m.image for m in found]),
                                          [f"{u} {m.activation:.2f}" for u, m in zip(layer.units, found)],
                                          f"{name}: {layer.name}, maximizing inputs ({'exact' if li == 0 else 'L-BFGS-B'})",
                                          columns=4, images=True)

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from handnet.viz.style import figure, weight_cmap, weight_norm
+
 DIGITS = tuple(str(d) for d in range(10))
 
 
 def _figure(width: float, height: float):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=100)
+    return figure(width, height, layout=None)
 
 
 def _show_weights(ax, weights, scale, title):
     """Weights on the lesson's green/red-on-black scale (``handnet.viz.plots``), symmetric to ``scale``
     (default: the largest absolute weight)."""
-    from handnet.viz.plots import weight_cmap, weight_norm
-
     ax.imshow(weights, cmap=weight_cmap(), norm=weight_norm(weights, vmax=scale), interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
