@@ -32,12 +32,7 @@ class EdgeTable:
             where = ("edges", name)
             self.unit_name(where, name)
             self.unknown_keys(where, unit, EDGE_KEYS)
-            params = dict(defaults)
-            for key in EDGE_DEFAULTS:
-                if key in unit:
-                    v = self.parameter(where + (key,), key, unit[key])
-                    if v is not None:
-                        params[key] = float(v)
+            params = self.overrides(where, unit, defaults)
             strokes = self.strokes(where + ("strokes",), unit.get("strokes"), canvas)
             bias = unit.get("bias")
             if bias is not None:

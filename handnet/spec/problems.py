@@ -54,6 +54,16 @@ class Problems:
             return None
         return v
 
+    def overrides(self, where, unit: dict, defaults: dict) -> dict:
+        """``defaults`` with the unit's own values of those parameters, each checked by ``parameter``."""
+        params = dict(defaults)
+        for key in defaults:
+            if key in unit:
+                v = self.parameter(where + (key,), key, unit[key])
+                if v is not None:
+                    params[key] = float(v)
+        return params
+
     def unknown_keys(self, where, table: dict, allowed) -> None:
         for key in table:
             if key not in allowed:

@@ -35,12 +35,7 @@ class RuleTable:
     def rule(self, where, unit, defaults, layer_quantile, below, below_layer) -> Rule:
         self.unit_name(where, where[-1])
         self.unknown_keys(where, unit, RULE_KEYS)
-        params = dict(defaults)
-        for key in RULE_DEFAULTS:
-            if key in unit:
-                v = self.parameter(where + (key,), key, unit[key])
-                if v is not None:
-                    params[key] = float(v)
+        params = self.overrides(where, unit, defaults)
         clauses = [c for c in ("all_of", "any_of", "at_least", "weights") if c in unit]
         name = where[-1]
         doc = unit.get("doc", "")

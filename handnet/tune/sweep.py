@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from handnet.nn.evaluate import DIGITS
 from handnet.views import NotebookView
 from handnet.errors import HandnetError, SpecError
 from handnet.spec import SpecData, read_spec_data
 
-DIGITS = tuple(str(d) for d in range(10))
 
 
 # ---- the spec as data ---------------------------------------------------------------------------

@@ -13,9 +13,9 @@ import io
 
 import numpy as np
 
+from handnet.nn.evaluate import DIGITS
 from handnet.views import register, text_html
 
-DIGITS = tuple(str(d) for d in range(10))
 
 
 def png_bytes(fig, dpi: int = 80) -> bytes:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from handnet.nn.evaluate import DIGITS
 from handnet.viz.style import figure, weight_cmap, weight_norm
 
-DIGITS = tuple(str(d) for d in range(10))
 
 
 def _figure(width: float, height: float):
