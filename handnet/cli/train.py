@@ -150,30 +150,14 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
         )
     network = result.network
     path = network.save(out)
-    final = result.history[result.best_epoch - 1] if result.best_epoch else result.final
-    # the saved network measured on both sets (the history's train figures are per mini-batch)
-    test_accuracy = network.accuracy(splits.test.X, splits.test.y)
-    train_accuracy = network.accuracy(train_set.X, train_set.y)
+    summary = result.summary(train_set, splits.test, description, path, init_path)
+    test_accuracy, train_accuracy = summary["test_accuracy"], summary["train_accuracy"]
     if result.interrupted:
         note(
             f"interrupted after {len(result.history)} of {epochs} epochs; saved the best network so far "
             f"(epoch {result.best_epoch})" if result.best_epoch else
             "interrupted before the first epoch finished; saved the starting network"
         )
-    summary = {
-        "path": str(path),
-        "test_accuracy": test_accuracy,
-        "train_accuracy": train_accuracy,
-        "loss": final.get("loss"),
-        "epochs_completed": len(result.history),
-        "interrupted": result.interrupted,
-        "best_epoch": result.best_epoch,
-        "data": description,
-        "settings": network.metadata["provenance"]["config"],
-        "freeze": network.metadata["provenance"]["freeze"],
-        "init": init_path,
-        "history": result.history,
-    }
     if as_json:
         print_json(summary)
         return
@@ -181,7 +165,7 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
     trained = (
         f", train accuracy {train_accuracy:.2%}, {len(result.history)} epochs in "
         f"{sum(r['seconds'] for r in result.history):.1f} s"
-        if final else ", no epoch completed"
+        if result.history else ", no epoch completed"
     )
     click.echo(f"trained {shape} network: test accuracy {test_accuracy:.2%} on {splits.test.describe()}{trained}")
     click.echo(f"saved {path}")

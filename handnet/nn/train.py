@@ -193,6 +193,28 @@ class TrainResult:
         """The last completed epoch's record (empty if none completed)."""
         return self.history[-1] if self.history else {}
 
+    def summary(self, train_set, test_set, data: str = "", path=None, init=None) -> dict:
+        """The numbers ``handnet train`` reports: the trained network measured on both sets (the
+        history's train figures are per mini-batch), its loss, epochs, settings and history.
+        ``train_set``/``test_set`` are ``data.Dataset``s; ``path`` where it was saved; ``init`` the
+        starting network's file, if any."""
+        final = self.history[self.best_epoch - 1] if self.best_epoch else self.final
+        provenance = self.network.metadata["provenance"]
+        return {
+            "path": None if path is None else str(path),
+            "test_accuracy": self.network.accuracy(test_set.X, test_set.y),
+            "train_accuracy": self.network.accuracy(train_set.X, train_set.y),
+            "loss": final.get("loss"),
+            "epochs_completed": len(self.history),
+            "interrupted": self.interrupted,
+            "best_epoch": self.best_epoch,
+            "data": data,
+            "settings": provenance["config"],
+            "freeze": provenance["freeze"],
+            "init": init,
+            "history": self.history,
+        }
+
 
 def loss_value(network: Network, X, Y, loss: str = "cross_entropy", *, weight_decay: float = 0.0) -> float:
     """The mean loss over images (plus ½ weight_decay Σ w² over all weights), via ``Network.forward``.
