@@ -88,7 +88,7 @@ def _linear_state(path, state: dict) -> tuple[list, list]:
         raise NetworkFileError(f"{path}: state_dict has no '<layer>.weight' entries; expected an nn.Sequential of Linear")
 
     def order(key):
-        return [int(p) if p.isdigit() else p for p in key.split(".")]
+        return [int(p) if p.isascii() and p.isdigit() else p for p in key.split(".")]
 
     ws, bs = [], []
     for key in sorted(weights, key=order):
