@@ -131,7 +131,7 @@ def read_idx(path, expected_magic: int | None = None) -> np.ndarray:
     if found != expected:
         what = "truncated" if found < expected else "too long"
         raise DataError(
-            f"{path}: {what}: header declares shape {shape} = {expected:,} bytes of data, found {found:,}"
+            f"{path}: {what}: header declares shape {shape} = {expected} bytes of data, found {found}"
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
