@@ -144,18 +144,18 @@ def check_output(path, inputs=(), *, folder: bool = False, figure: bool = False,
     ``inputs`` (the spec, the data files, the network read). A ``folder`` output must be a folder
     if it exists. A ``figure`` output must also have a suffix that names a known figure format.
     """
-    path = Path(path)
     if str(path) == "":
         raise OutputError(f"{option}: expected a path, got an empty string")
+    path = Path(path)
     if folder:
         if path.exists() and not path.is_dir():
             raise OutputError(f"{option} {path}: exists and is not a folder; expected a folder for the output files")
         return path
     _refuse_non_regular(path)
-    if figure:
-        figure_format(path)
     for given in inputs:
         if given is not None and _same_file(path, Path(given)):
             raise OutputError(f"{option} {path}: is also an input of this command; writing it would destroy "
                               "the input, choose another output name")
+    if figure:
+        figure_format(path)
     return path

@@ -134,6 +134,13 @@ def check_output(path, inputs=(), **kwargs):
     return check_output(path, inputs, **kwargs)
 
 
+def spec_inputs(spec) -> list:
+    """The spec file and every file it includes or extends (reading them, not validating them)."""
+    from handnet.spec.read import read_spec_data
+
+    return [spec] + [source for source, _ in read_spec_data(spec).sources]
+
+
 def data_inputs(data) -> list:
     """The MNIST files a command reads from ``--data`` (empty for the bundled sample)."""
     from handnet.data.mnist import data_files

@@ -12,7 +12,7 @@ import click
 
 from handnet import load
 from handnet.cli.common import (HandnetGroup, check_output, data_inputs, data_options, json_option, note,
-                                print_json, progress)
+                                print_json, progress, spec_inputs)
 
 
 def _pct(x) -> str:
@@ -247,7 +247,7 @@ def ladder(spec, data, split, seeds, epochs, figure, as_json):
     from handnet.spec import load_spec
 
     if figure:
-        check_output(figure, [spec, *data_inputs(data)], figure=True, option="--figure")
+        check_output(figure, spec_inputs(spec) + data_inputs(data), figure=True, option="--figure")
     load_spec(spec)  # a bad spec fails here, in one line, before any training
     splits = load_splits(data, split)
     config = _config(epochs)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from handnet.cli.common import check_output, data_inputs, data_options, json_option, note, print_json
+from handnet.cli.common import check_output, data_inputs, data_options, json_option, note, print_json, spec_inputs
 
 
 def _data(data, split):
@@ -17,13 +17,11 @@ def _data(data, split):
     return datalib.load_splits(data, split).train
 
 
-def _compile(spec_path, data, split, out=None):
+def _compile(spec_path, data, split):
     from handnet.compiler.compile import compile_spec
     from handnet.spec import load_spec
 
     spec = load_spec(spec_path)
-    if out is not None:  # neither the spec, a file it includes, nor the data may be overwritten
-        check_output(out, [source for source, _ in spec.sources] + data_inputs(data))
     if spec.needs_data:
         note(f"{spec_path}: fitting/calibrating on {'the bundled training sample' if data is None else data}")
     return spec, compile_spec(spec, _data(data, split) if spec.needs_data else None)
@@ -43,8 +41,8 @@ def build(spec, out, data, split, as_json):
         handnet build weight_specs/3b1b-fitted.toml --data ../shared/mnist
     """
     out = out or Path(spec).with_suffix(".npz").name
-    check_output(out, [spec, *data_inputs(data)])
-    parsed, net = _compile(spec, data, split, out)
+    check_output(out, spec_inputs(spec) + data_inputs(data))  # neither the spec, its includes nor the data
+    parsed, net = _compile(spec, data, split)
     path = net.save(out)
     summary = {"spec": spec, "out": str(path), "sha256": parsed.sha256, "sizes": net.sizes,
                "n_parameters": net.n_parameters, "layers": {layer.name: list(layer.units) for layer in net.layers},

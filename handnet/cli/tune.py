@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from handnet import load
-from handnet.cli.common import FiniteFloat, _clean, check_output, data_inputs, data_options, json_option, note, print_json
+from handnet.cli.common import (FiniteFloat, _clean, check_output, data_inputs, data_options, json_option, note, print_json,
+                                spec_inputs)
 
 
 def _save(fig, path) -> Path:
@@ -217,7 +218,7 @@ def sweep(spec, assignment, data, split, out, as_json):
     from handnet.tune.sweep import parse_assignment, sweep as run_sweep
     from handnet.viz.tune import plot_sweep
 
-    check_output(out, [spec, *data_inputs(data)], figure=True)
+    check_output(out, spec_inputs(spec) + data_inputs(data), figure=True)
     path, values = parse_assignment(assignment)
     dataset = load_test(data, split)
     with _progress(len(values) + 1, f"sweeping {path}") as bar:

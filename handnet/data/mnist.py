@@ -102,7 +102,7 @@ def _open(path: Path) -> bytes:
         what = "a damaged gzip file" if path.suffix == ".gz" else "unreadable"
         raise DataError(f"{path}: cannot be read, {what} ({reason(e)})") from None
     if len(raw) > MAX_IDX_BYTES:
-        raise DataError(f"{path}: holds more than {MAX_IDX_BYTES >> 20} MiB of data, the most handnet reads "
+        raise DataError(f"{path}: holds more than {MAX_IDX_BYTES:,} bytes of data, the most handnet reads "
                         "(see docs/limits.md)")
     return raw
 

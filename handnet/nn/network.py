@@ -331,8 +331,11 @@ class Network(NotebookView):
         encryption and compression methods other than store and deflate are refused.
         """
         path = Path(path)
+        if path.is_dir():
+            raise NetworkFileError(f"{path}: is a folder, expected a .npz network file")
         if not path.is_file():
-            raise NetworkFileError(f"{path}: no such network file")
+            raise NetworkFileError(f"{path}: no such network file" if not path.exists()
+                                   else f"{path}: is a device, FIFO or socket, expected a .npz network file")
         try:
             with open(path, "rb") as f:
                 if f.read(4) != b"PK\x03\x04":  # np.load would otherwise try other formats, pickle among them
@@ -397,6 +400,8 @@ class Network(NotebookView):
                 if key not in contents:
                     fail(f"missing array {key!r} for layer {i} ({lm.get('name')})")
             w, b = contents[f"W{i}"], contents[f"b{i}"]
+            if w.ndim == 2 and max(w.shape) > MAX_LAYER_UNITS:
+                fail(f"array 'W{i}' has shape {w.shape}; a layer may have at most {MAX_LAYER_UNITS:,} units and inputs")
             for key, arr in ((f"W{i}", w), (f"b{i}", b)):
                 if not np.issubdtype(arr.dtype, np.floating):
                     fail(f"array {key!r} has dtype {arr.dtype}, expected floating point")
@@ -460,8 +465,10 @@ def _read_members(path, archive: zipfile.ZipFile) -> dict:
                     raise NetworkFileError(f"{where} is a .npy file of version {version}; expected 1.0 or 2.0")
             except NetworkFileError:
                 raise
-            except (ValueError, SyntaxError, TypeError, EOFError) as e:
+            except Exception as e:  # noqa: BLE001  numpy's header parser raises many kinds; each means "malformed"
                 raise NetworkFileError(f"{where} has a malformed .npy header ({reason(e)})") from None
+            if any(n < 0 for n in shape):
+                raise NetworkFileError(f"{where} has a malformed .npy header (shape {shape})")
             if dtype.hasobject:
                 raise NetworkFileError(f"{where} holds pickled objects, which handnet refuses to load")
             if dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in "fU":

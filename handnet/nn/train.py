@@ -79,10 +79,10 @@ def check_training_size(sizes, batch_size: int, dtype: str, n_train: int = 0, n_
 
 
 def _size(n: int) -> str:
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+    for unit, scale in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20)):
         if n >= scale:
             return f"{n / scale:,.1f} {unit}"
-    return f"{n / 1e3:,.0f} kB"
+    return f"{n / 1024:,.0f} KiB"
 
 
 def _fail(field_name: str, value, expected: str):

@@ -32,8 +32,8 @@ from handnet.spec.validate import Validator
 def _read_toml(path: Path) -> tuple[dict, bytes]:
     try:
         if path.stat().st_size > MAX_SPEC_BYTES:
-            raise SpecError(f"{path}: {path.stat().st_size:,} bytes, more than the {MAX_SPEC_BYTES >> 20} MiB a spec "
-                            "file may have (see docs/limits.md)")
+            raise SpecError(f"{path}: {path.stat().st_size:,} bytes, more than the {MAX_SPEC_BYTES:,} a spec file "
+                            "may have (see docs/limits.md)")
         raw = path.read_bytes()
     except FileNotFoundError:
         raise SpecError(f"{path}: no such spec file") from None
@@ -59,12 +59,13 @@ def _read_toml(path: Path) -> tuple[dict, bytes]:
 
 
 def _resolve(path: Path, where: str) -> Path:
+    """``path`` resolved; ``where`` (``"spec.toml: "`` or ``"spec.toml: include: 'base.toml' "``) starts the message."""
     try:
         return path.resolve(strict=True)
     except FileNotFoundError:
-        raise SpecError(f"{where}no such spec file {str(path)!r}") from None
+        raise SpecError(f"{where}no such spec file") from None
     except (OSError, RuntimeError):  # RuntimeError: Python 3.11's pathlib on a symlink loop
-        raise SpecError(f"{where}{str(path)!r} is a symbolic link that leads back to itself") from None
+        raise SpecError(f"{where}is a symbolic link that leads back to itself (directly or through others)") from None
 
 
 def _merge(base: dict, over: dict, origin: dict, path: str, prefix: tuple = ()) -> dict:
@@ -103,7 +104,7 @@ def _load_raw(path: Path, seen: tuple, origin: dict, sources: list) -> dict:
     for key, name in bases:
         if not (path.parent / name).exists() and not (path.parent / name).is_symlink():
             raise SpecError(f"{path}: {key}: no spec file {name!r} beside it")
-        base_path = _resolve(path.parent / name, f"{path}: {key}: ")
+        base_path = _resolve(path.parent / name, f"{path}: {key}: {name!r} ")
         if base_path in seen:
             raise SpecError(f"{path}: {key}: {name!r} includes itself (cycle {' -> '.join(p.name for p in seen)})")
         if not base_path.is_file():
