@@ -61,7 +61,7 @@ def npy_bytes(array=None, header: str | None = None, data: bytes | None = None, 
         buffer = io.BytesIO()
         np.lib.format.write_array(buffer, np.asarray(array), version=version, allow_pickle=True)
         return buffer.getvalue()
-    text = header.encode("latin1")
+    text = header.encode("latin1", "replace")
     pad = 64 - (10 + len(text) + 1) % 64
     text = text + b" " * pad + b"\n"
     return b"\x93NUMPY" + bytes(version) + len(text).to_bytes(2, "little") + text + (data or b"")

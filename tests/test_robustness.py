@@ -185,7 +185,10 @@ def test_a_huge_spec_file_is_refused_unread(tmp_path, monkeypatch):
 
     monkeypatch.setattr(read, "MAX_SPEC_BYTES", 1000)
     message = spec_problem(tmp_path, SMALL_SPEC + "#" * 2000)
-    assert f"{len(SMALL_SPEC) + 2000:,} bytes, more than the 1,000 a spec file may have" in message
+    assert "spec.toml: more than the 1,000 bytes a spec file may have" in message
+    for device in ("/dev/zero", "/dev/urandom"):
+        with time_box(5), pytest.raises(SpecError, match=f"{device}: is a device, FIFO or socket"):
+            load_spec(device)
 
 
 # ---- unit references --------------------------------------------------------------------------------

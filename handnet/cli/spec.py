@@ -40,8 +40,9 @@ def build(spec, out, data, split, as_json):
         handnet build weight_specs/3b1b.toml -o 3b1b.npz
         handnet build weight_specs/3b1b-fitted.toml --data ../shared/mnist
     """
+    inputs = spec_inputs(spec) + data_inputs(data)  # neither the spec, its includes nor the data is overwritten
     out = out or Path(spec).with_suffix(".npz").name
-    check_output(out, spec_inputs(spec) + data_inputs(data))  # neither the spec, its includes nor the data
+    check_output(out, inputs)
     parsed, net = _compile(spec, data, split)
     path = net.save(out)
     summary = {"spec": spec, "out": str(path), "sha256": parsed.sha256, "sizes": net.sizes,

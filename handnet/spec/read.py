@@ -31,10 +31,12 @@ from handnet.spec.validate import Validator
 
 def _read_toml(path: Path) -> tuple[dict, bytes]:
     try:
-        if path.stat().st_size > MAX_SPEC_BYTES:
-            raise SpecError(f"{path}: {path.stat().st_size:,} bytes, more than the {MAX_SPEC_BYTES:,} a spec file "
-                            "may have (see docs/limits.md)")
-        raw = path.read_bytes()
+        if path.exists() and not path.is_file() and not path.is_dir():
+            raise SpecError(f"{path}: is a device, FIFO or socket, expected a .toml spec file")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_SPEC_BYTES + 1)  # never more, whatever the file claims
+        if len(raw) > MAX_SPEC_BYTES:
+            raise SpecError(f"{path}: more than the {MAX_SPEC_BYTES:,} bytes a spec file may have (see docs/limits.md)")
     except FileNotFoundError:
         raise SpecError(f"{path}: no such spec file") from None
     except IsADirectoryError:
