@@ -138,7 +138,7 @@ def hostile_specs(draw) -> dict:
     return doc
 
 
-@corpus(150)
+@corpus(100)
 @given(doc=hostile_specs())
 def test_hostile_specs_compile_or_fail_cleanly(workspace, doc):
     root = Path(tempfile.mkdtemp(dir=workspace[0]))
@@ -200,7 +200,7 @@ def idx_pairs(draw):
     return draw(idx_files("images", n)), draw(idx_files("labels", n))
 
 
-@corpus(200)
+@corpus(150)
 @given(pair=idx_pairs())
 def test_idx_bytes_read_or_fail_cleanly(workspace, pair):
     images, labels = pair
@@ -262,7 +262,7 @@ def archives(draw, members: dict) -> tuple[dict, int]:
     return members, draw(st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2]))
 
 
-@corpus(150)
+@corpus(100)
 @given(data=st.data())
 def test_network_archives_load_or_fail_cleanly(workspace, data):
     with zipfile.ZipFile(workspace[2]) as archive:
@@ -366,7 +366,7 @@ def snapshot(workspace):
     return {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
-@corpus(80)
+@corpus(50)
 @given(data=st.data())
 def test_command_lines_end_cleanly(workspace, snapshot, data, monkeypatch):
     root = workspace[0]
