@@ -27,3 +27,19 @@ class NetworkFileError(HandnetError):
 
 class UnitError(HandnetError):
     """A unit reference such as ``edges:upper_bar`` that names no unit."""
+
+
+class OutputError(HandnetError):
+    """An output path that would destroy something: a device, a folder, an input of the same command."""
+
+
+class ResourceError(HandnetError):
+    """A request that would need more memory or time than handnet allows (see docs/limits.md)."""
+
+
+def reason(error: BaseException) -> str:
+    """An exception as a short phrase for a one-line message: its text, or its kind when it has none."""
+    text = " ".join(str(error).split())
+    if isinstance(error, KeyError) and error.args:
+        text = f"missing {error.args[0]!r}"
+    return text[:200] if text else type(error).__name__

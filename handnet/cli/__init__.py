@@ -13,7 +13,9 @@ from handnet.cli.common import HandnetGroup
 
 @click.group(cls=HandnetGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="handnet")
-def main():
+@click.option("--debug", is_flag=True, envvar="HANDNET_DEBUG",
+              help="Show the full traceback of an internal error instead of saving it under the cache folder.")
+def main(debug):
     """handnet: hand-designed and gradient-trained 784-16-16-10 digit networks, and tools to look inside.
 
     \b

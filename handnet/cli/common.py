@@ -7,19 +7,79 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
+import time
+import traceback
+from pathlib import Path
 
 import click
 
 from handnet.errors import HandnetError
 
 
+INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h): handnet itself is at fault, not the input
+
+
+class InternalError(click.ClickException):
+    """An exception that is no HandnetError: a bug. One line, exit code 70, traceback kept in a file."""
+
+    exit_code = INTERNAL_ERROR
+
+
+def _debugging(ctx) -> bool:
+    root = ctx.find_root()
+    return bool(root.params.get("debug")) or os.environ.get("HANDNET_DEBUG", "") not in ("", "0")
+
+
+def crash_report(error: BaseException, command: str) -> Path | None:
+    """Write the traceback of ``error`` under the cache folder; return the file (None if unwritable)."""
+    from handnet.atomic import write_text
+    from handnet.data.mnist import cache_dir
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = cache_dir() / "crashes" / f"handnet-{stamp}-{os.getpid()}.txt"
+    text = (f"handnet {_version()} crashed in `{command}`\nargv: {sys.argv!r}\npython: {sys.version.split()[0]}\n\n"
+            + "".join(traceback.format_exception(error)))
+    try:
+        write_text(path, text)
+    except Exception:  # noqa: BLE001  (a report that cannot be written must not hide the error)
+        return None
+    return path
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("handnet")
+    except Exception:  # noqa: BLE001
+        return "(unknown version)"
+
+
+def internal_error(command: str, error: BaseException) -> InternalError:
+    """The one line a user sees for a bug: what failed, and where the traceback went."""
+    from handnet.errors import reason
+
+    saved = crash_report(error, command)
+    where = f"the traceback is in {saved}" if saved else "rerun with --debug to see the traceback"
+    return InternalError(f"internal error in `{command}`: {type(error).__name__}: {reason(error)}; "
+                         f"this is a bug in handnet, please report this ({where})")
+
+
 class HandnetGroup(click.Group):
-    """A click group that turns library errors into one-line messages instead of tracebacks."""
+    """A click group that turns library errors into one-line messages instead of tracebacks.
+
+    A HandnetError (bad input) or an OSError becomes its own one-line message, exit code 1. Any
+    other exception is a bug: one line saying so, exit code 70, and the traceback written to a
+    file under the cache folder (or shown in full with ``handnet --debug``).
+    """
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
         except HandnetError as e:
             raise click.ClickException(str(e)) from None
         except FileNotFoundError as e:
@@ -31,6 +91,61 @@ class HandnetGroup(click.Group):
         except OSError as e:
             where = f"{e.filename}: " if getattr(e, "filename", None) else ""
             raise click.ClickException(f"{where}{e.strerror or e}") from None
+        except Exception as e:  # noqa: BLE001  (the last resort: never a traceback)
+            if _debugging(ctx):
+                raise
+            command = ctx.command_path + (f" {ctx.invoked_subcommand}" if ctx.invoked_subcommand else "")
+            raise internal_error(command, e) from None
+
+
+class FiniteFloat(click.ParamType):
+    """A float that is finite (no nan, inf) and within [min, max] where given."""
+
+    name = "float"
+
+    def __init__(self, min: float | None = None, max: float | None = None, min_open: bool = False):
+        self.min, self.max, self.min_open = min, max, min_open
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"expected a number, got {value!r}", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"expected a finite number, got {value!r}", param, ctx)
+        low_bad = self.min is not None and (number <= self.min if self.min_open else number < self.min)
+        if low_bad or (self.max is not None and number > self.max):
+            self.fail(f"expected a number in {self._range()}, got {value!r}", param, ctx)
+        return number
+
+    def _range(self) -> str:
+        low = "(-inf" if self.min is None else ("(" if self.min_open else "[") + f"{self.min:g}"
+        high = "inf)" if self.max is None else f"{self.max:g}]"
+        return f"{low}, {high}"
+
+
+def check_output(path, inputs=(), **kwargs):
+    """``handnet.atomic.check_output``: refuse a destructive output before any work."""
+    from handnet.atomic import check_output
+
+    return check_output(path, inputs, **kwargs)
+
+
+def spec_inputs(spec) -> list:
+    """The spec file and every file it includes or extends (reading them, not validating them)."""
+    from handnet.spec.read import read_spec_data
+
+    return [spec] + [source for source, _ in read_spec_data(spec).sources]
+
+
+def data_inputs(data) -> list:
+    """The MNIST files a command reads from ``--data`` (empty for the bundled sample)."""
+    from handnet.data.mnist import data_files
+
+    return data_files(data)
 
 
 def data_options(func):

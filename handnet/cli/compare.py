@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from handnet import load
-from handnet.cli.common import HandnetGroup, data_options, json_option, note, print_json, progress
+from handnet.cli.common import (HandnetGroup, check_output, data_inputs, data_options, json_option, note,
+                                print_json, progress, spec_inputs)
 
 
 def _pct(x) -> str:
@@ -48,6 +49,9 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, as_json):
     """
     from handnet.compare.comparison import check_digit_outputs, check_same_shape, compare as run_compare, compare_steps
     from handnet.data.mnist import load_test
+
+    if figures:
+        check_output(figures, folder=True, option="--figures")
 
     a, b = load(net_a, data), load(net_b, data)
     names = (Path(net_a).stem, Path(net_b).stem)
@@ -151,6 +155,7 @@ def import_torch(file, output, hidden_activation, output_activation, as_json):
     """
     from handnet.nn.convert import load_torch
 
+    check_output(output, [file])
     net = load_torch(file, hidden_activation, output_activation)
     net.save(output)
     summary = {"input": file, "output": output, "sizes": net.sizes,
@@ -181,7 +186,8 @@ epochs_option = click.option("--epochs", type=click.IntRange(min=1), default=Non
 @click.option("--layer", default="hidden1", show_default=True, metavar="NAME",
               help="The hand net's layer to swap in (name or alias, e.g. edges or hidden1).")
 @data_options
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the refits and the random control layer.")
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
+              help="Seed for the refits and the random control layer.")
 @epochs_option
 @json_option
 def surgery(hand, trained, layer, data, split, seed, epochs, as_json):
@@ -217,7 +223,7 @@ def surgery(hand, trained, layer, data, split, seed, epochs, as_json):
 @click.command("ladder")
 @click.argument("spec", metavar="SPEC", type=click.Path(dir_okay=False))
 @data_options
-@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True, help="Training runs per trained rung.")
+@click.option("--seeds", type=click.IntRange(1, 100), default=3, show_default=True, help="Training runs per trained rung.")
 @epochs_option
 @click.option("--figure", type=click.Path(dir_okay=False), default=None, metavar="PATH",
               help="Also write the ladder figure (PNG or SVG by suffix).")
@@ -240,6 +246,8 @@ def ladder(spec, data, split, seeds, epochs, figure, as_json):
     from handnet.compare.ladder import calibration_note, ladder_rows
     from handnet.spec import load_spec
 
+    if figure:
+        check_output(figure, spec_inputs(spec) + data_inputs(data), figure=True, option="--figure")
     load_spec(spec)  # a bad spec fails here, in one line, before any training
     splits = load_splits(data, split)
     config = _config(epochs)
@@ -269,7 +277,7 @@ def ladder(spec, data, split, seeds, epochs, figure, as_json):
 @data_options
 @click.option("-o", "--output", default="report", show_default=True, type=click.Path(file_okay=False),
               help="Folder for index.html (self-contained), report.json and ladder.md.")
-@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True, help="Training runs per trained rung.")
+@click.option("--seeds", type=click.IntRange(1, 100), default=3, show_default=True, help="Training runs per trained rung.")
 @click.option("--layer", default="hidden1", show_default=True, metavar="NAME", help="Layer for the surgery.")
 @epochs_option
 @json_option
@@ -294,6 +302,7 @@ def report(spec, data, split, output, seeds, layer, epochs, as_json):
     from handnet.spec import load_spec
     from handnet.viz.report import report_steps, write_report
 
+    check_output(output, folder=True)
     load_spec(spec)  # a bad spec fails here, in one line, before any training
     splits = load_splits(data, split)
     with progress(report_steps(seeds), "report") as bar:

@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from handnet.cli.common import HandnetGroup, data_options, json_option, note, print_json, progress
+from handnet.cli.common import HandnetGroup, check_output, data_inputs, data_options, json_option, note, print_json, progress
 
 
 @click.group("data", cls=HandnetGroup)
@@ -51,6 +51,8 @@ def info(data, split, as_json, thumbnails):
     from handnet.data import mnist as datalib
     from handnet.errors import DataError
 
+    if thumbnails:
+        check_output(thumbnails, data_inputs(data), figure=True, option="--thumbnails")
     directory = datalib.data_dir(data)
     if directory is None:
         splits = datalib.bundled_splits()

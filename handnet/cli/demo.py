@@ -2,7 +2,7 @@
 
 import click
 
-from handnet.cli.common import json_option, note, print_json, progress
+from handnet.cli.common import check_output, json_option, note, print_json, progress
 
 SPEC = "weight_specs/3b1b.toml"
 
@@ -11,8 +11,8 @@ SPEC = "weight_specs/3b1b.toml"
 @click.option("-o", "--out", default="demo", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--spec", "spec_path", default=SPEC, show_default=True, type=click.Path(dir_okay=False),
               help="The hand-designed network's spec.")
-@click.option("--seed", default=0, show_default=True, help="Seed for training the twin.")
-@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="Seed for training the twin.")
+@click.option("--seeds", type=click.IntRange(1, 100), default=3, show_default=True,
               help="Training runs per trained rung of the ladder.")
 @json_option
 def demo(out, spec_path, seed, seeds, as_json):
@@ -29,6 +29,8 @@ def demo(out, spec_path, seed, seeds, as_json):
         handnet demo -o demo
     """
     from handnet.demo import run_demo
+
+    check_output(out, folder=True)
 
     say = note if as_json else click.echo
     results = run_demo(out, spec_path, seed, seeds, say=say, progress=progress)

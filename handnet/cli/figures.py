@@ -2,7 +2,7 @@
 
 import click
 
-from handnet.cli.common import json_option, note, print_json
+from handnet.cli.common import check_output, json_option, note, print_json
 
 
 @click.command("figures")
@@ -23,6 +23,8 @@ def figures(out, spec_path, trained_path, dpi, as_json):
         handnet figures -o figures
     """
     from handnet.demo import regenerate_figures
+
+    check_output(out, folder=True)
 
     written, notes = regenerate_figures(out, spec_path, trained_path, dpi=dpi, note=note)
     if as_json:

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from handnet import load
-from handnet.cli.common import HandnetGroup, data_options, json_option, print_json, progress
+from handnet.cli.common import FiniteFloat, HandnetGroup, check_output, data_inputs, data_options, json_option, print_json, progress
 
 FORMATS = ("png", "svg")
 PALETTES = ("lesson", "colorblind")
@@ -46,11 +46,16 @@ def figure_options(func):
                         help="Resolution of PNG files.")(func)
     func = click.option("--format", "fmt", type=click.Choice(FORMATS), default="png", show_default=True)(func)
     func = click.option("-o", "--out", default=".", show_default=True, type=click.Path(file_okay=False),
-                        help="Folder for the figures.")(func)
+                        callback=_folder, help="Folder for the figures.")(func)
     func = click.option("--unit", default=None, metavar="REF",
                         help="One unit, e.g. edges:upper_bar, hidden2:7, digits:3 (default: every unit).")(func)
     func = click.argument("net", type=click.Path(dir_okay=False))(func)
     return func
+
+
+def _folder(ctx, param, value):
+    """The -o folder, refused at once if it exists and is no folder."""
+    return check_output(value, folder=True) and value
 
 
 def _prefix(net_path) -> str:
@@ -100,10 +105,10 @@ def weights_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json):
               help="box: pixels in [0, 1]; l2: also ||x|| <= 1.")
 @click.option("--restarts", type=click.IntRange(1, 100), default=2, show_default=True,
               help="L-BFGS-B runs, from the best of the seeded screening starts.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--l2", type=click.FloatRange(0), default=0.0, help="Penalty on ||x||^2.")
-@click.option("--tv", type=click.FloatRange(0), default=0.0, help="Penalty on total variation.")
-@click.option("--blur", type=click.FloatRange(0), default=0.0, help="Blur the image by a Gaussian of this many pixels.")
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--l2", type=FiniteFloat(0, 1e6), default=0.0, help="Penalty on ||x||^2.")
+@click.option("--tv", type=FiniteFloat(0, 1e6), default=0.0, help="Penalty on total variation.")
+@click.option("--blur", type=FiniteFloat(0, 28), default=0.0, help="Blur the image by a Gaussian of this many pixels.")
 @click.option("--npz", "npz_path", type=click.Path(dir_okay=False), default=None,
               help="Also write images, activations, pre-activations, bounds and methods to this .npz.")
 def maximize_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, top_k, objective, constraint,
@@ -121,6 +126,8 @@ def maximize_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, top_k,
     from handnet.inside import maximize as mx
     from handnet.data.mnist import load_test
 
+    if npz_path:
+        check_output(npz_path, [net, *data_inputs(data)], option="--npz")
     network = load(net, data)
     if unit is not None:
         network.unit(unit)  # a typo fails before any work

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from handnet.cli.common import data_options, json_option, note, print_json
+from handnet.cli.common import check_output, data_inputs, data_options, json_option, note, print_json, spec_inputs
 
 
 def _data(data, split):
@@ -40,8 +40,11 @@ def build(spec, out, data, split, as_json):
         handnet build weight_specs/3b1b.toml -o 3b1b.npz
         handnet build weight_specs/3b1b-fitted.toml --data ../shared/mnist
     """
+    inputs = spec_inputs(spec) + data_inputs(data)  # neither the spec, its includes nor the data is overwritten
+    out = out or Path(spec).with_suffix(".npz").name
+    check_output(out, inputs)
     parsed, net = _compile(spec, data, split)
-    path = net.save(out or Path(spec).with_suffix(".npz").name)
+    path = net.save(out)
     summary = {"spec": spec, "out": str(path), "sha256": parsed.sha256, "sizes": net.sizes,
                "n_parameters": net.n_parameters, "layers": {layer.name: list(layer.units) for layer in net.layers},
                "fitted": parsed.fit, "provenance": net.metadata["provenance"]}

@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from handnet.cli.common import data_options, json_option, note, print_json
+from handnet.cli.common import FiniteFloat, check_output, data_inputs, data_options, json_option, note, print_json
 
 DEFAULTS = {  # mirrors handnet.nn.train.TrainConfig() so --help stays fast (checked by the tests)
     "epochs": 60,
@@ -54,19 +54,19 @@ def _non_negative(name, strict=False):
     show_default=True,
     help="cross_entropy: softmax output (binary per unit on a sigmoid output); quadratic: the lesson's cost.",
 )
-@click.option("--lr", type=float, default=DEFAULTS["lr"], show_default=True, callback=_non_negative("--lr", True),
+@click.option("--lr", type=FiniteFloat(0, min_open=True), default=DEFAULTS["lr"], show_default=True,
               help="Learning rate (the peak rate for the step and cosine schedules).")
-@click.option("--momentum", type=float, default=DEFAULTS["momentum"], show_default=True,
+@click.option("--momentum", type=FiniteFloat(0, 0.999999), default=DEFAULTS["momentum"], show_default=True,
               help="SGD momentum (0 = plain SGD); unused by Adam.")
-@click.option("--weight-decay", type=float, default=DEFAULTS["weight_decay"], show_default=True,
-              callback=_non_negative("--weight-decay"), help="L2 penalty: adds weight_decay/2 * sum(w^2) to the loss.")
+@click.option("--weight-decay", type=FiniteFloat(0), default=DEFAULTS["weight_decay"], show_default=True,
+              help="L2 penalty: adds weight_decay/2 * sum(w^2) to the loss.")
 @click.option("--schedule", type=click.Choice(["constant", "step", "cosine"]), default=DEFAULTS["schedule"],
               show_default=True, help="Learning-rate schedule over the epochs.")
 @click.option("--augment/--no-augment", default=True, show_default=True,
               help="Random shifts and rotations of the training digits each epoch.")
-@click.option("--max-shift", type=float, default=1.5, show_default=True, callback=_non_negative("--max-shift"),
+@click.option("--max-shift", type=FiniteFloat(0, 28), default=1.5, show_default=True,
               help="Augmentation: largest shift in pixels.")
-@click.option("--max-rotation", type=float, default=8.0, show_default=True, callback=_non_negative("--max-rotation"),
+@click.option("--max-rotation", type=FiniteFloat(0, 180), default=8.0, show_default=True,
               help="Augmentation: largest rotation in degrees.")
 @click.option("--hidden-activation", type=click.Choice(["sigmoid", "relu"]), default=DEFAULTS["hidden_activation"],
               show_default=True, help="Hidden units of a fresh network (ignored with --init).")
@@ -128,6 +128,11 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
         field = str(e).split(":")[0].removeprefix("TrainConfig.").replace("_", "-")
         raise click.BadParameter(str(e).split(": ", 1)[1], param_hint=f"--{field}") from None
 
+    from handnet.nn.train import check_training_size
+
+    check_output(out, [init_path, *data_inputs(data)])
+    if init_path is None:
+        check_training_size(config.sizes, batch_size, dtype)  # refuse an impossible request before any work
     init = Network.load(init_path) if init_path else None
     splits = datalib.load_splits(data, split)
     train_set = splits.train if limit is None else splits.train.subset(np.arange(min(limit, len(splits.train))))

@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from handnet import load
-from handnet.cli.common import _clean, data_options, json_option, note, print_json
+from handnet.cli.common import (FiniteFloat, _clean, check_output, data_inputs, data_options, json_option, note, print_json,
+                                spec_inputs)
 
 
 def _save(fig, path) -> Path:
@@ -42,6 +43,9 @@ def errors(net, data, split, digit, top, out, as_json):
     """
     from handnet.data.mnist import load_test
     from handnet.tune.mistakes import analyze_errors
+
+    if out:
+        check_output(out, folder=True)
     network = load(net, data)
     dataset = load_test(data, split)
     analysis = analyze_errors(network, dataset, digit=digit)
@@ -93,6 +97,9 @@ def diff(a, b, data, split, out, as_json):
     """
     from handnet.data.mnist import load_test
     from handnet.tune.diff import compare_versions
+
+    if out:
+        check_output(out, folder=True)
     net_a, net_b = load(a, data), load(b, data)
     dataset = load_test(data, split)
     comparison = compare_versions(net_a, net_b, dataset)
@@ -119,7 +126,7 @@ def diff(a, b, data, split, out, as_json):
 @click.option("-o", "--out", default="watch", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the pictures of changed units and report.json.")
 @click.option("--once", is_flag=True, help="Build, report and exit (for scripts and tests).")
-@click.option("--interval", type=click.FloatRange(min=0.01), default=0.25, show_default=True,
+@click.option("--interval", type=FiniteFloat(0.01, 3600), default=0.25, show_default=True,
               help="Seconds between looks at the files.")
 @click.option("--no-figures", is_flag=True, help="Report accuracy only; draw nothing.")
 @json_option
@@ -142,6 +149,8 @@ def watch(spec, data, split, out, once, interval, no_figures, as_json):
     from handnet.data.mnist import load_test
     from handnet.tune.watch import Watcher
     from handnet.viz import tune as tune_figures
+
+    check_output(out, folder=True)
 
     dataset = load_test(data, split)
     # looked up at each call, so a test can swap in a quicker renderer
@@ -209,6 +218,7 @@ def sweep(spec, assignment, data, split, out, as_json):
     from handnet.tune.sweep import parse_assignment, sweep as run_sweep
     from handnet.viz.tune import plot_sweep
 
+    check_output(out, spec_inputs(spec) + data_inputs(data), figure=True)
     path, values = parse_assignment(assignment)
     dataset = load_test(data, split)
     with _progress(len(values) + 1, f"sweeping {path}") as bar:

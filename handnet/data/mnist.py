@@ -15,15 +15,17 @@ Sources, in the order a user meets them:
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from handnet.atomic import atomic_path
-from handnet.errors import DataError
+from handnet.errors import DataError, reason
 
 IMAGE_MAGIC = 0x00000803
 LABEL_MAGIC = 0x00000801
@@ -78,16 +80,31 @@ class DataSplits:
 
 
 # ---- IDX files ---------------------------------------------------------------------------------
+# The largest IDX file handnet reads, after decompression. MNIST's training images are 47 MB; EMNIST's
+# largest split is under 700 MB. The limit keeps a corrupt header or a gzip bomb from exhausting memory.
+MAX_IDX_BYTES = 1 << 30
+
+
 def _open(path: Path) -> bytes:
     try:
         if path.suffix == ".gz":
             with gzip.open(path, "rb") as f:
-                return f.read()
-        return path.read_bytes()
+                raw = f.read(MAX_IDX_BYTES + 1)
+        else:
+            with open(path, "rb") as f:
+                raw = f.read(MAX_IDX_BYTES + 1)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
-    except (OSError, EOFError) as e:
-        raise DataError(f"{path}: cannot be read ({e})") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a folder, expected an IDX file") from None
+    except (OSError, EOFError, zlib.error) as e:
+        # BadGzipFile, a truncated stream (EOFError) and a corrupt deflate stream (zlib.error)
+        what = "a damaged gzip file" if path.suffix == ".gz" else "unreadable"
+        raise DataError(f"{path}: cannot be read, {what} ({reason(e)})") from None
+    if len(raw) > MAX_IDX_BYTES:
+        raise DataError(f"{path}: holds more than {MAX_IDX_BYTES:,} bytes of data, the most handnet reads "
+                        "(see docs/limits.md)")
+    return raw
 
 
 def read_idx(path, expected_magic: int | None = None) -> np.ndarray:
@@ -109,7 +126,7 @@ def read_idx(path, expected_magic: int | None = None) -> np.ndarray:
     if ndim == 0 or len(raw) < header:
         raise DataError(f"{path}: truncated header: {len(raw)} bytes, expected {header}")
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(shape, dtype=np.int64))
+    expected = math.prod(shape)  # Python integers: four 32-bit dimensions cannot overflow
     found = len(raw) - header
     if found != expected:
         what = "truncated" if found < expected else "too long"
@@ -188,6 +205,14 @@ def find_splits(directory) -> dict[str, tuple[Path, Path]]:
             raise DataError(f"{directory}: split {split!r} has no {missing} file ({split}-{missing}-idx...-ubyte.gz)")
         pairs[split] = (files["images"], files["labels"])
     return pairs
+
+
+def data_files(data=None) -> list[Path]:
+    """The IDX files a command would read from ``data`` (or ``HANDNET_DATA``); empty for the bundled sample."""
+    directory = data_dir(data)
+    if directory is None or not directory.is_dir():
+        return []
+    return [p for p in sorted(directory.iterdir()) if SPLIT_FILE.match(p.name)]
 
 
 def load_split(directory, split: str) -> Dataset:

@@ -29,6 +29,17 @@ def _layers(weights, biases, activations, units_out=None) -> list[Layer]:
     return layers
 
 
+def _check_finite(source, weights, biases, error=HandnetError) -> None:
+    """Refuse NaN or infinite weights at the door: a network holding them is never written."""
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        for what, arr in (("weights", w), ("biases", b)):
+            arr = np.asarray(arr, dtype=np.float64)
+            if not np.all(np.isfinite(arr)):
+                bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+                raise error(f"{source}: layer {i} {what} hold {bad} NaN or infinite value{'s' * (bad != 1)}; "
+                            "expected finite numbers (was the model trained to divergence?)")
+
+
 def _input_shape(n_in: int) -> tuple[int, int]:
     side = int(round(np.sqrt(n_in)))
     return (side, side) if side * side == n_in else (1, n_in)
@@ -59,6 +70,7 @@ def from_sklearn(clf, pixel_max: float = 1.0) -> Network:
         biases[-1] = np.concatenate([[0.0], biases[-1]])
     elif out != "softmax":
         raise HandnetError(f"{what}: output activation {out!r} (multi-label?) is not supported; expected softmax")
+    _check_finite(what, weights, biases)
     classes = [str(c) for c in getattr(clf, "classes_", range(weights[-1].shape[0]))]
     hidden = SKLEARN_ACTIVATIONS[clf.activation]
     activations = [hidden] * (len(weights) - 1) + ["softmax"]
@@ -82,13 +94,17 @@ def _torch():
 
 def _linear_state(path, state: dict) -> tuple[list, list]:
     """The (weight, bias) pairs of a Sequential's state_dict, in layer order."""
+    for key, value in state.items():
+        if not isinstance(key, str) or not hasattr(value, "detach"):
+            raise NetworkFileError(f"{path}: state_dict entry {str(key)[:60]!r} holds a {type(value).__name__}, "
+                                   "expected a tensor")
     weights = {k[: -len(".weight")]: v for k, v in state.items() if k.endswith(".weight")}
     biases = {k[: -len(".bias")]: v for k, v in state.items() if k.endswith(".bias")}
     if not weights:
         raise NetworkFileError(f"{path}: state_dict has no '<layer>.weight' entries; expected an nn.Sequential of Linear")
 
     def order(key):
-        return [int(p) if p.isdigit() else p for p in key.split(".")]
+        return [int(p) if p.isascii() and p.isdigit() else p for p in key.split(".")]
 
     ws, bs = [], []
     for key in sorted(weights, key=order):
@@ -203,6 +219,7 @@ def load_torch(path, hidden_activation: str = "sigmoid", output_activation: str 
             raise NetworkFileError(f"{path}: activation {bad[0]!r} is not sigmoid, relu or softmax")
         kind = "state_dict"
     _check_chain(path, weights)
+    _check_finite(path, weights, biases, NetworkFileError)
     layers = _layers(weights, biases, activations)
     provenance = {"kind": "torch", "file": str(path), "format": kind}
     return Network(layers, _input_shape(weights[0].shape[1]), {"provenance": provenance})

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +21,7 @@ import numpy as np
 
 from handnet.views import NotebookView
 from handnet.atomic import atomic_path
-from handnet.errors import HandnetError, NetworkFileError, UnitError
+from handnet.errors import HandnetError, NetworkFileError, UnitError, reason
 from handnet.nn.activations import ACTIVATIONS
 from handnet.nn.forward import forward
 
@@ -27,6 +29,30 @@ FORMAT = "handnet-network"
 FORMAT_VERSION = 1
 # the grammar of layer and unit names (the spec validator uses it too)
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+
+# Limits on what a network file may declare, checked from the .npy headers before any array is
+# allocated (docs/limits.md gives the reasons). The lesson's network holds 13,002 parameters.
+MAX_ARRAY_BYTES = 1 << 30  # every array of a file together, as declared by their headers
+MAX_LAYERS = 64
+MAX_LAYER_UNITS = 1 << 20  # units in one layer (and inputs to the first)
+MAX_METADATA_BYTES = 16 << 20  # the JSON metadata entry
+MAX_METADATA_NESTING = 64  # objects and lists inside one another in the metadata
+
+
+def nesting_depth(value, limit: int) -> int:
+    """How deeply dicts and lists nest in ``value`` (a scalar is 0), counting no further than ``limit + 1``.
+
+    Iterative, so a hostile file cannot exhaust the interpreter's stack while it is measured.
+    """
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            level += 1
+            deepest = max(deepest, level)
+            if level <= limit:
+                stack.extend((v, level) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 @dataclass(frozen=True)
@@ -44,6 +70,9 @@ class Layer:
         b = np.asarray(self.biases)
         if w.ndim != 2:
             raise HandnetError(f"layer {self.name}: weights must be 2-D (out, in), got shape {w.shape}")
+        if 0 in w.shape:
+            raise HandnetError(f"layer {self.name}: weights have shape {w.shape}; a layer needs at least one unit "
+                               "and one input")
         if b.shape != (w.shape[0],):
             raise HandnetError(f"layer {self.name}: biases must have shape ({w.shape[0]},), got {b.shape}")
         if self.activation not in ACTIVATIONS:
@@ -172,7 +201,7 @@ class Network(NotebookView):
         layer = self.layers[li]
         if unit_part in layer.units:
             idx = layer.units.index(unit_part)
-        elif unit_part.isdigit() and int(unit_part) < layer.n_out:
+        elif unit_part.isascii() and unit_part.isdigit() and len(unit_part) <= 9 and int(unit_part) < layer.n_out:
             idx = int(unit_part)
         else:
             shown = ", ".join(layer.units[:40]) + (", ..." if layer.n_out > 40 else "")
@@ -269,6 +298,11 @@ class Network(NotebookView):
     def save(self, path) -> Path:
         """Save as ``.npz`` (no pickles): arrays ``W0, b0, W1, b1, ...`` and a JSON ``metadata`` entry."""
         path = Path(path)
+        for layer in self.layers:
+            for what, arr in (("weights", layer.weights), ("biases", layer.biases)):
+                if not np.all(np.isfinite(arr)):
+                    raise HandnetError(f"{path}: not written: layer {layer.name}'s {what} hold NaN or infinite "
+                                       "values (a file handnet would refuse to load)")
         meta = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
@@ -290,22 +324,29 @@ class Network(NotebookView):
 
     @classmethod
     def load(cls, path) -> "Network":
-        """Load a network saved by ``save``; any problem is a one-line NetworkFileError."""
+        """Load a network saved by ``save``; any problem is a one-line NetworkFileError.
+
+        Like safetensors, nothing is allocated before the file's declared sizes are checked: each
+        zip member's .npy header is read and checked against the limits first, and pickles,
+        encryption and compression methods other than store and deflate are refused.
+        """
         path = Path(path)
+        if path.is_dir():
+            raise NetworkFileError(f"{path}: is a folder, expected a .npz network file")
         if not path.is_file():
-            raise NetworkFileError(f"{path}: no such network file")
-        with open(path, "rb") as f:
-            if f.read(4) != b"PK\x03\x04":  # np.load would otherwise try other formats, pickle among them
-                raise NetworkFileError(f"{path}: not a readable .npz network file (no zip header)")
+            raise NetworkFileError(f"{path}: no such network file" if not path.exists()
+                                   else f"{path}: is a device, FIFO or socket, expected a .npz network file")
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                contents = {key: npz[key] for key in npz.files}
-        except ValueError as e:
-            if "pickle" in str(e).lower() or "object" in str(e).lower():
-                raise NetworkFileError(f"{path}: holds pickled objects, which handnet refuses to load") from None
-            raise NetworkFileError(f"{path}: not a handnet network file ({e})") from None
-        except (zipfile.BadZipFile, OSError, EOFError, KeyError) as e:
-            raise NetworkFileError(f"{path}: not a readable .npz network file ({e})") from None
+            with open(path, "rb") as f:
+                if f.read(4) != b"PK\x03\x04":  # np.load would otherwise try other formats, pickle among them
+                    raise NetworkFileError(f"{path}: not a readable .npz network file (no zip header)")
+            with zipfile.ZipFile(path) as archive:
+                contents = _read_members(path, archive)
+        except NetworkFileError:
+            raise
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error, ValueError,
+                NotImplementedError, RuntimeError) as e:
+            raise NetworkFileError(f"{path}: not a readable .npz network file ({reason(e)})") from None
         return cls._from_arrays(path, contents)
 
     @classmethod
@@ -315,10 +356,18 @@ class Network(NotebookView):
 
         if "metadata" not in contents:
             fail("missing key 'metadata'; expected a file written by handnet")
+        text = contents["metadata"]
+        if text.dtype.kind != "U" or text.shape != ():
+            fail(f"metadata is a {text.dtype} array of shape {text.shape}, expected one JSON string")
         try:
-            meta = json.loads(str(contents["metadata"][()]))
+            meta = json.loads(str(text[()]))
         except (ValueError, TypeError) as e:
-            fail(f"metadata is not valid JSON ({e})")
+            fail(f"metadata is not valid JSON ({reason(e)})")
+        except RecursionError:
+            meta = None
+            fail(f"metadata nests more than {MAX_METADATA_NESTING} deep")
+        if nesting_depth(meta, MAX_METADATA_NESTING) > MAX_METADATA_NESTING:
+            fail(f"metadata nests more than {MAX_METADATA_NESTING} deep")
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             fail(f"metadata.format is {meta.get('format') if isinstance(meta, dict) else None!r}, expected {FORMAT!r}")
         version = meta.get("version")
@@ -327,14 +376,32 @@ class Network(NotebookView):
         layer_meta = meta.get("layers")
         if not isinstance(layer_meta, list) or not layer_meta:
             fail("metadata.layers is missing or empty")
+        if len(layer_meta) > MAX_LAYERS:
+            fail(f"metadata.layers lists {len(layer_meta)} layers; at most {MAX_LAYERS}")
+        input_shape = meta.get("input_shape", [28, 28])
+        if not (isinstance(input_shape, list) and len(input_shape) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_LAYER_UNITS for v in input_shape)):
+            fail(f"metadata.input_shape is {_short(input_shape)}, expected [rows, cols], two whole numbers >= 1")
+        user_meta = meta.get("metadata")
+        problem = _metadata_problem(user_meta)
+        if problem:
+            fail(problem)
         layers = []
         for i, lm in enumerate(layer_meta):
             if not isinstance(lm, dict):
                 fail(f"metadata.layers[{i}] is not an object")
+            for key in ("name", "activation"):
+                if not isinstance(lm.get(key), str):
+                    fail(f"metadata.layers[{i}].{key} is {_short(lm.get(key))}, expected a string")
+            units = lm.get("units")
+            if units is not None and not (isinstance(units, list) and all(isinstance(u, (str, int)) for u in units)):
+                fail(f"metadata.layers[{i}].units is {_short(units)}, expected a list of unit names")
             for key in (f"W{i}", f"b{i}"):
                 if key not in contents:
                     fail(f"missing array {key!r} for layer {i} ({lm.get('name')})")
             w, b = contents[f"W{i}"], contents[f"b{i}"]
+            if w.ndim == 2 and max(w.shape) > MAX_LAYER_UNITS:
+                fail(f"array 'W{i}' has shape {w.shape}; a layer may have at most {MAX_LAYER_UNITS:,} units and inputs")
             for key, arr in ((f"W{i}", w), (f"b{i}", b)):
                 if not np.issubdtype(arr.dtype, np.floating):
                     fail(f"array {key!r} has dtype {arr.dtype}, expected floating point")
@@ -347,7 +414,7 @@ class Network(NotebookView):
                         weights=w,
                         biases=b,
                         activation=str(lm.get("activation")),
-                        units=tuple(lm.get("units") or ()),
+                        units=tuple(units or ()),
                     )
                 )
             except HandnetError as e:
@@ -356,9 +423,106 @@ class Network(NotebookView):
         if extra:
             fail(f"unexpected arrays {', '.join(extra)}")
         try:
-            return cls(layers, tuple(meta.get("input_shape", (28, 28))), meta.get("metadata") or {})
+            return cls(layers, tuple(input_shape), user_meta or {})
         except (HandnetError, TypeError, ValueError) as e:
             fail(f"wrong shapes: {e}")
+
+
+def _short(value, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 4] + " ..."
+
+
+def _read_members(path, archive: zipfile.ZipFile) -> dict:
+    """Every array of an .npz, each checked from its zip entry and .npy header before it is read."""
+    members = archive.infolist()
+    if len(members) > 2 * MAX_LAYERS + 1:
+        raise NetworkFileError(f"{path}: holds {len(members)} entries; a network file has at most {2 * MAX_LAYERS + 1}")
+    names = [m.filename for m in members]
+    if len(set(names)) != len(names):
+        raise NetworkFileError(f"{path}: the zip archive names an entry twice")
+    total = 0
+    contents = {}
+    for member in members:
+        name = member.filename
+        where = f"{path}: entry {_short(name)}"
+        if not name.endswith(".npy") or "/" in name or "\\" in name:
+            raise NetworkFileError(f"{where} is not a .npy array; a network file holds only W0.npy, b0.npy, ... "
+                                   "and metadata.npy")
+        if member.flag_bits & 0x1:
+            raise NetworkFileError(f"{where} is encrypted; handnet reads only unencrypted network files")
+        if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise NetworkFileError(f"{where} uses zip compression method {member.compress_type}; "
+                                   "expected stored or deflated (as numpy.savez writes)")
+        with archive.open(member) as f:
+            try:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+                elif version == (2, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+                else:
+                    raise NetworkFileError(f"{where} is a .npy file of version {version}; expected 1.0 or 2.0")
+            except NetworkFileError:
+                raise
+            except Exception as e:  # noqa: BLE001  numpy's header parser raises many kinds; each means "malformed"
+                raise NetworkFileError(f"{where} has a malformed .npy header ({reason(e)})") from None
+            if any(n < 0 for n in shape):
+                raise NetworkFileError(f"{where} has a malformed .npy header (shape {shape})")
+            if dtype.hasobject:
+                raise NetworkFileError(f"{where} holds pickled objects, which handnet refuses to load")
+            if dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in "fU":
+                raise NetworkFileError(f"{where} has dtype {dtype}; expected floating point (or the metadata string)")
+            count = math.prod(shape)
+            nbytes = count * dtype.itemsize
+            total += nbytes
+            limit = MAX_METADATA_BYTES * 4 if dtype.kind == "U" else MAX_ARRAY_BYTES
+            if nbytes > limit or total > MAX_ARRAY_BYTES:
+                raise NetworkFileError(f"{where} declares shape {shape} ({nbytes:,} bytes); a network file may hold "
+                                       f"at most {MAX_ARRAY_BYTES:,} bytes of arrays (see docs/limits.md)")
+            if member.file_size != f.tell() + nbytes:
+                raise NetworkFileError(f"{where} declares shape {shape} ({nbytes:,} bytes of data) but holds "
+                                       f"{member.file_size - f.tell():,}")
+            buffer = bytearray(nbytes)
+            if f.readinto(buffer) != nbytes or f.read(1):  # the read past the end makes zipfile check the CRC
+                raise NetworkFileError(f"{where} is truncated")
+        array = np.frombuffer(buffer, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+        contents[name[: -len(".npy")]] = array
+    return contents
+
+
+_UNIT_FIELDS = {"strokes": list, "reads": dict, "rule": str, "threshold": str, "doc": str}
+_UNIT_NUMBERS = ("width", "surround", "inhibition", "ink_width", "fraction", "sharpness", "gain", "bias")
+
+
+def _metadata_problem(meta) -> str | None:
+    """What is wrong with a file's ``metadata`` object, in the places handnet reads it; None if nothing."""
+    if meta is None:
+        return None
+    if not isinstance(meta, dict):
+        return f"metadata.metadata is {_short(meta)}, expected an object"
+    for key, kind in (("provenance", dict), ("units", dict), ("history", list), ("description", str)):
+        if meta.get(key) is not None and not isinstance(meta[key], kind):
+            return f"metadata.metadata.{key} is {_short(meta[key])}, expected {'an object' if kind is dict else 'a ' + kind.__name__}"
+    for ref, unit in (meta.get("units") or {}).items():
+        where = f"metadata.metadata.units.{_short(ref, 40)}"
+        if not isinstance(unit, dict):
+            return f"{where} is {_short(unit)}, expected an object"
+        for key, kind in _UNIT_FIELDS.items():
+            if unit.get(key) is not None and not isinstance(unit[key], kind):
+                return f"{where}.{key} is {_short(unit[key])}, expected {'an object' if kind is dict else 'a ' + kind.__name__}"
+        for key in _UNIT_NUMBERS:
+            value = unit.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                return f"{where}.{key} is {_short(value)}, expected a number"
+        for name, value in (unit.get("reads") or {}).items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return f"{where}.reads.{_short(name, 40)} is {_short(value)}, expected a number"
+        if any(not isinstance(s, dict) for s in unit.get("strokes") or ()):
+            return f"{where}.strokes holds {_short(unit['strokes'])}, expected stroke objects"
+    if any(not isinstance(record, dict) for record in meta.get("history") or ()):
+        return "metadata.metadata.history holds something other than objects"
+    return None
 
 
 def default_layer_names(n_layers: int, n_outputs: int) -> list[str]:

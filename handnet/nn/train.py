@@ -33,7 +33,7 @@ import numpy as np
 from handnet.data.augment import augment_images
 from handnet.nn.backprop import EVAL_CHUNK, HIDDEN_ACTIVATIONS, LOSSES, OUTPUTS, Engine, check_activations, one_hot, per_image_loss
 from handnet.nn.optimizers import Optimizer
-from handnet.errors import HandnetError
+from handnet.errors import HandnetError, ResourceError
 from handnet.threads import blas_threads
 from handnet.nn.network import Network, default_layer_names
 
@@ -43,6 +43,46 @@ DTYPES = ("float32", "float64")
 DEFAULT_AUGMENT = (1.5, 8.0)  # max shift in pixels, max rotation in degrees
 STEP_MILESTONES = (0.5, 0.75)  # the "step" schedule divides the rate by 10 at these fractions of the run
 MULTITHREAD_BATCH = 1024  # smaller mini-batches train on one BLAS thread (see _blas_threads)
+
+
+# The most memory one training run may plan to use (docs/limits.md); the lesson's network needs under 50 MB.
+MAX_TRAIN_BYTES = 4 << 30
+
+
+def training_bytes(sizes, batch_size: int, dtype: str, n_train: int = 0, n_test: int = 0) -> int:
+    """An estimate of the memory a training run needs, in bytes, from its shape alone.
+
+    Parameters five times over (weights, gradients, Adam's two moments, the best network so far)
+    plus the saved float64 copy; activations, pre-activations and their gradients for a mini-batch
+    and for an evaluation chunk; the training and test inputs with their one-hot targets.
+    """
+    itemsize = np.dtype(dtype).itemsize
+    sizes = [int(v) for v in sizes]
+    params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    rows = max(min(batch_size, n_train), EVAL_CHUNK) if n_train else EVAL_CHUNK  # no data yet: the shape alone
+    per_batch = 3 * rows * sum(sizes) * itemsize
+    data = (n_train + n_test) * (sizes[0] + 1 + sizes[-1]) * itemsize * 2
+    return params * (5 * itemsize + 8) + per_batch + data
+
+
+def check_training_size(sizes, batch_size: int, dtype: str, n_train: int = 0, n_test: int = 0) -> int:
+    """``training_bytes``, or a ResourceError quoting it when it is over ``MAX_TRAIN_BYTES``."""
+    need = training_bytes(sizes, batch_size, dtype, n_train, n_test)
+    if need > MAX_TRAIN_BYTES:
+        params = sum((int(a) + 1) * int(b) for a, b in zip(sizes[:-1], sizes[1:]))
+        raise ResourceError(
+            f"sizes {','.join(map(str, sizes))}: training would need about {_size(need)} of memory "
+            f"({params:,} parameters, batch {batch_size}, {dtype}); handnet allows at most {_size(MAX_TRAIN_BYTES)} "
+            "per run (see docs/limits.md)"
+        )
+    return need
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n / 1024:,.0f} KiB"
 
 
 def _fail(field_name: str, value, expected: str):
@@ -377,6 +417,10 @@ def train(
     seeds = np.random.SeedSequence(config.seed).spawn(3)
     init_rng, order_rng, augment_rng = (np.random.default_rng(s) for s in seeds)
 
+    n_train = len(X) if hasattr(X, "__len__") else 0
+    n_test = len(X_test) if X_test is not None and hasattr(X_test, "__len__") else 0
+    check_training_size(init.sizes if isinstance(init, Network) else config.sizes, config.batch_size, config.dtype,
+                        n_train, n_test)
     start_net = init if init is not None else _fresh_network(config, init_rng)
     if not isinstance(start_net, Network):
         raise HandnetError(f"init: expected a Network, got {type(start_net).__name__}")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from handnet.spec import strokes as strokelib
-from handnet.spec.model import EDGE_DEFAULTS, EDGE_KEYS, LAYER_KEYS, Edge
-from handnet.spec.problems import _closest, _is_number
+from handnet.spec.model import (EDGE_DEFAULTS, EDGE_KEYS, LAYER_KEYS, MAX_ANGLE, MAX_EDGE_WEIGHTS, MAX_POLYLINE_POINTS,
+                                 MAX_SPEC_TRACE, MAX_STROKES, MAX_SWEEP, Edge)
+from handnet.spec.problems import _closest, _is_number, _show
 
 
 class EdgeTable:
@@ -27,6 +28,12 @@ class EdgeTable:
         layer_quantile = self.quantile(("edges", "threshold"), plain.get("threshold"))
         if not units:
             self.fail(("edges",), "no edge units; add a table like [edges.top_bar] with strokes = [...]")
+        if len(units) * canvas[0] * canvas[1] > MAX_EDGE_WEIGHTS:
+            self.fail(("edges",), f"{len(units)} edge units on a {canvas[0]}x{canvas[1]} canvas make "
+                                  f"{len(units) * canvas[0] * canvas[1]:,} weights; at most {MAX_EDGE_WEIGHTS:,} "
+                                  "(see docs/limits.md)")
+            return []
+        self.traced = 0
         out = []
         for name, unit in units.items():
             where = ("edges", name)
@@ -42,7 +49,7 @@ class EdgeTable:
                 self.fail(where + ("bias",), "give either bias or threshold = { quantile = q }, not both")
             doc = unit.get("doc", "")
             if not isinstance(doc, str):
-                self.fail(where + ("doc",), f"expected a string, got {doc!r}")
+                self.fail(where + ("doc",), f"expected a string, got {_show(doc)}")
                 doc = ""
             out.append(Edge(name, tuple(strokes), params["width"], params["surround"], params["inhibition"],
                             params["ink_width"], params["fraction"], params["sharpness"],
@@ -56,15 +63,27 @@ class EdgeTable:
         if isinstance(value, dict):
             value = [value]
         if not isinstance(value, list) or not value:
-            self.fail(where, f"expected a non-empty list of strokes, got {value!r}")
+            self.fail(where, f"expected a non-empty list of strokes, got {_show(value)}")
+            return []
+        if len(value) > MAX_STROKES:
+            self.fail(where, f"{len(value)} strokes; an edge unit may have at most {MAX_STROKES} (see docs/limits.md)")
             return []
         out = []
         for i, item in enumerate(value):
             here = where[:-1] + (f"strokes[{i}]",)
-            stroke = self.stroke(here, item)
+            stroke = self.stroke(here, item, canvas)
             if stroke is None:
                 continue
-            off = strokelib.outside(stroke, canvas)
+            try:
+                n_points = strokelib.n_trace_points(stroke)
+                if self.traced + n_points > MAX_SPEC_TRACE:
+                    raise ValueError(f"the strokes so far trace more than {MAX_SPEC_TRACE:,} points, the most one "
+                                     "spec may (see docs/limits.md)")
+                self.traced += n_points
+                off = strokelib.outside(stroke, canvas)
+            except ValueError as e:
+                self.fail(here, str(e))
+                continue
             if off:
                 rows, cols = canvas[0] - 1, canvas[1] - 1
                 # name the point that strays farthest, usually the one the user typed
@@ -75,16 +94,22 @@ class EdgeTable:
             out.append(stroke)
         return out
 
-    def point(self, where, p) -> bool:
-        if isinstance(p, list) and len(p) == 2 and all(_is_number(v) for v in p):
-            return True
-        self.fail(where, f"expected a point [row, col], got {p!r}")
-        return False
+    def point(self, where, p, canvas) -> bool:
+        if not (isinstance(p, list) and len(p) == 2 and all(_is_number(v) for v in p)):
+            self.fail(where, f"expected a point [row, col], got {_show(p)}")
+            return False
+        # control points may lie off the canvas (a Bezier's curve stays inside their hull), but not far
+        for v, size, axis in zip(p, canvas, ("row", "col")):
+            if not -size <= v <= 2 * size:
+                self.fail(where, f"{axis} {v:g} is far outside the {canvas[0]}x{canvas[1]} canvas; expected "
+                                 f"{-size} to {2 * size}")
+                return False
+        return True
 
-    def stroke(self, where, item):
+    def stroke(self, where, item, canvas=(28, 28)):
         kinds = ("line", "polyline", "bezier", "arc")
         if not isinstance(item, dict) or len(item) != 1:
-            self.fail(where, f"expected one of {{ line = ... }}, {{ polyline = ... }}, {{ bezier = ... }}, {{ arc = ... }}, got {item!r}")
+            self.fail(where, f"expected one of {{ line = ... }}, {{ polyline = ... }}, {{ bezier = ... }}, {{ arc = ... }}, got {_show(item)}")
             return None
         (kind, value), = item.items()
         here = where + (kind,)
@@ -92,33 +117,41 @@ class EdgeTable:
             self.fail(here, f"unknown stroke type{_closest(kind, kinds)}; expected one of {', '.join(kinds)}")
             return None
         if kind in ("line", "polyline", "bezier"):
-            counts = {"line": (2,), "polyline": tuple(range(2, 1000)), "bezier": (3, 4)}[kind]
-            if not isinstance(value, list) or len(value) not in counts:
-                want = {"line": "2 points", "polyline": "2 or more points", "bezier": "3 or 4 control points"}[kind]
-                self.fail(here, f"expected {want} [row, col], got {value!r}")
+            low, high = {"line": (2, 2), "polyline": (2, MAX_POLYLINE_POINTS), "bezier": (3, 4)}[kind]
+            if not isinstance(value, list) or not low <= len(value) <= high:
+                want = {"line": "2 points", "polyline": f"2 to {MAX_POLYLINE_POINTS} points",
+                        "bezier": "3 or 4 control points"}[kind]
+                got = f"{len(value)} points" if isinstance(value, list) else _show(value)
+                self.fail(here, f"expected {want} [row, col], got {got}")
                 return None
-            if not all(self.point(here, p) for p in value):
+            if not all(self.point(here, p, canvas) for p in value):
                 return None
         else:
             if not isinstance(value, dict):
-                self.fail(here, f"expected a table {{ center = [r, c], radii = [ry, rx], start = deg, end = deg }}, got {value!r}")
+                self.fail(here, f"expected a table {{ center = [r, c], radii = [ry, rx], start = deg, end = deg }}, got {_show(value)}")
                 return None
             self.unknown_keys(here, value, {"center", "radii", "start", "end", "rotation"})
             if "center" not in value or "radii" not in value:
                 self.fail(here, "needs center = [row, col] and radii = r or [ry, rx]")
                 return None
-            if not self.point(here + ("center",), value["center"]):
+            if not self.point(here + ("center",), value["center"], canvas):
                 return None
             radii = value["radii"]
             radii = [radii, radii] if _is_number(radii) else radii
-            if not (isinstance(radii, list) and len(radii) == 2 and all(_is_number(r) and r > 0 for r in radii)):
-                self.fail(here + ("radii",), f"expected a radius > 0 or [ry, rx], got {value['radii']!r}")
+            largest = 2 * max(canvas)
+            if not (isinstance(radii, list) and len(radii) == 2 and all(_is_number(r) and 0 < r <= largest for r in radii)):
+                self.fail(here + ("radii",), f"expected a radius > 0 (at most {largest}) or [ry, rx], got {_show(value['radii'])}")
                 return None
             for key in ("start", "end", "rotation"):
-                if key in value and self.number(here + (key,), value[key]) is None:
+                if key in value and self.number(here + (key,), value[key], low=-MAX_ANGLE, high=MAX_ANGLE) is None:
                     return None
-            if value.get("end", 360.0) <= value.get("start", 0.0):
-                self.fail(here + ("end",), f"end ({value.get('end', 360.0)}) must be greater than start ({value.get('start', 0.0)})")
+            start, end = value.get("start", 0.0), value.get("end", 360.0)
+            if end <= start:
+                self.fail(here + ("end",), f"end ({end:g}) must be greater than start ({start:g})")
+                return None
+            if end - start > MAX_SWEEP:
+                self.fail(here + ("end",), f"the arc sweeps {end - start:g} degrees (start {start:g} to end {end:g}); "
+                                           f"at most {MAX_SWEEP:g}")
                 return None
         try:
             return strokelib.from_dict({kind: value})

@@ -25,6 +25,18 @@ RULE_DEFAULTS = {"sharpness": 6.0, "veto": 1.0}
 # Largest sensible value of each parameter; beyond it weights overflow or the template leaves the canvas.
 LIMITS = {"width": 64.0, "surround": 64.0, "inhibition": 100.0, "ink_width": 64.0, "fraction": 1.5,
           "sharpness": 1000.0, "veto": 1000.0}
+# Limits on what a spec may ask for, checked before any stroke is traced (docs/limits.md gives the reasons).
+MAX_SPEC_BYTES = 4 << 20  # a spec file, and each file it includes
+MAX_SPEC_FILES = 64  # files read through include/extends, the spec itself among them
+MAX_NESTING = 32  # tables and lists inside one another (a spec needs 7)
+MAX_CANVAS = 512  # rows and cols of the canvas
+MAX_UNITS = 1024  # units in one layer of a spec
+MAX_EDGE_WEIGHTS = 1 << 25  # edge units x canvas pixels: the first weight matrix, 256 MiB in float64
+MAX_STROKES = 64  # strokes in one edge unit
+MAX_POLYLINE_POINTS = 1000  # points in one polyline
+MAX_ANGLE = 3600.0  # |start|, |end|, |rotation| of an arc, degrees
+MAX_SWEEP = 720.0  # end - start of an arc, degrees
+MAX_SPEC_TRACE = 4_000_000  # traced points over every stroke of a spec (each stroke is capped in strokes.py)
 LAYER_KEYS = {
     "edges": set(EDGE_DEFAULTS) | {"threshold", "replace"},
     "parts": set(RULE_DEFAULTS) | {"threshold", "replace"},

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from handnet.errors import SpecError
-from handnet.spec.model import ACTIVATIONS, LAYERS, NAME, NETWORK_KEYS, TOP_KEYS, Spec
+from handnet.spec.problems import _show
+from handnet.spec.model import ACTIVATIONS, LAYERS, MAX_CANVAS, MAX_UNITS, NAME, NETWORK_KEYS, TOP_KEYS, Spec
 
 
 class NetworkTable:
@@ -21,10 +22,10 @@ class NetworkTable:
         self.unknown_keys(("network",), net, NETWORK_KEYS)
         name = net.get("name", self.path.stem)
         if not isinstance(name, str) or not name:
-            self.fail(("network", "name"), f"expected a non-empty string, got {name!r}")
+            self.fail(("network", "name"), f"expected a non-empty string, got {_show(name)}")
         description = net.get("description", "")
         if not isinstance(description, str):
-            self.fail(("network", "description"), f"expected a string, got {description!r}")
+            self.fail(("network", "description"), f"expected a string, got {_show(description)}")
             description = ""
         canvas = self.canvas(net.get("canvas", [28, 28]))
         layer_names = self.layer_names(net.get("layers", list(LAYERS)))
@@ -34,6 +35,10 @@ class NetworkTable:
             t = d.get(layer, {})
             if not isinstance(t, dict):
                 self.fail((layer,), "expected a table of units")
+                t = {}
+            n_units = sum(isinstance(v, dict) for v in t.values())
+            if n_units > MAX_UNITS:
+                self.fail((layer,), f"{n_units} units; a spec layer may have at most {MAX_UNITS} (see docs/limits.md)")
                 t = {}
             tables[layer] = t
         edges = self.edges(tables["edges"], canvas)
@@ -62,16 +67,16 @@ class NetworkTable:
 
     def canvas(self, value) -> tuple[int, int]:
         if (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) and not isinstance(v, bool)
-                                                                   and 4 <= v <= 512 for v in value)):
+                                                                   and 4 <= v <= MAX_CANVAS for v in value)):
             return (value[0], value[1])
-        self.fail(("network", "canvas"), f"expected [rows, cols], two whole numbers in 4-512, got {value!r}")
+        self.fail(("network", "canvas"), f"expected [rows, cols], two whole numbers in 4-{MAX_CANVAS}, got {_show(value)}")
         return (28, 28)
 
     def layer_names(self, value) -> tuple[str, ...]:
         ok = isinstance(value, list) and len(value) == 3 and all(isinstance(v, str) and NAME.match(v)
                                                                   and not v.isdigit() for v in value)
         if not ok:
-            self.fail(("network", "layers"), f"expected three layer names (letters, digits, _), got {value!r}")
+            self.fail(("network", "layers"), f"expected three layer names (letters, digits, _), got {_show(value)}")
             return LAYERS
         if len(set(value)) != 3:
             self.fail(("network", "layers"), f"duplicate layer name in {value!r}")
@@ -84,7 +89,7 @@ class NetworkTable:
         if isinstance(value, str):
             value = [value] * 3
         if not (isinstance(value, list) and len(value) == 3 and all(v in ACTIVATIONS for v in value)):
-            self.fail(("network", "activations"), f"expected three of {', '.join(ACTIVATIONS)}, got {value!r}")
+            self.fail(("network", "activations"), f"expected three of {', '.join(ACTIVATIONS)}, got {_show(value)}")
             return ("sigmoid", "sigmoid", "sigmoid")
         return tuple(value)
 
@@ -93,7 +98,7 @@ class NetworkTable:
         if value is None:
             return actual
         if not (isinstance(value, list) and len(value) == 4 and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
-            self.fail(("network", "sizes"), f"expected four whole numbers like [784, 16, 16, 10], got {value!r}")
+            self.fail(("network", "sizes"), f"expected four whole numbers like [784, 16, 16, 10], got {_show(value)}")
             return actual
         labels = ("input", "edges", "parts", "digits")
         for i, (want, have) in enumerate(zip(value, actual)):

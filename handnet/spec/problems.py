@@ -15,8 +15,21 @@ def _closest(word: str, options) -> str:
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 
+def _show(value, width: int = 80) -> str:
+    """``repr(value)``, cut to ``width`` characters: a message quotes the value, not a whole table."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 4] + " ..."
+
+
 def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _range(low, high) -> str:
+    """``a number in [0, 1]``, ``a number >= 0`` or ``a number <= 1``, as the bounds given say."""
+    if low is not None and high is not None:
+        return f"a number in [{low:g}, {high:g}]"
+    return f"a number >= {low:g}" if low is not None else f"a number <= {high:g}"
 
 
 class Problems:
@@ -33,16 +46,16 @@ class Problems:
 
     def number(self, where, value, low=None, high=None, positive=False, integer=False):
         if integer and not (isinstance(value, int) and not isinstance(value, bool)):
-            self.fail(where, f"expected a whole number, got {value!r}")
+            self.fail(where, f"expected a whole number, got {_show(value)}")
             return None
         if not _is_number(value):
-            self.fail(where, f"expected a number, got {value!r}")
+            self.fail(where, f"expected a number, got {_show(value)}")
             return None
         if positive and value <= 0:
-            self.fail(where, f"expected a number > 0, got {value!r}")
+            self.fail(where, f"expected a number > 0, got {_show(value)}")
             return None
         if (low is not None and value < low) or (high is not None and value > high):
-            self.fail(where, f"expected a number in [{low}, {high}], got {value!r}")
+            self.fail(where, f"expected {_range(low, high)}, got {_show(value)}")
             return None
         return value
 
@@ -50,7 +63,7 @@ class Problems:
         """A template or logic parameter: > 0 (inhibition >= 0) and at most LIMITS[key]."""
         v = self.number(where, value, positive=key != "inhibition", low=0 if key == "inhibition" else None)
         if v is not None and v > LIMITS[key]:
-            self.fail(where, f"expected at most {LIMITS[key]:g}, got {value!r}")
+            self.fail(where, f"expected at most {LIMITS[key]:g}, got {_show(value)}")
             return None
         return v
 
@@ -73,11 +86,11 @@ class Problems:
         if value is None:
             return None
         if not (isinstance(value, dict) and set(value) == {"quantile"}):
-            self.fail(where, f"expected {{ quantile = q }} with q in (0, 1), got {value!r}")
+            self.fail(where, f"expected {{ quantile = q }} with q in (0, 1), got {_show(value)}")
             return None
         q = value["quantile"]
         if not (_is_number(q) and 0 < q < 1):
-            self.fail(where + ("quantile",), f"expected a number in (0, 1), got {q!r}")
+            self.fail(where + ("quantile",), f"expected a number in (0, 1), got {_show(q)}")
             return None
         return float(q)
 

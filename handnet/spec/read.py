@@ -17,32 +17,57 @@ reported together in one ``SpecError``. See docs/spec.md for the full reference.
 from __future__ import annotations
 
 import copy
+import errno
 import hashlib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from handnet.errors import SpecError
-from handnet.spec.model import Spec
+from handnet.nn.network import nesting_depth
+from handnet.spec.model import MAX_NESTING, MAX_SPEC_BYTES, MAX_SPEC_FILES, Spec
 from handnet.spec.validate import Validator
 
 
 def _read_toml(path: Path) -> tuple[dict, bytes]:
     try:
-        raw = path.read_bytes()
+        if path.exists() and not path.is_file() and not path.is_dir():
+            raise SpecError(f"{path}: is a device, FIFO or socket, expected a .toml spec file")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_SPEC_BYTES + 1)  # never more, whatever the file claims
+        if len(raw) > MAX_SPEC_BYTES:
+            raise SpecError(f"{path}: more than the {MAX_SPEC_BYTES:,} bytes a spec file may have (see docs/limits.md)")
     except FileNotFoundError:
         raise SpecError(f"{path}: no such spec file") from None
     except IsADirectoryError:
         raise SpecError(f"{path}: is a directory, expected a .toml spec file") from None
     except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise SpecError(f"{path}: a symbolic link that leads back to itself, expected a .toml spec file") from None
         raise SpecError(f"{path}: cannot read ({e.strerror or e})") from None
     try:
-        return tomllib.loads(raw.decode("utf-8")), raw
+        data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise SpecError(f"{path}: not UTF-8 text, expected a TOML spec") from None
     except tomllib.TOMLDecodeError as e:
         hint = " (a duplicate unit name?)" if "twice" in str(e) else ""
         raise SpecError(f"{path}: TOML syntax error: {e}{hint}") from None
+    except RecursionError:
+        data = None
+    if data is None or nesting_depth(data, MAX_NESTING) > MAX_NESTING:
+        raise SpecError(f"{path}: tables and lists nest more than {MAX_NESTING} deep, the most a spec may "
+                        "(see docs/limits.md)")
+    return data, raw
+
+
+def _resolve(path: Path, where: str) -> Path:
+    """``path`` resolved; ``where`` (``"spec.toml: "`` or ``"spec.toml: include: 'base.toml' "``) starts the message."""
+    try:
+        return path.resolve(strict=True)
+    except FileNotFoundError:
+        raise SpecError(f"{where}no such spec file") from None
+    except (OSError, RuntimeError):  # RuntimeError: Python 3.11's pathlib on a symlink loop
+        raise SpecError(f"{where}is a symbolic link that leads back to itself (directly or through others)") from None
 
 
 def _merge(base: dict, over: dict, origin: dict, path: str, prefix: tuple = ()) -> dict:
@@ -74,9 +99,14 @@ def _load_raw(path: Path, seen: tuple, origin: dict, sources: list) -> dict:
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise SpecError(f"{path}: {key}: expected a file name or a list of file names, got {value!r}")
         bases += [(key, n) for n in names]
+    if len(seen) + len(bases) > MAX_SPEC_FILES or len(sources) > MAX_SPEC_FILES:
+        raise SpecError(f"{path}: more than {MAX_SPEC_FILES} spec files included, the most a spec may "
+                        "read (see docs/limits.md)")
     merged: dict = {}
     for key, name in bases:
-        base_path = (path.parent / name).resolve()
+        if not (path.parent / name).exists() and not (path.parent / name).is_symlink():
+            raise SpecError(f"{path}: {key}: no spec file {name!r} beside it")
+        base_path = _resolve(path.parent / name, f"{path}: {key}: {name!r} ")
         if base_path in seen:
             raise SpecError(f"{path}: {key}: {name!r} includes itself (cycle {' -> '.join(p.name for p in seen)})")
         if not base_path.is_file():
@@ -110,7 +140,9 @@ def read_spec_data(path) -> SpecData:
     path = Path(path)
     origin: dict = {}
     sources: list = []
-    data = _load_raw(path, (path.resolve(),), origin, sources)
+    if not path.exists() and not path.is_symlink():
+        raise SpecError(f"{path}: no such spec file")
+    data = _load_raw(path, (_resolve(path, f"{path}: "),), origin, sources)
     return SpecData(path, data, origin, tuple(sources))
 
 

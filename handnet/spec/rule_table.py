@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handnet.spec.model import FITS, LAYER_KEYS, RULE_DEFAULTS, RULE_KEYS, Rule
-from handnet.spec.problems import _closest
+from handnet.spec.problems import _closest, _show
 
 
 class RuleTable:
@@ -22,7 +22,7 @@ class RuleTable:
 
     def names(self, where, value, below, below_layer) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(where, f"expected a list of {below_layer} unit names, got {value!r}")
+            self.fail(where, f"expected a list of {below_layer} unit names, got {_show(value)}")
             return ()
         for v in value:
             if v not in below:
@@ -40,7 +40,7 @@ class RuleTable:
         name = where[-1]
         doc = unit.get("doc", "")
         if not isinstance(doc, str):
-            self.fail(where + ("doc",), f"expected a string, got {doc!r}")
+            self.fail(where + ("doc",), f"expected a string, got {_show(doc)}")
             doc = ""
         bias = unit.get("bias")
         if bias is not None:
@@ -62,7 +62,7 @@ class RuleTable:
         if clause == "weights":
             w = unit["weights"]
             if not isinstance(w, dict) or not w:
-                self.fail(where + ("weights",), f"expected a table {{ unit = weight, ... }}, got {w!r}")
+                self.fail(where + ("weights",), f"expected a table {{ unit = weight, ... }}, got {_show(w)}")
                 return Rule(name, "weights", **common)
             pairs = []
             for k, v in w.items():
@@ -107,9 +107,9 @@ class RuleTable:
         fit = plain.get("fit")
         l2 = 1e-3
         if "l2" in plain:
-            l2 = self.number(("digits", "l2"), plain["l2"], low=0) or 0.0
+            l2 = self.number(("digits", "l2"), plain["l2"], low=0, high=1e6) or 0.0
         if fit is not None and fit not in FITS:
-            self.fail(("digits", "fit"), f"expected one of {', '.join(FITS)}, got {fit!r}{_closest(fit, FITS)}")
+            self.fail(("digits", "fit"), f"expected one of {', '.join(FITS)}, got {_show(fit)}{_closest(fit, FITS)}")
             fit = None
         if fit is None:
             table = {k: v for k, v in table.items() if k not in ("replace",)}

@@ -14,10 +14,24 @@ import numpy as np
 
 Point = tuple[float, float]
 SAMPLE_STEP = 0.25  # pixels between the points that trace a curve
+# Bounds on every number a stroke holds and on the work tracing one may cost (docs/limits.md): a stroke
+# from a spec, a sweep or a saved network's metadata is refused before any array is allocated.
+MAX_COORDINATE = 10_000.0  # |row|, |col|, radii, pixels
+MAX_ANGLE = 3600.0  # |start|, |end|, |rotation|, degrees
+MAX_TRACE_POINTS = 200_000  # points traced along one stroke: 50,000 px at SAMPLE_STEP
 
 
 def _pt(p) -> Point:
-    return (float(p[0]), float(p[1]))
+    return (_coordinate(p[0]), _coordinate(p[1]))
+
+
+def _coordinate(v, limit: float = MAX_COORDINATE, what: str = "coordinate") -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{what} {v!r} is not a number")
+    v = float(v)
+    if not math.isfinite(v) or abs(v) > limit:
+        raise ValueError(f"{what} {v:g} is outside -{limit:g} to {limit:g}")
+    return v
 
 
 def _rotate_point(p: Point, angle: float, about: Point) -> Point:
@@ -28,7 +42,15 @@ def _rotate_point(p: Point, angle: float, about: Point) -> Point:
 
 
 def _n_samples(length: float) -> int:
+    if not math.isfinite(length) or length / SAMPLE_STEP > MAX_TRACE_POINTS:
+        raise ValueError(f"the stroke is {length:,.0f} px long; one stroke may trace at most "
+                         f"{MAX_TRACE_POINTS * SAMPLE_STEP:,.0f} px (see docs/limits.md)")
     return max(2, int(math.ceil(length / SAMPLE_STEP)) + 1)
+
+
+def n_trace_points(stroke) -> int:
+    """How many points ``stroke.points()`` will trace, found without tracing; ValueError past the limit."""
+    return stroke.n_points()
 
 
 @dataclass(frozen=True)
@@ -38,9 +60,12 @@ class Line:
     start: Point
     end: Point
 
+    def n_points(self) -> int:
+        return _n_samples(math.hypot(self.end[0] - self.start[0], self.end[1] - self.start[1]))
+
     def points(self) -> np.ndarray:
         a, b = np.array(self.start), np.array(self.end)
-        t = np.linspace(0.0, 1.0, _n_samples(float(np.hypot(*(b - a)))))[:, None]
+        t = np.linspace(0.0, 1.0, self.n_points())[:, None]
         return a + t * (b - a)
 
     def control_points(self) -> list[Point]:
@@ -57,7 +82,15 @@ class Polyline:
 
     vertices: tuple[Point, ...]
 
+    def n_points(self) -> int:
+        total = sum(Line(a, b).n_points() for a, b in zip(self.vertices[:-1], self.vertices[1:]))
+        if total > MAX_TRACE_POINTS:
+            raise ValueError(f"the polyline traces {total:,} points; one stroke may trace at most "
+                             f"{MAX_TRACE_POINTS:,} (see docs/limits.md)")
+        return max(total, 1)
+
     def points(self) -> np.ndarray:
+        self.n_points()
         parts = [Line(a, b).points() for a, b in zip(self.vertices[:-1], self.vertices[1:])]
         return np.concatenate(parts) if parts else np.array([self.vertices[0]], dtype=float)
 
@@ -83,11 +116,13 @@ class Arc:
     end: float = 360.0
     rotation: float = 0.0
 
+    def n_points(self) -> int:
+        return _n_samples(abs(math.radians(self.end - self.start)) * max(abs(self.radii[0]), abs(self.radii[1])))
+
     def points(self) -> np.ndarray:
         ry, rx = self.radii
         sweep = math.radians(self.end - self.start)
-        length = abs(sweep) * max(ry, rx)
-        t = np.radians(self.start) + np.linspace(0.0, sweep, _n_samples(length))
+        t = np.radians(self.start) + np.linspace(0.0, sweep, self.n_points())
         rows = -ry * np.sin(t)
         cols = rx * np.cos(t)
         a = math.radians(self.rotation)
@@ -109,10 +144,13 @@ class Bezier:
 
     control: tuple[Point, ...]
 
+    def n_points(self) -> int:
+        c = self.control
+        return _n_samples(sum(math.hypot(b[0] - a[0], b[1] - a[1]) for a, b in zip(c[:-1], c[1:])))
+
     def points(self) -> np.ndarray:
         c = np.array(self.control, dtype=float)
-        rough = float(np.sum(np.hypot(*np.diff(c, axis=0).T)))
-        t = np.linspace(0.0, 1.0, _n_samples(rough))[:, None]
+        t = np.linspace(0.0, 1.0, self.n_points())[:, None]
         if len(c) == 3:
             return (1 - t) ** 2 * c[0] + 2 * (1 - t) * t * c[1] + t**2 * c[2]
         if len(c) == 4:
@@ -236,23 +274,37 @@ def from_dict(data: dict):
     if not isinstance(data, dict) or len(data) != 1:
         raise ValueError("a stroke is one of line, polyline, bezier or arc")
     (kind, value), = data.items()
+    if kind in ("line", "polyline", "bezier"):
+        if not isinstance(value, (list, tuple)) or not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in value):
+            raise ValueError(f"{kind}: expected a list of [row, col] points")
     if kind == "line":
+        if len(value) != 2:
+            raise ValueError(f"line: takes 2 points, got {len(value)}")
         start, end = value
         return Line(_pt(start), _pt(end))
     if kind == "polyline":
-        return Polyline(tuple(_pt(p) for p in value))
+        if not value:
+            raise ValueError("polyline: takes 2 or more points, got none")
+        stroke = Polyline(tuple(_pt(p) for p in value))
+        stroke.n_points()  # a polyline too long to trace is refused here, not when it is drawn
+        return stroke
     if kind == "bezier":
         if len(value) not in (3, 4):
             raise ValueError(f"bezier: takes 3 or 4 control points, got {len(value)}")
         return Bezier(tuple(_pt(p) for p in value))
     if kind == "arc":
+        if not isinstance(value, dict) or "center" not in value or "radii" not in value:
+            raise ValueError("arc: expected a table with center and radii")
         radii = value["radii"]
-        radii = (float(radii), float(radii)) if isinstance(radii, (int, float)) else _pt(radii)
-        return Arc(
-            _pt(value["center"]),
-            radii,
-            float(value.get("start", 0.0)),
-            float(value.get("end", 360.0)),
-            float(value.get("rotation", 0.0)),
-        )
+        radii = (radii, radii) if not isinstance(radii, (list, tuple)) else tuple(radii)
+        if len(radii) != 2:
+            raise ValueError(f"arc: radii takes 1 or 2 numbers, got {len(radii)}")
+        radii = tuple(_coordinate(r, what="radius") for r in radii)
+        if min(radii) <= 0:
+            raise ValueError(f"arc: radii must be > 0, got {radii}")
+        center = value["center"]
+        if not (isinstance(center, (list, tuple)) and len(center) == 2):
+            raise ValueError("arc: center takes [row, col]")
+        angles = [_coordinate(value.get(k, d), MAX_ANGLE, k) for k, d in (("start", 0.0), ("end", 360.0), ("rotation", 0.0))]
+        return Arc(_pt(center), radii, *angles)
     raise ValueError(f"unknown stroke type {kind!r}; expected line, polyline, bezier or arc")

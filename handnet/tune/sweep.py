@@ -44,7 +44,8 @@ def split_path(path: str) -> tuple:
     """``edges.upper_bar.strokes.0.line`` -> ``("edges", "upper_bar", "strokes", 0, "line")``."""
     if not path or any(not part for part in path.split(".")):
         raise HandnetError(f"--set {path!r}: expected a dotted path such as edges.upper_bar.fraction")
-    return tuple(int(p) if p.isdigit() else p for p in path.split("."))
+    # ASCII digits only: int() refuses some characters that str.isdigit() accepts (e.g. "²")
+    return tuple(int(p) if p.isascii() and p.isdigit() and len(p) <= 9 else p for p in path.split("."))
 
 
 def _near(container, allowed=()) -> str:
