@@ -52,6 +52,20 @@ def data_options(func):
     return func
 
 
+def _parse_digits(ctx, param, value):
+    from handnet.nn.labels import parse_digits
+
+    try:
+        return parse_digits(value)
+    except HandnetError as e:
+        raise click.BadParameter(str(e).split(": ", 1)[1], param_hint="--digits") from None
+
+
+digits_option = click.option(
+    "--digits", default=None, metavar="D,D,...", callback=_parse_digits,
+    help="Score only these labels, e.g. 0,1,7: their test digits, the answer the brightest of their outputs "
+         "(default: every label the network's outputs answer, matched by name).")
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of text.")
 
 

@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from handnet.cli.common import data_options, json_option, note, print_json
+from handnet.cli.common import data_options, digits_option, json_option, note, print_json
 
 DEFAULTS = {  # mirrors handnet.nn.train.TrainConfig() so --help stays fast (checked by the tests)
     "epochs": 60,
@@ -84,10 +84,11 @@ def _non_negative(name, strict=False):
 @click.option("--limit", type=int, default=None, hidden=True, callback=_positive_int("--limit"),
               help="Train on the first N training digits only (for quick checks).")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Where to save the trained network.")
+@digits_option
 @json_option
 def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight_decay, schedule, augment, max_shift,
           max_rotation, hidden_activation, output_activation, sizes, seed, dtype, init_path, freeze, readout_only,
-          limit, out, as_json):
+          limit, out, digits, as_json):
     """Train a network by gradient descent and save it; the defaults give the accurate twin.
 
     The default recipe (cross-entropy on a softmax output, Adam, weight decay, cosine schedule,
@@ -96,19 +97,22 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
     --lr 3 --batch-size 10 --epochs 30 --weight-decay 0 --schedule constant --no-augment.
     Training digits: the bundled sample (4,000, or all 5,000 with a --data folder lacking a train
     split); the test split is measured after every epoch. Ctrl-C stops and saves the best network
-    so far.
+    so far. Labels train the output unit named after them, wherever it sits (--init: a spec's
+    `label = N` too); only digits the network answers are used, and --digits keeps fewer (a fresh
+    network then gets one output per chosen digit).
 
     \b
     Example:
         handnet train -o twin.npz
         handnet train --data ../shared/mnist --split dev -o twin.npz
         handnet train --init demo/hand.npz --freeze edges --epochs 20 -o tuned.npz
+        handnet train --digits 0,1,7 -o three.npz
     """
     import numpy as np
 
     from handnet.data import mnist as datalib
     from handnet.errors import HandnetError
-    from handnet.nn.network import Network
+    from handnet.nn.network import Layer, Network
     from handnet.nn.train import TrainConfig, resolve_freeze
     from handnet.nn.train import train as run_training
 
@@ -128,10 +132,36 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
         field = str(e).split(":")[0].removeprefix("TrainConfig.").replace("_", "-")
         raise click.BadParameter(str(e).split(": ", 1)[1], param_hint=f"--{field}") from None
 
+    from handnet.nn.labels import readout, scope
+
     init = Network.load(init_path) if init_path else None
+    output_units = None
+    if init is not None:
+        scored = readout(init, digits)  # the labels its outputs answer, by name
+    else:
+        if digits is not None and len(digits) != size_list[-1]:
+            if size_list[-1] != 10 or sizes != "784,16,16,10":
+                raise click.BadParameter(f"{len(digits)} digits need {len(digits)} output units, but --sizes ends in "
+                                         f"{size_list[-1]}", param_hint="--digits")
+            size_list = size_list[:-1] + (len(digits),)
+            config = config.replace(sizes=size_list)
+        output_units = tuple(str(d) for d in digits) if digits is not None else None
+        fresh = Network([Layer("digits", np.zeros((size_list[-1], 1)), np.zeros(size_list[-1]),
+                               units=output_units or ())], input_shape=(1, 1))
+        scored = readout(fresh, None, digits_only=False)
     splits = datalib.load_splits(data, split)
     train_set = splits.train if limit is None else splits.train.subset(np.arange(min(limit, len(splits.train))))
     description = splits.description if limit is None else f"{splits.description} (first {len(train_set)} training digits)"
+    train_keep, train_scope = scope(scored, train_set.y)
+    test_keep = scored.covers(splits.test.y)
+    if not train_scope.n:
+        raise click.ClickException(f"no training digit has a label the network answers ({', '.join(map(str, scored.digits))})")
+    if train_scope.n < train_scope.n_total:
+        train_set = train_set.subset(np.flatnonzero(train_keep))
+        description += f"; only labels {', '.join(map(str, scored.digits))}: {train_scope.n:,} training digits"
+    test = splits.test if test_keep.all() else splits.test.subset(np.flatnonzero(test_keep))
+    if not len(test):
+        raise click.ClickException(f"no test digit has a label the network answers ({', '.join(map(str, scored.digits))})")
     frozen = list(freeze) + (["hidden"] if readout_only else [])
     if init is not None:
         resolve_freeze(init, frozen)  # fail on a bad layer name before any work
@@ -145,15 +175,15 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
     )
     with bar:
         result = run_training(
-            train_set.X, train_set.y, config, init=init, freeze=frozen, X_test=splits.test.X, y_test=splits.test.y,
-            progress=lambda record: bar.update(1, record), data=description,
+            train_set.X, train_set.y, config, init=init, freeze=frozen, X_test=test.X, y_test=test.y,
+            progress=lambda record: bar.update(1, record), data=description, output_units=output_units,
         )
     network = result.network
     path = network.save(out)
     final = result.history[result.best_epoch - 1] if result.best_epoch else result.final
     # the saved network measured on both sets (the history's train figures are per mini-batch)
-    test_accuracy = network.accuracy(splits.test.X, splits.test.y)
-    train_accuracy = network.accuracy(train_set.X, train_set.y)
+    test_accuracy = float(np.mean(scored.predict(network.output(test.X)) == test.y))
+    train_accuracy = float(np.mean(scored.predict(network.output(train_set.X)) == train_set.y))
     if result.interrupted:
         note(
             f"interrupted after {len(result.history)} of {epochs} epochs; saved the best network so far "
@@ -169,6 +199,8 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
         "interrupted": result.interrupted,
         "best_epoch": result.best_epoch,
         "data": description,
+        "labels": list(scored.digits),
+        "n_test": len(test),
         "settings": network.metadata["provenance"]["config"],
         "freeze": network.metadata["provenance"]["freeze"],
         "init": init_path,
@@ -183,7 +215,8 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
         f"{sum(r['seconds'] for r in result.history):.1f} s"
         if final else ", no epoch completed"
     )
-    click.echo(f"trained {shape} network: test accuracy {test_accuracy:.2%} on {splits.test.describe()}{trained}")
+    labels = "" if scored.digits == tuple(range(10)) else f" (labels {', '.join(map(str, scored.digits))} only)"
+    click.echo(f"trained {shape} network: test accuracy {test_accuracy:.2%} on {test.describe()}{labels}{trained}")
     click.echo(f"saved {path}")
 
 

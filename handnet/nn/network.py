@@ -22,6 +22,7 @@ from handnet.atomic import atomic_path
 from handnet.errors import HandnetError, NetworkFileError, UnitError
 from handnet.nn.activations import ACTIVATIONS
 from handnet.nn.forward import forward
+from handnet.nn.labels import answers
 
 FORMAT = "handnet-network"
 FORMAT_VERSION = 1
@@ -224,13 +225,26 @@ class Network(NotebookView):
         return self.forward(X)[-1]
 
     def predict(self, X) -> np.ndarray:
-        """The brightest output unit per image, ``(n,)`` int."""
-        return np.argmax(self.output(X), axis=1)
+        """The label of the brightest output unit per image, ``(n,)`` int64.
+
+        Output units answer by name, not position: a unit named ``7`` answers 7 wherever it sits,
+        and a spec's ``label = N`` names the label of any other unit (``handnet.nn.labels``). A net
+        none of whose output units names a label answers with the brightest unit's position.
+        """
+        return answers(self).predict(self.output(X))
 
     def accuracy(self, X, y) -> float:
-        """Fraction of images whose prediction equals the label."""
+        """Fraction of images whose predicted label equals their label, over the images whose label
+        one of the outputs answers (a net with outputs 0, 1 and 7 is scored on the 0s, 1s and 7s)."""
+        read = answers(self)
         y = np.asarray(y)
-        return float(np.mean(self.predict(X) == y)) if len(y) else float("nan")
+        keep = read.covers(y)
+        if not keep.any():
+            return float("nan")
+        X = self.as_inputs(X)
+        if not keep.all():
+            X, y = X[keep], y[keep]
+        return float(np.mean(read.predict(self.output(X)) == y))
 
     def replace_layer(self, i: int | str, layer: Layer) -> "Network":
         """A new Network with layer ``i`` replaced."""

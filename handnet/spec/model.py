@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from handnet.nn.activations import ACTIVATIONS  # noqa: F401  (the names a spec may use)
+from handnet.nn.labels import unit_label
 from handnet.nn.network import NAME_PATTERN
 
 LAYERS = ("edges", "parts", "digits")
@@ -31,7 +32,8 @@ LAYER_KEYS = {
     "digits": set(RULE_DEFAULTS) | {"threshold", "fit", "l2", "replace"},
 }
 EDGE_KEYS = set(EDGE_DEFAULTS) | {"strokes", "bias", "threshold", "doc"}
-RULE_KEYS = set(RULE_DEFAULTS) | {"all_of", "any_of", "at_least", "of", "none_of", "weights", "bias", "threshold", "doc"}
+RULE_KEYS = set(RULE_DEFAULTS) | {"all_of", "any_of", "at_least", "of", "none_of", "weights", "bias", "threshold", "doc",
+                                  "label"}
 NETWORK_KEYS = {"name", "description", "canvas", "sizes", "activations", "layers"}
 TOP_KEYS = {"network", "extends", "include", *LAYERS}
 
@@ -77,6 +79,12 @@ class Rule:
     quantile: float | None = None
     source: str = ""  # the rule as written, e.g. "all_of" or "at_least 3"
     doc: str = ""
+    label: int | None = None  # output units only: the digit this unit answers when its name is not one
+
+    @property
+    def answers(self) -> int | None:
+        """The label an output unit answers: ``label``, else its name when that is a digit."""
+        return self.label if self.label is not None else unit_label(self.name)
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -109,6 +117,13 @@ class Spec:
         """True when something is fitted or calibrated on data."""
         units = self.edges + self.parts + self.digits
         return self.fit is not None or any(u.quantile is not None for u in units)
+
+    @property
+    def labels(self) -> dict[str, int]:
+        """Each output unit that answers a label, by name: ``{"0": 0, "corner": 7}`` (a fitted readout: 0-9)."""
+        if self.fit is not None:
+            return {name: int(name) for name in self.digit_names}
+        return {d.name: d.answers for d in self.digits if d.answers is not None}
 
     def unit(self, layer: str, name: str):
         """The Edge or Rule called ``name`` in layer ``layer`` (edges, parts or digits)."""
