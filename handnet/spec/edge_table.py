@@ -28,6 +28,7 @@ class EdgeTable:
         if not units:
             self.fail(("edges",), "no edge units; add a table like [edges.top_bar] with strokes = [...]")
         out = []
+        names = list(units)
         for name, unit in units.items():
             where = ("edges", name)
             self.unit_name(where, name)
@@ -49,9 +50,10 @@ class EdgeTable:
             if not isinstance(doc, str):
                 self.fail(where + ("doc",), f"expected a string, got {doc!r}")
                 doc = ""
+            exceptions = self.exceptions(where + ("exceptions",), unit.get("exceptions"), names, "edges")
             out.append(Edge(name, tuple(strokes), params["width"], params["surround"], params["inhibition"],
                             params["ink_width"], params["fraction"], params["sharpness"],
-                            None if bias is None else float(bias), quantile, doc))
+                            None if bias is None else float(bias), quantile, doc, exceptions))
         return out
 
     def strokes(self, where, value, canvas) -> list:

@@ -28,14 +28,30 @@ LIMITS = {"width": 64.0, "surround": 64.0, "inhibition": 100.0, "ink_width": 64.
           "sharpness": 1000.0, "veto": 1000.0}
 LAYER_KEYS = {
     "edges": set(EDGE_DEFAULTS) | {"threshold", "replace"},
-    "parts": set(RULE_DEFAULTS) | {"threshold", "replace"},
-    "digits": set(RULE_DEFAULTS) | {"threshold", "fit", "l2", "replace"},
+    "parts": set(RULE_DEFAULTS) | {"threshold", "replace", "inhibit_margin"},
+    "digits": set(RULE_DEFAULTS) | {"threshold", "fit", "l2", "replace", "inhibit_margin"},
 }
-EDGE_KEYS = set(EDGE_DEFAULTS) | {"strokes", "bias", "threshold", "doc"}
+EDGE_KEYS = set(EDGE_DEFAULTS) | {"strokes", "bias", "threshold", "doc", "exceptions"}
 RULE_KEYS = set(RULE_DEFAULTS) | {"all_of", "any_of", "at_least", "of", "none_of", "weights", "bias", "threshold", "doc",
-                                  "label"}
+                                  "label", "inhibit_margin", "exceptions"}
 NETWORK_KEYS = {"name", "description", "canvas", "sizes", "activations", "layers"}
 TOP_KEYS = {"network", "extends", "include", *LAYERS}
+
+
+@dataclass(frozen=True)
+class KnownException:
+    """A ``check`` case the spec knows fails, and why: the case whose stimulus inks exactly the units
+    ``inked`` (of the layer below; for an edge, edges), or the case where ``inhibitor`` is inked on top.
+    ``check`` prints the reason and does not count the case as a violation."""
+
+    reason: str
+    inked: tuple[str, ...] | None = None
+    inhibitor: str | None = None
+
+    def describe(self) -> str:
+        if self.inhibitor is not None:
+            return f"inhibited by {self.inhibitor}"
+        return f"inked: {', '.join(self.inked) if self.inked else 'nothing'}"
 
 
 @dataclass(frozen=True)
@@ -57,6 +73,7 @@ class Edge:
     bias: float | None = None
     quantile: float | None = None  # calibrate the bias on data: this fraction of digits stays below 0.5
     doc: str = ""
+    exceptions: tuple[KnownException, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,8 @@ class Rule:
     source: str = ""  # the rule as written, e.g. "all_of" or "at_least 3"
     doc: str = ""
     label: int | None = None  # output units only: the digit this unit answers when its name is not one
+    inhibit_margin: float | None = None  # check: an inhibitor must lower the pre-activation this much (else: below 0.5)
+    exceptions: tuple[KnownException, ...] = ()
 
     @property
     def answers(self) -> int | None:

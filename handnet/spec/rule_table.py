@@ -16,10 +16,19 @@ class RuleTable:
         self.unknown_keys((layer,), plain, LAYER_KEYS[layer])
         defaults = self.defaults(layer, {k: v for k, v in plain.items() if k in RULE_DEFAULTS}, RULE_DEFAULTS)
         layer_quantile = self.quantile((layer, "threshold"), plain.get("threshold"))
+        defaults["inhibit_margin"] = self.margin((layer, "inhibit_margin"), plain.get("inhibit_margin"))
         if not units and layer == "parts":
             self.fail((layer,), "no part units; add a table like [parts.upper_loop] with all_of = [...]")
         return [self.rule((layer, name), unit, defaults, layer_quantile, below, below_layer)
                 for name, unit in units.items()]
+
+    def margin(self, where, value) -> float | None:
+        """``inhibit_margin``: in ``check``, an inhibitor inked on top must lower the unit's
+        pre-activation by at least this much (instead of bringing it below 0.5)."""
+        if value is None:
+            return None
+        v = self.number(where, value, positive=True, high=1000)
+        return None if v is None else float(v)
 
     def names(self, where, value, below, below_layer) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -36,7 +45,7 @@ class RuleTable:
     def rule(self, where, unit, defaults, layer_quantile, below, below_layer) -> Rule:
         self.unit_name(where, where[-1])
         self.unknown_keys(where, unit, RULE_KEYS)
-        params = dict(defaults)
+        params = {k: v for k, v in defaults.items() if k in RULE_DEFAULTS}
         for key in RULE_DEFAULTS:
             if key in unit:
                 v = self.parameter(where + (key,), key, unit[key])
@@ -56,8 +65,12 @@ class RuleTable:
         if bias is not None and "threshold" in unit:
             self.fail(where + ("bias",), "give either bias or threshold = { quantile = q }, not both")
         none_of = self.names(where + ("none_of",), unit["none_of"], below, below_layer) if "none_of" in unit else ()
+        margin = self.margin(where + ("inhibit_margin",), unit["inhibit_margin"]) if "inhibit_margin" in unit \
+            else defaults.get("inhibit_margin")
+        exceptions = self.exceptions(where + ("exceptions",), unit.get("exceptions"), below, below_layer)
         common = dict(none_of=none_of, sharpness=params["sharpness"], veto=params["veto"], bias=bias,
-                      quantile=quantile, doc=doc, label=self.label(where, unit))
+                      quantile=quantile, doc=doc, label=self.label(where, unit), inhibit_margin=margin,
+                      exceptions=exceptions)
         if len(clauses) != 1:
             got = f"got {', '.join(clauses)}" if clauses else "got none"
             self.fail(where, f"expected exactly one of all_of, any_of, at_least (with of) or weights; {got}")
