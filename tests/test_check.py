@@ -87,7 +87,7 @@ def test_explain_shows_geometry_rules_and_compiled_numbers(tmp_path):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["explain", "{spec}", "parts:bth"], "layer parts has no unit 'bth'; its units are both"),
+    (["explain", "{spec}", "parts:bth"], "layer parts has no unit 'bth' (did you mean parts:both?); its units are both"),
     (["explain", "{spec}", "both"], "the units are edges:top, edges:bottom, parts:both, digits:yes"),
     (["build", "{dir}/missing.toml"], "missing.toml: no such spec file"),
     (["check", "{bad}"], "bad.toml: parts.both.all_of: unknown edges unit 'tpo' (did you mean 'top'?)"),

@@ -150,15 +150,17 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
                                units=output_units or ())], input_shape=(1, 1))
         scored = readout(fresh, None, digits_only=False)
     splits = datalib.load_splits(data, split)
-    train_set = splits.train if limit is None else splits.train.subset(np.arange(min(limit, len(splits.train))))
-    description = splits.description if limit is None else f"{splits.description} (first {len(train_set)} training digits)"
-    train_keep, train_scope = scope(scored, train_set.y)
+    train_set, description = splits.train, splits.description
+    train_keep, train_scope = scope(scored, train_set.y)  # only digits the network answers
     test_keep = scored.covers(splits.test.y)
     if not train_scope.n:
         raise click.ClickException(f"no training digit has a label the network answers ({', '.join(map(str, scored.digits))})")
     if train_scope.n < train_scope.n_total:
         train_set = train_set.subset(np.flatnonzero(train_keep))
         description += f"; only labels {', '.join(map(str, scored.digits))}: {train_scope.n:,} training digits"
+    if limit is not None:
+        train_set = train_set.subset(np.arange(min(limit, len(train_set))))
+        description += f" (first {len(train_set)} training digits)"
     test = splits.test if test_keep.all() else splits.test.subset(np.flatnonzero(test_keep))
     if not len(test):
         raise click.ClickException(f"no test digit has a label the network answers ({', '.join(map(str, scored.digits))})")

@@ -81,7 +81,7 @@ class UnitSubstitution:
         return {**dataclasses.asdict(self), "recovered": self.recovered}
 
     def format_text(self) -> str:
-        rec = "ablating it costs nothing" if self.recovered is None else f"recovers {self.recovered:.0%}"
+        rec = "ablating it costs nothing" if self.recovered is None else f"recovers {round(100 * self.recovered):d}%"
         return (f"{self.unit} <- {self.hand_unit} (r {self.correlation:+.2f}, x{self.scale:.2f} {self.shift:+.2f}): "
                 f"loss +{self.loss_ablated - self.loss_trained:.3f} ablated, "
                 f"{self.loss_substituted - self.loss_trained:+.3f} substituted; {rec}")

@@ -9,6 +9,7 @@ and the layer part may be a layer's name or its position alias (``hidden1``, ``h
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import re
 import zipfile
@@ -153,7 +154,8 @@ class Network(NotebookView):
         for i, layer in enumerate(self.layers):
             if name == layer.name or name in self._aliases(i):
                 return i
-        raise UnitError(f"unknown layer {name!r}; layers are {self._layer_list()}")
+        names = [n for i, layer in enumerate(self.layers) for n in [layer.name, *self._aliases(i)]]
+        raise UnitError(f"unknown layer {name!r}{did_you_mean(name, names)}; layers are {self._layer_list()}")
 
     def _layer_list(self) -> str:
         return ", ".join(
@@ -167,9 +169,15 @@ class Network(NotebookView):
             return ref
         text = str(ref).strip()
         if text.count(":") != 1:
-            raise UnitError(f"unit reference {text!r} must look like layer:unit, e.g. {self.example_ref()}")
+            raise UnitError(f"unit reference {text!r} must look like layer:unit, e.g. {self.example_ref()}"
+                            f"{self._suggest(text)}")
         layer_part, unit_part = (p.strip() for p in text.split(":"))
-        li = self.layer_index(layer_part)
+        try:
+            li = self.layer_index(layer_part)
+        except UnitError as error:
+            elsewhere = self._suggest(unit_part, exact_unit=True)  # the unit, named right, in its own layer
+            problem = f"unknown layer {layer_part!r}{elsewhere}; layers are {self._layer_list()}" if elsewhere else error
+            raise UnitError(f"unit reference {text!r}: {problem}") from None
         layer = self.layers[li]
         if unit_part in layer.units:
             idx = layer.units.index(unit_part)
@@ -178,10 +186,30 @@ class Network(NotebookView):
         else:
             shown = ", ".join(layer.units[:40]) + (", ..." if layer.n_out > 40 else "")
             raise UnitError(
-                f"unit reference {text!r}: layer {layer.name} has no unit {unit_part!r}; "
-                f"its units are {shown} (or an index 0-{layer.n_out - 1})"
+                f"unit reference {text!r}: layer {layer.name} has no unit {unit_part!r}"
+                f"{self._suggest(unit_part, li)}; its units are {shown} (or an index 0-{layer.n_out - 1})"
             )
         return UnitRef(li, idx, layer.name, layer.units[idx])
+
+    def _suggest(self, word: str, layer: int | None = None, exact_unit: bool = False) -> str:
+        """`` (did you mean parts:upper_loop?)`` for a mistyped unit: the closest unit name in ``layer``,
+        else the same or the closest name in any layer; "" when nothing is close."""
+        word = str(word).strip()
+        if word.isdigit():  # an index out of range: the message gives the range
+            return ""
+        refs = [str(u) for u in self.units()]
+        exact = [r for r in refs if r.split(":", 1)[1] == word]
+        if exact:
+            return f" (did you mean {' or '.join(exact[:3])}?)"
+        if exact_unit:
+            return ""
+        if layer is not None:
+            hint = did_you_mean(word, self.layers[layer].units, prefix=f"{self.layers[layer].name}:")
+            if hint:
+                return hint
+        bare = {r.split(":", 1)[1]: r for r in reversed(refs)}
+        match = difflib.get_close_matches(word, list(bare) + refs, n=1, cutoff=0.6)
+        return f" (did you mean {bare.get(match[0], match[0])}?)" if match else ""
 
     def units(self, layer: str | int | None = None) -> list[UnitRef]:
         """Every unit of one layer (by name, alias or index), or of all layers when ``layer`` is None."""
@@ -373,6 +401,12 @@ class Network(NotebookView):
             return cls(layers, tuple(meta.get("input_shape", (28, 28))), meta.get("metadata") or {})
         except (HandnetError, TypeError, ValueError) as e:
             fail(f"wrong shapes: {e}")
+
+
+def did_you_mean(word: str, options, prefix: str = "") -> str:
+    """`` (did you mean 'x'?)`` with the option closest to ``word``, or "" when none is close."""
+    match = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return f" (did you mean {prefix}{match[0]}?)" if match else ""
 
 
 def default_layer_names(n_layers: int, n_outputs: int) -> list[str]:

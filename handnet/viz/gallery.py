@@ -137,9 +137,12 @@ def edge_source(net: Network) -> str:
     return "spec" if any(u.get("strokes") for u in units.values() if isinstance(u, dict)) else "best-matching lines"
 
 
-def diagram_figure(net: Network, image, label=None, top_k: int = 3, palette: str = "lesson", index=None):
-    """The lit-up network for one image ``(784,)`` in [0, 1]."""
+def diagram_figure(net: Network, image, label=None, top_k: int = 3, palette: str = "lesson", index=None,
+                   unit=None):
+    """The lit-up network for one image ``(784,)`` in [0, 1]; with ``unit`` (a reference), that
+    unit's paths drawn in full (the inputs that carried it, its connections above) and the rest faded."""
     image = np.asarray(image, dtype=float).reshape(-1)
+    ref = net.unit(unit) if unit is not None else None
     acts = net.forward(image[None])
     predicted = int(np.argmax(acts[-1][0]))
     names = [list(layer.units) for layer in net.layers]
@@ -148,9 +151,13 @@ def diagram_figure(net: Network, image, label=None, top_k: int = 3, palette: str
         title += f" for test digit #{index}"
     if label is not None:
         title += f" (a {label}; predicted {names[-1][predicted]})"
+    if ref is not None:
+        title += (f"\npaths through {ref} (at {float(acts[ref.activation_index][0, ref.index]):.2f}): the inputs "
+                  "that carried it and its connections above; the rest faded")
     return plots.plot_network_diagram(
         image, [a[0] for a in acts[1:]], [layer.weights for layer in net.layers], names,
         layer_names=net.layer_names, predicted=predicted, top_k=top_k, palette=palette, title=title,
+        highlight=None if ref is None else (ref.layer, ref.index),
     )
 
 
