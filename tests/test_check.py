@@ -1,6 +1,7 @@
 """handnet check / build / explain: the spec as executable documentation, through the CLI."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -277,3 +278,24 @@ def test_the_shipped_spec_states_its_exceptions_and_check_prints_them():
     assert "ok*  parts:upper_loop" in result.output and "ok*  parts:lower_loop" in result.output
     assert "stale exception" not in result.output
     assert "0 violations" in run("check", ROOT / "weight_specs" / "3b1b.toml", "--strict").output
+
+
+def test_a_unit_vetoed_by_what_its_own_stimulus_inks_says_so(tmp_path):
+    # "left" runs along the left half of the top bar: inking the top lights it, and it vetoes the part
+    path = tmp_path / "veto.toml"
+    path.write_text("""
+[edges.top]
+strokes = [{ line = [[6, 8], [6, 20]] }]
+[edges.left]
+strokes = [{ line = [[6, 8], [6, 14]] }]
+[parts.bar]
+all_of = ["top"]
+none_of = ["left"]
+[digits.1]
+any_of = ["bar"]
+""")
+    report = check_spec(path)
+    case = next(c for u, c in report.violations if u == "parts:bar" and c["expect"] == "high")
+    assert case["stimulus"] == "inked: top"
+    assert re.search(r"parts:bar stays at 0\.\d\d: vetoed by edges:left -\d+\.\d\d \(at 0\.\d\d, not drawn: it fires on "
+                     r"this ink\); positive inputs give \+\d\.\d\d, bias -3\.00", case["why"]), case["why"]

@@ -3,7 +3,7 @@
 import click
 
 from handnet import load
-from handnet.cli.common import data_options, digits_option, json_option, print_json
+from handnet.cli.common import data_options, digits_option, json_option, print_json, scorable
 
 
 @click.command("evaluate")
@@ -29,8 +29,9 @@ def evaluate(net, data, split, digits, as_json):
     from handnet.nn.evaluate import evaluate as run_evaluation
 
     network = load(net, data)
+    read = scorable(network, net, digits)
     dataset = datalib.load_test(data, split)
-    result = run_evaluation(network, dataset, digits)
+    result = run_evaluation(network, dataset, read=read)
     if as_json:
         print_json({"network": str(net), **result.to_dict()})
         return

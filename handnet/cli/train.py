@@ -112,7 +112,7 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
 
     from handnet.data import mnist as datalib
     from handnet.errors import HandnetError
-    from handnet.nn.network import Layer, Network
+    from handnet.nn.network import Network
     from handnet.nn.train import TrainConfig, resolve_freeze
     from handnet.nn.train import train as run_training
 
@@ -132,7 +132,7 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
         field = str(e).split(":")[0].removeprefix("TrainConfig.").replace("_", "-")
         raise click.BadParameter(str(e).split(": ", 1)[1], param_hint=f"--{field}") from None
 
-    from handnet.nn.labels import readout, scope
+    from handnet.nn.labels import outputs_only, readout, scope
 
     init = Network.load(init_path) if init_path else None
     output_units = None
@@ -146,9 +146,8 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
             size_list = size_list[:-1] + (len(digits),)
             config = config.replace(sizes=size_list)
         output_units = tuple(str(d) for d in digits) if digits is not None else None
-        fresh = Network([Layer("digits", np.zeros((size_list[-1], 1)), np.zeros(size_list[-1]),
-                               units=output_units or ())], input_shape=(1, 1))
-        scored = readout(fresh, None, digits_only=False)
+        names = output_units or tuple(str(k) for k in range(size_list[-1]))
+        scored = readout(outputs_only(names), None, digits_only=False)
     splits = datalib.load_splits(data, split)
     train_set, description = splits.train, splits.description
     train_keep, train_scope = scope(scored, train_set.y)  # only digits the network answers

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from handnet import load
-from handnet.cli.common import _clean, data_options, digits_option, json_option, note, print_json
+from handnet.cli.common import _clean, data_options, digits_option, json_option, note, print_json, scorable
 
 
 def _save(fig, path) -> Path:
@@ -45,6 +45,7 @@ def errors(net, data, split, digit, top, out, digits, as_json):
     from handnet.data.mnist import load_test
     from handnet.tune.mistakes import analyze_errors
     network = load(net, data)
+    scorable(network, net, digits)
     dataset = load_test(data, split)
     analysis = analyze_errors(network, dataset, digit=digit, digits=digits)
     saved = []

@@ -29,7 +29,7 @@ import numpy as np
 
 from handnet.compare import edgelike
 from handnet.errors import HandnetError
-from handnet.nn.labels import Readout, Scope, join_labels, scope
+from handnet.nn.labels import Readout, Scope, join_labels, outputs_only, readout, scope
 from handnet.nn.network import Network
 from handnet.compare.similarity import cosine_matrix
 
@@ -150,24 +150,15 @@ def _train(X, y, config, seed, init=None, freeze=(), twin_of=None):
 
 def scored_digits(spec_path, digits=None) -> Readout:
     """How the spec's output units are read (by name; ``digits`` keeps only those labels): the
-    labels every rung is trained and scored on."""
+    labels every rung is trained and scored on. A spec error, or outputs that answer no digit,
+    fail here in one line, before any training."""
     from handnet.spec import load_spec
 
     spec = load_spec(spec_path)
-    labels = spec.labels
-    unnamed = [name for name in spec.digit_names if name not in labels]
-    if unnamed and digits is None:
-        raise HandnetError(f"{spec_path}: output unit{'s' * (len(unnamed) != 1)} {', '.join(unnamed)} "
-                           "answer no digit; name the tables 0-9, add label = N, or choose --digits")
-    answering = {name: lab for name, lab in labels.items()}
-    chosen = sorted(answering.values()) if digits is None else sorted(set(int(d) for d in digits))
-    absent = [d for d in chosen if d not in answering.values()]
-    if absent:
-        raise HandnetError(f"--digits: {spec_path} has no output unit for {join_labels(absent)}")
-    columns = [i for i, name in enumerate(spec.digit_names) if answering.get(name) in chosen]
-    return Readout(spec.layer_names[2], tuple(spec.digit_names[i] for i in columns), tuple(columns),
-                   tuple(answering[spec.digit_names[i]] for i in columns), len(spec.digit_names),
-                   "outputs" if digits is None else "digits")
+    try:
+        return readout(outputs_only(spec.digit_names, spec.labels, spec.layer_names[2]), digits)
+    except HandnetError as e:
+        raise HandnetError(f"{spec_path}: {e}") from None
 
 
 def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress=None, digits=None) -> Ladder:

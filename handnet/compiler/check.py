@@ -264,10 +264,13 @@ def _why(case: _Case, net, acts: list, zs: list, row: int, base_row: int | None,
     inputs = net.layers[case.layer - 1]
     drawn = set(case.drawn)
 
+    def told(j):
+        if inputs.units[j] in drawn:
+            return "drawn"
+        return "not drawn: it fires on this ink" if below[j] >= 0.5 else "not drawn"
+
     def term(j, c):
-        unit = inputs.units[j]
-        told = "drawn" if unit in drawn else "not drawn: it fires on this ink"
-        return f"{inputs.name}:{unit} {c:+.2f} (at {below[j]:.2f}, {told})"
+        return f"{inputs.name}:{inputs.units[j]} {c:+.2f} (at {below[j]:.2f}, {told(j)})"
 
     contributions = w * below
     if case.expect == "low":
@@ -286,9 +289,8 @@ def _why(case: _Case, net, acts: list, zs: list, row: int, base_row: int | None,
         if against:
             vetoes = []
             for j in against:
-                unit = inputs.units[j]
-                why = "whose strokes this stimulus inks" if unit in drawn else "not drawn: it fires on this ink"
-                vetoes.append(f"{inputs.name}:{unit} {contributions[j]:+.2f} (at {below[j]:.2f}, {why})")
+                why = "whose strokes this stimulus inks" if inputs.units[j] in drawn else told(j)
+                vetoes.append(f"{inputs.name}:{inputs.units[j]} {contributions[j]:+.2f} (at {below[j]:.2f}, {why})")
             reasons.append("vetoed by " + ", ".join(vetoes))
         if dark:
             reasons.append("drawn but dark: " + ", ".join(f"{inputs.name}:{u} at {below[inputs.units.index(u)]:.2f}"

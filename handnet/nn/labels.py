@@ -147,6 +147,30 @@ def parse_digits(text) -> tuple[int, ...] | None:
     return tuple(sorted(set(out)))
 
 
+@dataclass(frozen=True)
+class _OutputLayer:
+    name: str
+    units: tuple[str, ...]
+
+    @property
+    def n_out(self) -> int:
+        return len(self.units)
+
+
+@dataclass(frozen=True)
+class _Outputs:
+    """What ``readout`` reads of a network: its output layer's name and units, and its metadata."""
+
+    layers: tuple
+    metadata: dict
+
+
+def outputs_only(units, labels: dict | None = None, layer: str = "digits") -> _Outputs:
+    """A stand-in for a network with these output unit names (and label map), for asking how a
+    network would be read before it exists (a spec before it is compiled, a net before training)."""
+    return _Outputs((_OutputLayer(layer, tuple(str(u) for u in units)),), {"labels": dict(labels or {})})
+
+
 def readout(net, digits=None, *, digits_only: bool = True) -> Readout:
     """How ``net``'s outputs are read: every output unit must stand for a label (by its name or
     the spec's ``label = N``), no two for the same one, and with ``digits_only`` each a digit 0-9.
@@ -240,13 +264,3 @@ def scope(read: Readout, y) -> tuple[np.ndarray, Scope]:
     """The test digits ``read`` scores among labels ``y``: a ``(n,)`` bool mask and its Scope."""
     mask = read.covers(y)
     return mask, Scope(read.digits, int(mask.sum()), int(len(mask)), read.describe())
-
-
-def restrict(read: Readout, X, y, what: str = "test digits"):
-    """``(X, y, scope)`` with only the digits ``read`` scores; a HandnetError when none are left."""
-    mask, sc = scope(read, y)
-    if not sc.n:
-        raise HandnetError(f"none of the {sc.n_total:,} {what} has a label the network answers "
-                           f"({join_labels(read.labels)})")
-    y = np.asarray(y)
-    return (X if mask.all() else np.asarray(X)[mask]), y[mask], sc
