@@ -66,6 +66,10 @@ def _explain_units(net, unit):
         layer = net.layers[ref.layer]
         info = dict(net.metadata.get("units", {}).get(str(ref), {}))
         w = layer.weights[ref.index]
+        if ref.layer == len(net.layers) - 1:
+            from handnet.nn.labels import output_labels
+
+            info["answers"] = output_labels(net)[ref.index]  # the digit this output unit answers, by name or label
         info.update({"unit": str(ref), "bias": float(layer.biases[ref.index]),
                      "gain": float(info.get("gain", abs(w).max())), "positive_total": float(w[w > 0].sum()),
                      "negative_total": float(w[w < 0].sum())})
@@ -82,6 +86,11 @@ def _describe(info) -> list[str]:
         lines.append(f"    template: width {info['width']:g}, surround {info['surround']:g}, inhibition "
                      f"{info['inhibition']:g}; fires at {info['fraction']:.0%} of the stroke inked "
                      f"(sharpness {info['sharpness']:g}, threshold from {info['threshold']})")
+    if "answers" in info:
+        answer = info["answers"]
+        lines.append(f"    answers: {answer}" + (" (label = N in the spec)" if answer is not None and
+                                                    info["unit"].split(":", 1)[1] != str(answer) else "")
+                     if answer is not None else "    answers: no digit (name it 0-9 or add label = N to score it)")
     if "rule" in info:
         lines.append(f"    rule: {info['rule']}")
         reads = ", ".join(f"{k} {v:+.2f}" for k, v in info["reads"].items())

@@ -334,9 +334,14 @@ def target_columns(net: Network, y, what: str = "y") -> np.ndarray:
     labels = output_labels(net)
     if all(label is None for label in labels) or labels == tuple(range(n_out)):
         return _labels(y, n_out, len(np.asarray(y)), what)
-    y = _labels(y, max(max(lab for lab in labels if lab is not None) + 1, n_out), len(np.asarray(y)), what)
+    read = readout(net, digits_only=False)
+    y = np.asarray(y)
+    if y.ndim != 1:
+        _labels(y, n_out, len(y), what)  # the one-line shape error
+    if len(y) and (not np.all(np.mod(y, 1) == 0) or y.min() < 0):
+        raise HandnetError(f"{what}: labels must be whole numbers, the outputs answering {', '.join(map(str, read.digits))}")
     try:
-        return readout(net, digits_only=False).to_columns(y)
+        return read.to_columns(y.astype(np.int64))
     except HandnetError as e:
         raise HandnetError(f"{what}: {e}") from None
 
