@@ -162,10 +162,11 @@ STORY = {
 
 
 def digit_checks(spec, net, names):
-    """What `handnet check` asks of a digit written as weights over parts, as a function
-    ``off_spec(w (n_parts,), bias) -> bool``: dark on a blank canvas unless the bias is positive,
-    bright on the strokes of every part it weighs positively, and less bright when the strokes of
-    a part it weighs negatively are added."""
+    """What `handnet check` asked of a digit written as weights over parts when 3b1b.toml was
+    designed, as a function ``off_spec(w (n_parts,), bias) -> bool``: dark on a blank canvas unless
+    the bias is positive, bright on the strokes of every part it weighs positively, and less bright
+    when the strokes of a part it weighs negatively are added. (Today's check asks more: an
+    inhibitor must lower the score by the spec's inhibit_margin; see docs/spec.md.)"""
     inked = {e.name: ink(e.strokes, e.ink_width, spec.canvas) for e in spec.edges}
     rules = {r.name: r for r in spec.parts}
 

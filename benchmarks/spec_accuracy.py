@@ -43,6 +43,7 @@ def main(argv=None) -> int:
             "spec": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
             "accuracy": result.accuracy,
             "per_digit": result.per_digit,
+            "labels": list(result.scope.labels),  # a spec with some digits is scored on those
             "build_seconds": round(time.perf_counter() - start, 2),
         })
     if args.json:
@@ -51,7 +52,8 @@ def main(argv=None) -> int:
     print(f"data: {splits.description}")
     print(f"{'spec':34} {'all':>6} " + " ".join(f"{d:>5}" for d in range(10)))
     for r in results:
-        print(f"{r['spec']:34} {r['accuracy']:6.1%} " + " ".join(f"{v:5.0%}" for v in r["per_digit"].values()))
+        print(f"{r['spec']:34} {r['accuracy']:6.1%} "
+              + " ".join(f"{r['per_digit'][str(d)]:5.0%}" if str(d) in r["per_digit"] else "    -" for d in range(10)))
     return 0
 
 

@@ -55,7 +55,11 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
     hand = compile_spec(spec)
     say(f"   saved {hand.save(out / 'hand.npz')}")
     report = check_spec(spec)
-    verdict = "every unit responds as declared" if report.ok else f"{len(report.violations)} violations"
+    from handnet.compiler.check import plural
+
+    verdict = "every unit responds as declared" if report.ok else plural(len(report.violations), "violation")
+    if report.known:
+        verdict += f", apart from {plural(len(report.known), 'known exception')} the spec explains (handnet check {spec_path})"
     say(f"   check: {len(report.units)} units, {verdict}")
 
     nets = {"hand-designed (spec only)": hand}

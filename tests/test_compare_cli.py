@@ -34,7 +34,8 @@ def test_compare_json_has_the_documented_keys(two_nets, tmp_path):
     result = CliRunner().invoke(main, ["compare", str(a), str(b), "--json", "--figures", str(tmp_path / "figs")])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert set(out) == {"data", "a", "b", "agreement", "matching", "cka"}
+    assert set(out) == {"data", "labels", "scope", "a", "b", "agreement", "matching", "cka"}
+    assert out["labels"] == list(range(10)) and out["scope"]["n_digits"] == out["scope"]["n_available"]
     for side in ("a", "b"):
         assert set(out[side]) == {"name", "sizes", "layers", "provenance", "accuracy", "edge_likeness", "noise", "ablation"}
         assert set(out[side]["accuracy"]["per_digit"]) == {str(d) for d in range(10)}

@@ -87,13 +87,50 @@ def test_batches_give_the_same_answer_as_one_pass(monkeypatch, rng):
     np.testing.assert_array_equal(whole.confusion, confusion_matrix(labels, pixels))
 
 
-def test_empty_data_and_wrong_output_size_are_one_line_errors(oracle_data):
+def test_empty_data_and_outputs_that_are_not_digits_are_one_line_errors(oracle_data):
     empty = oracle_data.subset(np.array([], dtype=int))
     with pytest.raises(DataError, match="no digits to evaluate"):
         evaluate(pixel_reader(), empty)
-    three = Network([Layer("out", np.zeros((3, 784)), np.zeros(3), "softmax")])
-    with pytest.raises(HandnetError, match="3 output units.*needs 10"):
-        evaluate(three, oracle_data)
+    corner = Network([Layer("out", np.zeros((2, 784)), np.zeros(2), "softmax", ("corner", "7"))])
+    with pytest.raises(HandnetError, match=r"output unit out:corner is not named after a digit.*label = 7"):
+        evaluate(corner, oracle_data)
+    two = Network([Layer("digits", np.zeros((2, 784)), np.zeros(2), "softmax", ("1", "7"))])
+    with pytest.raises(HandnetError, match="no output unit for 5; its outputs answer 1, 7"):
+        evaluate(two, oracle_data, digits=(1, 5))
+
+
+def test_output_units_answer_by_name_whatever_their_order(oracle_data):
+    # the pixel reader with its output units shuffled (rows and names together) is the same reader
+    order = [3, 9, 0, 7, 1, 2, 8, 4, 6, 5]
+    reader = pixel_reader().layers[0]
+    shuffled = Network([reader.replace(weights=reader.weights[order], biases=reader.biases[order],
+                                       units=tuple(str(d) for d in order))])
+    same, reordered = evaluate(pixel_reader(), oracle_data), evaluate(shuffled, oracle_data)
+    np.testing.assert_array_equal(same.confusion, reordered.confusion)
+    np.testing.assert_array_equal(same.predictions, reordered.predictions)
+    np.testing.assert_array_equal(shuffled.predict(lit_images([7, 2])), [7, 2])
+    # renaming the rows without moving them changes the answers: names, not positions, decide
+    renamed = Network([reader.replace(units=tuple(str(d) for d in order))])
+    np.testing.assert_array_equal(renamed.predict(lit_images([0, 1])), [order[0], order[1]])
+
+
+def test_a_network_with_some_digits_is_scored_on_those_digits_only(oracle_data):
+    # outputs 0, 1 and 9 (reading pixels 0, 1, 9): the 2 is not scored, a lit pixel 3 or 4 reads as one of them
+    rows = [0, 1, 9]
+    three = Network([Layer("digits", pixel_reader().layers[0].weights[rows], np.zeros(3), "softmax", ("0", "1", "9"))])
+    result = evaluate(three, oracle_data)
+    keep = [k for k, (label, _) in enumerate(CASES) if label in (0, 1, 9)]
+    assert result.n == len(keep) == 7 and result.scope.labels == (0, 1, 9)
+    np.testing.assert_array_equal(result.index, keep)
+    assert result.per_digit.keys() == {"0", "1", "9"} and result.support == {"0": 2, "1": 3, "9": 2}
+    assert "scored on labels 0, 1, 9 (the network's 3 outputs): 7 of the 8 test digits" in result.format_text()
+    d = result.to_dict()
+    assert d["labels"] == [0, 1, 9] and d["scope"]["n_digits"] == 7 and d["scope"]["n_available"] == 8
+    # --digits narrows a ten-output net to exactly what a net with only those outputs does
+    narrowed = evaluate(pixel_reader(), oracle_data, digits=(0, 1, 9))
+    np.testing.assert_array_equal(narrowed.confusion, result.confusion)
+    np.testing.assert_array_equal(narrowed.predictions, result.predictions)
+    assert "chosen with --digits" in narrowed.scope.how
 
 
 def write_oracle_dir(directory):

@@ -97,3 +97,74 @@ def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small
     numbers = json.loads((out / "report.json").read_text())
     assert set(numbers) == {"ladder", "comparison", "surgery"}
     assert "| 5. trained |" in (out / "ladder.md").read_text() and "train (1500 digits" in result.output
+
+
+# ---- surgery that says what it means -------------------------------------------------------------
+@pytest.fixture(scope="module")
+def hand():
+    from handnet import build
+
+    return build(SPEC)
+
+
+def test_a_hand_layer_built_on_other_units_is_swapped_with_the_hand_layers_under_it(small, twin, hand):
+    train_set, test_set = small
+    one = train_module.TrainConfig(epochs=1)
+    result = surgery(hand, twin, train_set.X, train_set.y, test_set.X, test_set.y, layer="parts", config=one)
+    assert result.swapped == ["edges", "parts"] and result.layer == "edges + parts -> hidden1 + hidden2"
+    assert "built on the hand layer edges, not on the trained net's hidden1" in result.note
+    put_in = result.networks["hand, no refit"]
+    for k in (0, 1):  # the hand edges and parts both went in, the trained output layer stayed
+        assert np.array_equal(put_in.layers[k].weights, hand.layers[k].weights)
+    assert np.array_equal(put_in.layers[2].weights, twin.layers[2].weights)
+    alone = surgery(hand, twin, train_set.X, train_set.y, test_set.X, test_set.y, layer="parts", config=one, alone=True)
+    assert alone.swapped == ["parts"] and "swapped alone, as asked" in alone.note
+    assert np.array_equal(alone.networks["hand, no refit"].layers[0].weights, twin.layers[0].weights)
+    # the first layer reads pixels in both nets: nothing to say
+    first = surgery(hand, twin, train_set.X, train_set.y, test_set.X, test_set.y, layer="edges", config=one)
+    assert first.swapped == ["edges"] and first.note == ""
+    data = first.to_dict()
+    assert data["units"] and {"unit", "hand_unit", "recovered", "loss_ablated"} <= set(data["units"][0])
+
+
+def test_unit_substitution_recovers_all_of_a_units_job_when_the_hand_unit_is_that_unit(small, twin):
+    from handnet.compare.surgery import substitute_units
+    from handnet.nn.labels import readout
+
+    train_set, test_set = small
+    # the "hand" net: the trained net with its second hidden layer's units shuffled, so each trained
+    # unit's match is itself, found by the assignment; a dead unit stands in for one of them
+    order = np.random.default_rng(1).permutation(16)
+    layer = twin.layers[1]
+    shuffled = twin.replace_layer(1, layer.replace(weights=layer.weights[order], biases=layer.biases[order],
+                                                   units=tuple(layer.units[k] for k in order)))
+    subs = substitute_units(shuffled, twin, 1, train_set.X, test_set.X, test_set.y, readout(twin))
+    assert [s.hand_unit for s in subs] == [f"hidden2:{layer.units[j]}" for j in range(16)]
+    for s in subs:
+        assert s.correlation == pytest.approx(1.0) and s.scale == pytest.approx(1.0, abs=1e-6)
+        assert s.shift == pytest.approx(0.0, abs=1e-6) and s.loss_substituted == pytest.approx(s.loss_trained, abs=1e-9)
+        assert s.recovered is None or s.recovered == pytest.approx(1.0, abs=1e-6)
+    dead = shuffled.replace_layer(1, shuffled.layers[1].replace(
+        weights=np.zeros_like(layer.weights), biases=np.zeros_like(layer.biases)))
+    for s in substitute_units(dead, twin, 1, train_set.X, test_set.X, test_set.y, readout(twin)):
+        # a constant hand unit rescaled is the trained unit's mean: no better than ablating it
+        assert s.loss_substituted == pytest.approx(s.loss_ablated, abs=1e-9)
+        assert s.recovered is None or s.recovered == pytest.approx(0.0, abs=1e-6)
+
+
+def test_surgery_command_says_when_the_layer_below_differs_and_lists_unit_substitutions(small, twin, hand, tmp_path):
+    train_set, test_set = small
+    hand_path, twin_path = hand.save(tmp_path / "hand.npz"), twin.save(tmp_path / "twin.npz")
+    from handnet.data.mnist import write_idx
+
+    folder = tmp_path / "digits"
+    for split, dataset in zip(("train", "test"), (train_set, test_set)):
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", dataset.images)
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", dataset.labels)
+    result = CliRunner().invoke(main, ["surgery", str(hand_path), str(twin_path), "--layer", "parts", "--epochs", "1",
+                                       "--data", str(folder), "--unit", "hidden2:3"])
+    assert result.exit_code == 0, result.output
+    assert "note: the hand layer parts was built on the hand layer edges" in result.output
+    assert "hidden2:3 <- parts:" in result.output and ("recovers" in result.output or "costs nothing" in result.output)
+    typo = CliRunner().invoke(main, ["surgery", str(hand_path), str(twin_path), "--unit", "hiden2:3"])
+    assert typo.exit_code == 1 and "did you mean hidden2" in typo.output

@@ -167,6 +167,30 @@ def data_options(func):
     return func
 
 
+def _parse_digits(ctx, param, value):
+    from handnet.nn.labels import parse_digits
+
+    try:
+        return parse_digits(value)
+    except HandnetError as e:
+        raise click.BadParameter(str(e).split(": ", 1)[1], param_hint="--digits") from None
+
+
+digits_option = click.option(
+    "--digits", default=None, metavar="D,D,...", callback=_parse_digits,
+    help="Score only these labels, e.g. 0,1,7: their test digits, the answer the brightest of their outputs "
+         "(default: every label the network's outputs answer, matched by name).")
+
+def scorable(network, path, digits=None):
+    """The network's readout (output units matched to digits by name), or a one-line error naming the file."""
+    from handnet.nn.labels import readout
+
+    try:
+        return readout(network, digits)
+    except HandnetError as e:
+        raise HandnetError(f"{path}: {e}") from None
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of text.")
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 
 from handnet import load
-from handnet.cli.common import (HandnetGroup, check_output, data_inputs, data_options, json_option, note,
-                                print_json, progress, spec_inputs)
+from handnet.cli.common import (HandnetGroup, check_output, data_inputs, data_options, digits_option, json_option,
+                                note, print_json, progress, spec_inputs)
 
 
 def _pct(x) -> str:
@@ -31,8 +31,9 @@ def _stepper(bar):
               help="Silence a unit by setting its activation to 0, or to its mean over the test digits.")
 @click.option("--figures", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Also write the comparison figures (PNG) into DIR.")
+@digits_option
 @json_option
-def compare(net_a, net_b, data, split, ablation_mode, figures, as_json):
+def compare(net_a, net_b, data, split, ablation_mode, figures, digits, as_json):
     """Compare two networks of the same shape on one test split. A and B are saved networks (.npz)
     or specs (.toml, compiled on the spot).
 
@@ -40,7 +41,8 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, as_json):
     by the Hungarian assignment on activation correlation and on weight-template cosine; linear
     CKA between layers; edge-likeness of every hidden unit (best single stroke template);
     confidence on noise and blank images; the accuracy drop when each hidden unit is silenced.
-    The --json keys are documented in docs/compare.md.
+    Output units answer by name; both nets are scored on the test digits of the labels both
+    answer (or --digits). The --json keys are documented in docs/compare.md.
 
     \b
     Example:
@@ -58,11 +60,12 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, as_json):
     if names[0] == names[1]:
         names = (f"A:{names[0]}", f"B:{names[1]}")
     check_same_shape(a, b, names)
-    check_digit_outputs(a, names[0])
+    check_digit_outputs(a, names[0], digits)
+    check_digit_outputs(b, names[1], digits)
     test = load_test(data, split)
     with progress(compare_steps(a), "comparing") as bar:
         result = run_compare(a, b, test.X, test.y, names=names, data=test.describe(),
-                             ablation_mode=ablation_mode, progress=_stepper(bar))
+                             ablation_mode=ablation_mode, progress=_stepper(bar), digits=digits)
     if figures:
         from handnet.viz.report import comparison_figures
 
@@ -82,7 +85,10 @@ def text_summary(result) -> str:
     from handnet.compare.edgelike import summarize
 
     a, b = result.a, result.b
-    lines = [f"test data: {result.data}", ""]
+    lines = [f"test data: {result.data}"]
+    if result.scope is not None:
+        lines.append(result.scope.sentence())
+    lines.append("")
     w = max(len(a.name), len(b.name), 10)
     lines.append(f"{'':14}{a.name:>{w}}  {b.name:>{w}}")
     for label, fa, fb in [
@@ -91,7 +97,7 @@ def text_summary(result) -> str:
         ia, ib = fa.interval, fb.interval
         lines.append(f"{label:14}{_pct(fa.accuracy):>{w}}  {_pct(fb.accuracy):>{w}}")
         lines.append(f"{'  95% CI':14}{f'{100*ia[0]:.1f}-{100*ia[1]:.1f}':>{w}}  {f'{100*ib[0]:.1f}-{100*ib[1]:.1f}':>{w}}")
-    for d in range(len(a.accuracy.per_digit)):
+    for d in (result.scope.labels if result.scope is not None else range(len(a.accuracy.per_digit))):
         lines.append(f"{'  digit ' + str(d):14}{_pct(a.accuracy.per_digit[d]):>{w}}  {_pct(b.accuracy.per_digit[d]):>{w}}")
     lines.append(f"{'agreement':14}{_pct(result.agreement):>{w}}  (same answer on the same digit)")
     lines.append("")
@@ -185,20 +191,31 @@ epochs_option = click.option("--epochs", type=click.IntRange(min=1), default=Non
 @click.argument("trained", metavar="TRAINED.npz", type=click.Path(dir_okay=False))
 @click.option("--layer", default="hidden1", show_default=True, metavar="NAME",
               help="The hand net's layer to swap in (name or alias, e.g. edges or hidden1).")
+@click.option("--alone", is_flag=True,
+              help="Swap only that layer even when the trained layers below differ from the hand layers it was built on.")
+@click.option("--unit", "units", multiple=True, metavar="REF",
+              help="Substitute only this trained unit (e.g. hidden2:3); repeat for more (default: every unit of the layer).")
 @data_options
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
               help="Seed for the refits and the random control layer.")
 @epochs_option
+@digits_option
 @json_option
-def surgery(hand, trained, layer, data, split, seed, epochs, as_json):
-    """Put a hand-designed layer into a trained network, refit the layers above, and report the accuracy kept.
+def surgery(hand, trained, layer, alone, units, data, split, seed, epochs, digits, as_json):
+    """Put a hand-designed layer into a trained network, refit the layers above, and report the accuracy kept;
+    then replace each trained unit of that layer by its matched hand unit, rescaled, with nothing retrained.
 
-    Next to it: the trained layer under the same refit (the ceiling), a random layer (what any
-    features give) and the layer's units removed (held at their mean: the floor).
+    Next to the swap: the trained layer under the same refit (the ceiling), a random layer (what any
+    features give) and the layer's units removed (held at their mean: the floor). A hand layer reads
+    the hand layer below it, so when the trained net's layers below differ, the hand layer goes in
+    together with the hand layers under it (say --alone to swap it by itself). Each unit substitution
+    reports how much of the loss that ablating the unit costs it wins back (1 = the hand unit does the
+    trained unit's job).
 
     \b
     Example:
         handnet surgery demo/hand.npz demo/twin.npz --layer edges
+        handnet surgery demo/hand.npz demo/twin.npz --layer parts --unit hidden2:3
         handnet surgery demo/hand.npz demo/twin.npz --layer edges --data ../shared/mnist --split dev --json
     """
     from handnet.data.mnist import load_splits
@@ -206,17 +223,28 @@ def surgery(hand, trained, layer, data, split, seed, epochs, as_json):
 
     hand_net, trained_net = load(hand, data), load(trained, data)
     check_surgery(hand_net, trained_net, layer)
+    for ref in units:
+        trained_net.unit(ref)  # a typo fails before any training
     splits = load_splits(data, split)
     config = _config(epochs)
     with progress(4, "refitting") as bar:
         result = run_surgery(hand_net, trained_net, splits.train.X, splits.train.y, splits.test.X, splits.test.y,
-                             layer=layer, config=config, seed=seed, data=splits.description, progress=_stepper(bar))
+                             layer=layer, config=config, seed=seed, data=splits.description, progress=_stepper(bar),
+                             alone=alone, digits=digits, units=list(units) or None)
     if as_json:
         print_json(result.to_dict())
         return
     click.echo(f"surgery on layer {result.layer}; {result.data}")
+    if result.scope is not None:
+        click.echo(result.scope.sentence())
+    if result.note:
+        click.echo(f"note: {result.note}")
     for v in result.variants:
         click.echo(f"  {v['label']:24}{_pct(v['accuracy'])}   ({_pct(v['kept']).strip()} of the trained accuracy)")
+    click.echo("unit substitution, nothing retrained (loss: cross-entropy on the test digits; 'recovers' = the share "
+               "of the loss lost by holding the unit at its mean that the hand unit wins back):")
+    for u in result.units:
+        click.echo("  " + u.format_text())
 
 
 # ---- ladder ----------------------------------------------------------------------------------------
@@ -227,14 +255,16 @@ def surgery(hand, trained, layer, data, split, seed, epochs, as_json):
 @epochs_option
 @click.option("--figure", type=click.Path(dir_okay=False), default=None, metavar="PATH",
               help="Also write the ladder figure (PNG or SVG by suffix).")
+@digits_option
 @json_option
-def ladder(spec, data, split, seeds, epochs, figure, as_json):
+def ladder(spec, data, split, seeds, epochs, figure, digits, as_json):
     """From hand-designed to trained, on one test split: five networks from the same spec.
 
     (1) every weight from the spec; (2) thresholds calibrated from data; (3) output layer fitted;
     (4) fine-tuned from the hand weights; (5) trained from random init (the twin). Accuracy (mean
     and spread over seeds), edge-likeness of hidden units, and for (4) each unit's drift from its
-    hand-set weights.
+    hand-set weights. A spec whose outputs are some of the digits is trained and scored on the
+    digits of those labels (or --digits), and its twin answers the same labels.
 
     \b
     Example:
@@ -244,15 +274,16 @@ def ladder(spec, data, split, seeds, epochs, figure, as_json):
     from handnet.data.mnist import load_splits
     from handnet.compare.ladder import ladder as run_ladder, ladder_steps
     from handnet.compare.ladder import calibration_note, ladder_rows
-    from handnet.spec import load_spec
+    from handnet.compare.ladder import scored_digits
 
     if figure:
         check_output(figure, spec_inputs(spec) + data_inputs(data), figure=True, option="--figure")
-    load_spec(spec)  # a bad spec fails here, in one line, before any training
+    scored_digits(spec, digits)  # a bad spec, or outputs that answer no digit, fail here in one line
     splits = load_splits(data, split)
     config = _config(epochs)
     with progress(ladder_steps(seeds), "ladder") as bar:
-        result = run_ladder(spec, splits.train, splits.test, seeds=seeds, config=config, progress=_stepper(bar))
+        result = run_ladder(spec, splits.train, splits.test, seeds=seeds, config=config, progress=_stepper(bar),
+                            digits=digits)
     if figure:
         from handnet.atomic import save_figure
         from handnet.viz.compare import plot_ladder
@@ -263,6 +294,8 @@ def ladder(spec, data, split, seeds, epochs, figure, as_json):
         print_json(result.to_dict())
         return
     click.echo(f"{spec}; {result.data}")
+    if result.scope is not None:
+        click.echo(f"test digits {result.scope.sentence()}")
     for row in ladder_rows(result):
         click.echo(f"  {row[0]:14}{row[2]:40} edge-likeness (median per hidden layer): {', '.join(row[3:])}")
     click.echo("  " + calibration_note(result))
@@ -280,8 +313,9 @@ def ladder(spec, data, split, seeds, epochs, figure, as_json):
 @click.option("--seeds", type=click.IntRange(1, 100), default=3, show_default=True, help="Training runs per trained rung.")
 @click.option("--layer", default="hidden1", show_default=True, metavar="NAME", help="Layer for the surgery.")
 @epochs_option
+@digits_option
 @json_option
-def report(spec, data, split, output, seeds, layer, epochs, as_json):
+def report(spec, data, split, output, seeds, layer, epochs, digits, as_json):
     """One self-contained HTML page: the ladder, hand vs trained, the surgery, weights side by side.
 
     Figures are embedded as base64 PNG, so index.html reads offline and can be mailed as one
@@ -299,14 +333,15 @@ def report(spec, data, split, output, seeds, layer, epochs, as_json):
     from handnet.data.mnist import load_splits
     from handnet.cli.common import _clean
     from handnet.compare.study import run_study
-    from handnet.spec import load_spec
+    from handnet.compare.ladder import scored_digits
     from handnet.viz.report import report_steps, write_report
 
     check_output(output, folder=True)
-    load_spec(spec)  # a bad spec fails here, in one line, before any training
+    scored_digits(spec, digits)  # a bad spec, or outputs that answer no digit, fail here in one line
     splits = load_splits(data, split)
     with progress(report_steps(seeds), "report") as bar:
-        study = run_study(spec, splits, seeds=seeds, config=_config(epochs), layer=layer, progress=_stepper(bar))
+        study = run_study(spec, splits, seeds=seeds, config=_config(epochs), layer=layer, progress=_stepper(bar),
+                          digits=digits)
         path = write_report(study, output, progress=_stepper(bar))
     results = study.to_dict()
     write_text(Path(output) / "report.json", json.dumps(_clean(results), indent=2))

@@ -3,30 +3,35 @@
 import click
 
 from handnet import load
-from handnet.cli.common import data_options, json_option, print_json
+from handnet.cli.common import data_options, digits_option, json_option, print_json, scorable
 
 
 @click.command("evaluate")
 @click.argument("net", type=click.Path(dir_okay=False))
 @data_options
+@digits_option
 @json_option
-def evaluate(net, data, split, as_json):
+def evaluate(net, data, split, digits, as_json):
     """Score a network: accuracy overall and per digit, and a confusion matrix.
 
     NET is a saved network (.npz) or a spec file (.toml), which is compiled first.
     Without --data the digits are the bundled sample's fixed 1,000-digit test split.
+    Output units answer by name (a unit named 7 answers 7 wherever it sits); a network
+    whose outputs cover some digits is scored on the test digits of those labels.
 
     \b
     Example:
         handnet evaluate demo/hand.npz
         handnet evaluate demo/hand.npz --data ../shared/mnist --split dev --json
+        handnet evaluate demo/hand.npz --digits 0,1,7
     """
     from handnet.data import mnist as datalib
     from handnet.nn.evaluate import evaluate as run_evaluation
 
     network = load(net, data)
+    read = scorable(network, net, digits)
     dataset = datalib.load_test(data, split)
-    result = run_evaluation(network, dataset)
+    result = run_evaluation(network, dataset, read=read)
     if as_json:
         print_json({"network": str(net), **result.to_dict()})
         return

@@ -30,6 +30,14 @@ def info(net, as_json):
             f"over {layer['n_in']} inputs, {layer['n_parameters']:,} parameters"
         )
         click.echo(f"    units: {', '.join(layer['units'])}")
+    from handnet.nn.labels import output_labels
+
+    answers = output_labels(network)
+    if any(label is not None for label in answers):
+        pairs = ", ".join(f"{u}={lab}" if u != str(lab) else u for u, lab in zip(network.layers[-1].units, answers)
+                          if lab is not None)
+        unnamed = [u for u, lab in zip(network.layers[-1].units, answers) if lab is None]
+        click.echo(f"  output units answer (by name): {pairs}" + (f"; no digit: {', '.join(unnamed)}" if unnamed else ""))
     provenance = network.metadata.get("provenance")
     if provenance:
         click.echo("  provenance: " + ", ".join(f"{k}={v}" for k, v in provenance.items()))

@@ -183,21 +183,28 @@ def tuning_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json):
 def diagram_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, image_index, top_k):
     """The lit-up network for one test digit: the image as the 784 inputs, every neuron shaded by its
     activation, each unit's strongest connections coloured by sign, the prediction highlighted.
+    With --unit, that unit's paths are drawn in full (the inputs that carried it on this digit and
+    its connections to the layer above) and the other connections faded.
 
     \b
     Example:
         handnet render diagram demo/hand.npz --image 7 --data ../shared/mnist
+        handnet render diagram demo/hand.npz --unit parts:upper_loop
     """
     from handnet.viz import gallery
     from handnet.data.mnist import load_test
     from handnet.errors import HandnetError
 
     network = load(net, data)
+    if unit is not None:
+        network.unit(unit)  # a typo fails before any work
     test = load_test(data, split)
     if image_index >= len(test):
         raise HandnetError(f"--image {image_index}: the test split {test.name} has only {len(test)} digits (0-{len(test) - 1})")
-    fig = gallery.diagram_figure(network, test.X[image_index], int(test.y[image_index]), top_k, palette, image_index)
-    written = _save({f"diagram-{image_index}": fig}, out, _prefix(net), fmt, dpi)
+    fig = gallery.diagram_figure(network, test.X[image_index], int(test.y[image_index]), top_k, palette, image_index,
+                                 unit=unit)
+    stem = f"diagram-{image_index}" + ("" if unit is None else "-" + str(network.unit(unit)).replace(":", "-"))
+    written = _save({stem: fig}, out, _prefix(net), fmt, dpi)
     _report(as_json, net, written)
 
 

@@ -69,6 +69,10 @@ def _explain_units(net, unit):
         layer = net.layers[ref.layer]
         info = dict(net.metadata.get("units", {}).get(str(ref), {}))
         w = layer.weights[ref.index]
+        if ref.layer == len(net.layers) - 1:
+            from handnet.nn.labels import output_labels
+
+            info["answers"] = output_labels(net)[ref.index]  # the digit this output unit answers, by name or label
         info.update({"unit": str(ref), "bias": float(layer.biases[ref.index]),
                      "gain": float(info.get("gain", abs(w).max())), "positive_total": float(w[w > 0].sum()),
                      "negative_total": float(w[w < 0].sum())})
@@ -85,6 +89,11 @@ def _describe(info) -> list[str]:
         lines.append(f"    template: width {info['width']:g}, surround {info['surround']:g}, inhibition "
                      f"{info['inhibition']:g}; fires at {info['fraction']:.0%} of the stroke inked "
                      f"(sharpness {info['sharpness']:g}, threshold from {info['threshold']})")
+    if "answers" in info:
+        answer = info["answers"]
+        lines.append(f"    answers: {answer}" + (" (label = N in the spec)" if answer is not None and
+                                                    info["unit"].split(":", 1)[1] != str(answer) else "")
+                     if answer is not None else "    answers: no digit (name it 0-9 or add label = N to score it)")
     if "rule" in info:
         lines.append(f"    rule: {info['rule']}")
         reads = ", ".join(f"{k} {v:+.2f}" for k, v in info["reads"].items())
@@ -129,18 +138,25 @@ def explain(spec, unit, data, split, as_json):
 
 @click.command("check")
 @click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--strict", is_flag=True, help="Also fail (exit 1) when a unit has no case to check (e.g. a fitted readout).")
 @data_options
 @json_option
-def check(spec, data, split, as_json):
+def check(spec, strict, data, split, as_json):
     """Check that every unit responds as the spec declares, on stimuli drawn from the spec itself.
 
-    Edges must fire on their own strokes and stay low on blank and unrelated strokes; parts and
-    digits must fire on the strokes their rules require, and stay low with one too few or with an
-    inhibiting edge inked. Exits with status 1 on any violation.
+    Edges must fire on their own strokes and stay low on blank and unrelated strokes. A part or
+    digit of "at least k" inputs must fire on every k of them and stay low on every k-1; a weights
+    rule must fire on its positive inputs; an inhibitor inked on top must bring the unit below 0.5
+    (or lower it by the spec's inhibit_margin). Each failure says why, in one line: which inputs
+    carried the activation and whether their strokes were drawn. A failing case the spec lists
+    under `exceptions` (with a reason) is shown with that reason and not counted. Units with no case
+    are listed as unchecked. Exits with status 1 on any violation (with --strict, also on an
+    unchecked unit or an exception the spec declares that no longer fails).
 
     \b
     Example:
         handnet check weight_specs/3b1b.toml
+        handnet check weight_specs/3b1b-fitted.toml --strict
         handnet check weight_specs/seven-segment.toml --json
     """
     from handnet.compiler.check import check_network
@@ -148,18 +164,35 @@ def check(spec, data, split, as_json):
     parsed, net = _compile(spec, data, split)
     report = check_network(parsed, net)
     if as_json:
-        print_json(report.to_dict())
+        print_json({**report.to_dict(), "strict": strict})
     else:
         for u in report.units:
             bad = [c for c in u.cases if not c["ok"]]
-            status = "ok  " if not bad else "FAIL"
             extra = f" ({u.note})" if u.note else ""
+            if not u.checked:
+                click.echo(f"---- {u.unit}: unchecked{extra}")
+                continue
+            status = "FAIL" if not u.ok else ("ok* " if bad or u.stale else "ok  ")
             click.echo(f"{status} {u.unit}: {len(u.cases) - len(bad)}/{len(u.cases)} cases{extra}")
             for c in bad:
-                click.echo(f"       expected {c['expect']} on {c['stimulus']}, got {c['activation']:.3f}")
-        d = report.to_dict()
-        click.echo(f"{spec}: {d['n_units']} units, {d['n_cases']} cases, {d['n_violations']} violations")
-    if not report.ok:
+                if c["expect"] == "drop":
+                    click.echo(f"       expected {c['inhibitor']} inked on top (weight {c['weight']:+.2f}) to lower the "
+                               f"pre-activation by >= {c['margin']:g} (inhibit_margin), got {c['drop']:.2f}")
+                else:
+                    click.echo(f"       expected {c['expect']} on {c['stimulus']}, got {c['activation']:.3f}")
+                click.echo(f"         why: {c['why']}")
+                if c.get("known"):
+                    click.echo(f"         known exception (the spec says): {c['known']}")
+            for e in u.stale:
+                click.echo(f"       stale exception: {e.describe()} is declared to fail but passes; remove it from the spec")
+        click.echo(report.summary())
+        if report.unchecked:
+            click.echo(f"unchecked ({len(report.unchecked)}): {', '.join(u.unit for u in report.unchecked)}"
+                       + ("" if strict else "; --strict fails on them"))
+        if report.known:
+            click.echo(f"ok* marks a unit whose failing case{'s' * (len(report.known) != 1)} the spec lists as known "
+                       "exceptions, with the reason shown")
+    if not report.ok or (strict and (report.unchecked or report.stale)):
         click.get_current_context().exit(1)
 
 

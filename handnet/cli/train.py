@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from handnet.cli.common import FiniteFloat, check_output, data_inputs, data_options, json_option, note, print_json
+from handnet.cli.common import FiniteFloat, check_output, data_inputs, data_options, digits_option, json_option, note, print_json
 
 DEFAULTS = {  # mirrors handnet.nn.train.TrainConfig() so --help stays fast (checked by the tests)
     "epochs": 60,
@@ -84,10 +84,11 @@ def _non_negative(name, strict=False):
 @click.option("--limit", type=int, default=None, hidden=True, callback=_positive_int("--limit"),
               help="Train on the first N training digits only (for quick checks).")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Where to save the trained network.")
+@digits_option
 @json_option
 def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight_decay, schedule, augment, max_shift,
           max_rotation, hidden_activation, output_activation, sizes, seed, dtype, init_path, freeze, readout_only,
-          limit, out, as_json):
+          limit, out, digits, as_json):
     """Train a network by gradient descent and save it; the defaults give the accurate twin.
 
     The default recipe (cross-entropy on a softmax output, Adam, weight decay, cosine schedule,
@@ -96,13 +97,16 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
     --lr 3 --batch-size 10 --epochs 30 --weight-decay 0 --schedule constant --no-augment.
     Training digits: the bundled sample (4,000, or all 5,000 with a --data folder lacking a train
     split); the test split is measured after every epoch. Ctrl-C stops and saves the best network
-    so far.
+    so far. Labels train the output unit named after them, wherever it sits (--init: a spec's
+    `label = N` too); only digits the network answers are used, and --digits keeps fewer (a fresh
+    network then gets one output per chosen digit).
 
     \b
     Example:
         handnet train -o twin.npz
         handnet train --data ../shared/mnist --split dev -o twin.npz
         handnet train --init demo/hand.npz --freeze edges --epochs 20 -o tuned.npz
+        handnet train --digits 0,1,7 -o three.npz
     """
     import numpy as np
 
@@ -128,15 +132,41 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
         field = str(e).split(":")[0].removeprefix("TrainConfig.").replace("_", "-")
         raise click.BadParameter(str(e).split(": ", 1)[1], param_hint=f"--{field}") from None
 
+    from handnet.nn.labels import outputs_only, readout, scope
     from handnet.nn.train import check_training_size
 
     check_output(out, [init_path, *data_inputs(data)])
     if init_path is None:
         check_training_size(config.sizes, batch_size, dtype)  # refuse an impossible request before any work
     init = Network.load(init_path) if init_path else None
+    output_units = None
+    if init is not None:
+        scored = readout(init, digits)  # the labels its outputs answer, by name
+    else:
+        if digits is not None and len(digits) != size_list[-1]:
+            if size_list[-1] != 10 or sizes != "784,16,16,10":
+                raise click.BadParameter(f"{len(digits)} digits need {len(digits)} output units, but --sizes ends in "
+                                         f"{size_list[-1]}", param_hint="--digits")
+            size_list = size_list[:-1] + (len(digits),)
+            config = config.replace(sizes=size_list)
+        output_units = tuple(str(d) for d in digits) if digits is not None else None
+        names = output_units or tuple(str(k) for k in range(size_list[-1]))
+        scored = readout(outputs_only(names), None, digits_only=False)
     splits = datalib.load_splits(data, split)
-    train_set = splits.train if limit is None else splits.train.subset(np.arange(min(limit, len(splits.train))))
-    description = splits.description if limit is None else f"{splits.description} (first {len(train_set)} training digits)"
+    train_set, description = splits.train, splits.description
+    train_keep, train_scope = scope(scored, train_set.y)  # only digits the network answers
+    test_keep = scored.covers(splits.test.y)
+    if not train_scope.n:
+        raise click.ClickException(f"no training digit has a label the network answers ({', '.join(map(str, scored.digits))})")
+    if train_scope.n < train_scope.n_total:
+        train_set = train_set.subset(np.flatnonzero(train_keep))
+        description += f"; only labels {', '.join(map(str, scored.digits))}: {train_scope.n:,} training digits"
+    if limit is not None:
+        train_set = train_set.subset(np.arange(min(limit, len(train_set))))
+        description += f" (first {len(train_set)} training digits)"
+    test = splits.test if test_keep.all() else splits.test.subset(np.flatnonzero(test_keep))
+    if not len(test):
+        raise click.ClickException(f"no test digit has a label the network answers ({', '.join(map(str, scored.digits))})")
     frozen = list(freeze) + (["hidden"] if readout_only else [])
     if init is not None:
         resolve_freeze(init, frozen)  # fail on a bad layer name before any work
@@ -150,12 +180,12 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
     )
     with bar:
         result = run_training(
-            train_set.X, train_set.y, config, init=init, freeze=frozen, X_test=splits.test.X, y_test=splits.test.y,
-            progress=lambda record: bar.update(1, record), data=description,
+            train_set.X, train_set.y, config, init=init, freeze=frozen, X_test=test.X, y_test=test.y,
+            progress=lambda record: bar.update(1, record), data=description, output_units=output_units,
         )
     network = result.network
     path = network.save(out)
-    summary = result.summary(train_set, splits.test, description, path, init_path)
+    summary = result.summary(train_set, test, description, path, init_path, scored)
     test_accuracy, train_accuracy = summary["test_accuracy"], summary["train_accuracy"]
     if result.interrupted:
         note(
@@ -172,7 +202,8 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
         f"{sum(r['seconds'] for r in result.history):.1f} s"
         if result.history else ", no epoch completed"
     )
-    click.echo(f"trained {shape} network: test accuracy {test_accuracy:.2%} on {splits.test.describe()}{trained}")
+    labels = "" if scored.digits == tuple(range(10)) else f" (labels {', '.join(map(str, scored.digits))} only)"
+    click.echo(f"trained {shape} network: test accuracy {test_accuracy:.2%} on {test.describe()}{labels}{trained}")
     click.echo(f"saved {path}")
 
 

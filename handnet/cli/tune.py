@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 
 from handnet import load
-from handnet.cli.common import (FiniteFloat, _clean, check_output, data_inputs, data_options, json_option, note, print_json,
-                                spec_inputs)
+from handnet.cli.common import (FiniteFloat, _clean, check_output, data_inputs, data_options, digits_option, json_option,
+                                note, print_json, scorable, spec_inputs)
 
 
 def _save(fig, path) -> Path:
@@ -28,14 +28,16 @@ def _save(fig, path) -> Path:
 @click.option("--digit", type=click.IntRange(0, 9), default=None, help="Only mistakes on this true digit.")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Groups to show and draw.")
 @click.option("-o", "--out", type=click.Path(file_okay=False), default=None, help="Folder for one figure per group.")
+@digits_option
 @json_option
-def errors(net, data, split, digit, top, out, as_json):
+def errors(net, data, split, digit, top, out, digits, as_json):
     """Show where a network goes wrong: its mistakes grouped by (true, predicted) digit, most
     frequent first, with the hidden units that fired (or stayed dark) and pushed the wrong answer.
 
     NET is a saved network (.npz) or a spec (.toml). For each group, hidden activations are
     averaged over the group and over the correctly read digits of the same class; the output
-    margin is split into weight x activation per unit of the last hidden layer.
+    margin is split exactly into weight x activation per unit of the last hidden layer plus the
+    biases: the largest terms are shown and the rest summed, so the terms add up to the margin.
 
     \b
     Example:
@@ -47,8 +49,9 @@ def errors(net, data, split, digit, top, out, as_json):
     if out:
         check_output(out, folder=True)
     network = load(net, data)
+    scorable(network, net, digits)
     dataset = load_test(data, split)
-    analysis = analyze_errors(network, dataset, digit=digit)
+    analysis = analyze_errors(network, dataset, digit=digit, digits=digits)
     saved = []
     if out:
         from handnet.viz.tune import plot_error_group
@@ -62,8 +65,9 @@ def errors(net, data, split, digit, top, out, as_json):
                 last.group if last else [],
                 last.correct if last else [],
                 list(g.contributions) + [g.margin_bias],
-                f"{g.label}: {g.count} digits ({dataset.describe()})",
-                contribution_units=units + ["biases"],
+                f"{g.label}: {g.count} digits ({dataset.describe()}); "
+                f"margin {g.margin:+.2f}, the sum of the right-hand bars",
+                contribution_units=list(g.units) + ["biases"],
             )
             saved.append(str(_save(fig, Path(out) / f"{g.true}_as_{g.predicted}.png")))
     if as_json:
@@ -84,12 +88,14 @@ def errors(net, data, split, digit, top, out, as_json):
 @data_options
 @click.option("-o", "--out", type=click.Path(file_okay=False), default=None,
               help="Folder for figures: weight changes, accuracy, flipped digits.")
+@digits_option
 @json_option
-def diff(a, b, data, split, out, as_json):
+def diff(a, b, data, split, out, digits, as_json):
     """Compare two versions of a network: which units changed and how, accuracy overall and per
     digit for both, and the test digits that flipped (right in A and wrong in B, and the reverse).
 
-    A and B are specs (.toml) or saved networks (.npz), in any mix.
+    A and B are specs (.toml) or saved networks (.npz), in any mix. Output units answer by name;
+    both are scored on the test digits of the labels both answer (or --digits).
 
     \b
     Example:
@@ -102,7 +108,7 @@ def diff(a, b, data, split, out, as_json):
         check_output(out, folder=True)
     net_a, net_b = load(a, data), load(b, data)
     dataset = load_test(data, split)
-    comparison = compare_versions(net_a, net_b, dataset)
+    comparison = compare_versions(net_a, net_b, dataset, digits)
     saved = []
     if out:
         from handnet.atomic import save_figure
@@ -129,8 +135,9 @@ def diff(a, b, data, split, out, as_json):
 @click.option("--interval", type=FiniteFloat(0.01, 3600), default=0.25, show_default=True,
               help="Seconds between looks at the files.")
 @click.option("--no-figures", is_flag=True, help="Report accuracy only; draw nothing.")
+@digits_option
 @json_option
-def watch(spec, data, split, out, once, interval, no_figures, as_json):
+def watch(spec, data, split, out, once, interval, no_figures, digits, as_json):
     """Watch a spec and, on every save, rebuild it and show what changed: the units whose
     weights moved (their weight grids and maximizing inputs are redrawn into -o, atomically, so an
     image viewer that reloads shows the new version), the conformance check, and accuracy overall
@@ -155,7 +162,7 @@ def watch(spec, data, split, out, once, interval, no_figures, as_json):
     dataset = load_test(data, split)
     # looked up at each call, so a test can swap in a quicker renderer
     render = None if no_figures else (lambda net, refs, folder: tune_figures.render_units(net, refs, folder))
-    watcher = Watcher(spec, dataset, out, render=render, data=data)
+    watcher = Watcher(spec, dataset, out, render=render, data=data, digits=digits)
 
     def show(report):
         if as_json:
@@ -202,8 +209,9 @@ def watch(spec, data, split, out, once, interval, no_figures, as_json):
 @data_options
 @click.option("-o", "--out", default="sweep.png", show_default=True, type=click.Path(dir_okay=False),
               help="The plot: accuracy overall and per digit against the value, the current value marked.")
+@digits_option
 @json_option
-def sweep(spec, assignment, data, split, out, as_json):
+def sweep(spec, assignment, data, split, out, digits, as_json):
     """Sweep one spec value and see accuracy, overall and per digit, at each setting.
 
     PATH is dotted through the spec's tables (after includes), with list items by index. The
@@ -222,7 +230,7 @@ def sweep(spec, assignment, data, split, out, as_json):
     path, values = parse_assignment(assignment)
     dataset = load_test(data, split)
     with _progress(len(values) + 1, f"sweeping {path}") as bar:
-        result = run_sweep(spec, path, values, dataset, data=data, progress=bar.update)
+        result = run_sweep(spec, path, values, dataset, data=data, progress=bar.update, digits=digits)
     fig = plot_sweep(result.values, result.overall, result.per_digit, result.current, path)
     save_figure(fig, out, dpi=100)
     if as_json:

@@ -18,6 +18,7 @@ import numpy as np
 from handnet.compare import edgelike, similarity
 from handnet.inside import probes
 from handnet.errors import HandnetError
+from handnet.nn.labels import Readout, Scope, readout, scope, shared_readouts
 from handnet.nn.network import Network
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
@@ -66,14 +67,19 @@ class AccuracyReport:
         }
 
 
-def accuracy_report(net: Network, X, y, outputs=None) -> AccuracyReport:
-    """Accuracy of a 10-output ``net`` on images ``X`` (n, 784) with labels ``y`` (n,) int in 0-9
-    (``outputs``: the net's outputs on ``X``, when already computed)."""
+def accuracy_report(net: Network, X, y, outputs=None, read: Readout | None = None) -> AccuracyReport:
+    """Accuracy of ``net`` on images ``X`` (n, 784) with labels ``y`` (n,) int in 0-9, its output
+    units read by name (``read``: a ``handnet.nn.labels.Readout``, default the net's own). Only
+    the digits whose label the readout answers count. ``outputs``: the net's outputs on ``X``,
+    when already computed."""
     from handnet.nn.evaluate import confusion_matrix
 
-    check_digit_outputs(net)
-    predictions = net.predict(X) if outputs is None else np.argmax(outputs, axis=1)
-    confusion = confusion_matrix(y, predictions)
+    read = read if read is not None else check_digit_outputs(net)
+    y = np.asarray(y)
+    keep = read.covers(y)
+    outputs = net.output(X) if outputs is None else np.asarray(outputs)
+    predictions = read.predict(outputs[keep])
+    confusion = confusion_matrix(y[keep], predictions)
     per_n = confusion.sum(axis=1).tolist()
     per_k = np.diag(confusion).tolist()
     n, k = int(confusion.sum()), int(np.trace(confusion))
@@ -88,10 +94,13 @@ def accuracy_report(net: Network, X, y, outputs=None) -> AccuracyReport:
     )
 
 
-def check_digit_outputs(net: Network, name: str = "the network") -> None:
-    """Raise a one-line error unless ``net`` has 10 outputs, one per digit."""
-    if net.sizes[-1] != 10:
-        raise HandnetError(f"{name} has {net.sizes[-1]} output units; reading digits needs 10 (one per digit)")
+def check_digit_outputs(net: Network, name: str = "the network", digits=None) -> Readout:
+    """The net's readout (output units matched to digits by name); a one-line error naming ``name``
+    when its outputs cannot be read as digits."""
+    try:
+        return readout(net, digits)
+    except HandnetError as e:
+        raise HandnetError(f"{name}: {e}") from None
 
 
 def check_same_shape(a: Network, b: Network, names=("A", "B")) -> None:
@@ -131,19 +140,21 @@ class NetworkProfile:
 
 
 def profile(net: Network, X, y, name: str = "", ablation_mode: str = "zero", noise_seed: int = 0, progress=None,
-            acts=None):
-    """Measure one network on test images ``X`` (n, 784) and labels ``y``.
+            acts=None, read: Readout | None = None):
+    """Measure one network on test images ``X`` (n, 784) and labels ``y``, its outputs read by
+    ``read`` (default: the net's own readout).
 
     ``acts`` is ``net.forward(X)`` when the caller has it: every measurement here shares it.
     """
     acts = net.forward(X) if acts is None else acts
+    read = read if read is not None else check_digit_outputs(net, name or "the network")
     return NetworkProfile(
         name=name,
         network=net,
-        accuracy=accuracy_report(net, X, y, outputs=acts[-1]),
+        accuracy=accuracy_report(net, X, y, outputs=acts[-1], read=read),
         edges=edgelike.edge_likeness(net),
-        noise=probes.noise_test(net, X, seed=noise_seed, digit_outputs=acts[-1]),
-        ablation=probes.ablation(net, X, y, mode=ablation_mode, progress=progress, acts=acts),
+        noise=probes.noise_test(net, X, seed=noise_seed, digit_outputs=acts[-1], read=read),
+        ablation=probes.ablation(net, X, y, mode=ablation_mode, progress=progress, acts=acts, read=read),
     )
 
 
@@ -157,10 +168,13 @@ class Comparison:
     matchings: dict = field(default_factory=dict)  # {"activation": [Matching per hidden layer], "weights": [...]}
     cka_layers: list = field(default_factory=list)  # corresponding layers: [{"layer_a", "layer_b", "cka"}]
     cka_matrix: np.ndarray | None = None  # (layers of A, layers of B)
+    scope: Scope | None = None  # which labels were scored, and how many test digits that is
 
     def to_dict(self) -> dict:
         return {
             "data": self.data,
+            "labels": list(self.scope.labels) if self.scope is not None else list(range(10)),
+            "scope": self.scope.to_dict() if self.scope is not None else None,
             "a": self.a.to_dict(),
             "b": self.b.to_dict(),
             "agreement": self.agreement,
@@ -175,21 +189,32 @@ class Comparison:
             },
         }
 
-    agreement: float = float("nan")  # fraction of test images on which A and B give the same answer
+    agreement: float = float("nan")  # fraction of test images on which A and B give the same answer (label)
 
 
 def compare(a: Network, b: Network, X, y, names=("A", "B"), data: str = "", ablation_mode: str = "zero",
-            noise_seed: int = 0, progress=None) -> Comparison:
+            noise_seed: int = 0, progress=None, digits=None) -> Comparison:
     """Compare two networks of the same shape on test images ``X`` (n, 784) float in [0, 1] and labels ``y``.
 
-    ``progress(k)`` is called as work is done (total ``compare_steps(a)``).
+    Both are scored on the same digits: those of the labels both answer (their output units are
+    matched to labels by name), or of ``digits`` when given; every measurement uses only those
+    test digits. ``progress(k)`` is called as work is done (total ``compare_steps(a)``).
     """
     check_same_shape(a, b, names)
+    try:
+        read_a, read_b = shared_readouts([a, b], digits)
+    except HandnetError as e:
+        raise HandnetError(f"{names[0]} and {names[1]}: {e}") from None
+    keep, sc = scope(read_a, y)
+    if not sc.n:
+        raise HandnetError(f"no test digit has a label both networks answer ({', '.join(map(str, sc.labels))})")
+    if not keep.all():
+        X, y = np.asarray(X)[keep], np.asarray(y)[keep]
     step = progress or (lambda k: None)
     # every analysis below reads the same test activations: compute them once per network
     full_a, full_b = a.forward(X), b.forward(X)
-    prof_a = profile(a, X, y, names[0], ablation_mode, noise_seed, step, acts=full_a)
-    prof_b = profile(b, X, y, names[1], ablation_mode, noise_seed, step, acts=full_b)
+    prof_a = profile(a, X, y, names[0], ablation_mode, noise_seed, step, acts=full_a, read=read_a)
+    prof_b = profile(b, X, y, names[1], ablation_mode, noise_seed, step, acts=full_b, read=read_b)
     acts_a, acts_b = full_a[1:], full_b[1:]
     hidden = range(len(a.layers) - 1)
     matchings = {
@@ -203,8 +228,9 @@ def compare(a: Network, b: Network, X, y, names=("A", "B"), data: str = "", abla
     ]
     matrix = similarity.cka_matrix(acts_a, acts_b)
     step(1)
-    agreement = float(np.mean(acts_a[-1].argmax(axis=1) == acts_b[-1].argmax(axis=1)))
-    return Comparison(prof_a, prof_b, data, matchings, cka_layers, matrix, agreement)
+    # the same answer means the same label, wherever each net keeps the unit that gives it
+    agreement = float(np.mean(read_a.predict(acts_a[-1]) == read_b.predict(acts_b[-1])))
+    return Comparison(prof_a, prof_b, data, matchings, cka_layers, matrix, sc, agreement)
 
 
 def compare_steps(net: Network) -> int:

@@ -14,7 +14,9 @@ On one test split, for the same spec and shape:
 5. ``trained``: every weight trained from a random start (the twin).
 
 Rungs 3-5 are trained once per seed; accuracy is reported as mean, min, max and standard
-deviation over seeds. Each rung gets the edge-likeness of its hidden units, and rung 4 the drift of
+deviation over seeds. Output units answer by name (``handnet.nn.labels``): a spec whose outputs are
+some of the digits is trained and scored on the digits of those labels only (or of ``digits``),
+and its twin gets the same output units. Each rung gets the edge-likeness of its hidden units, and rung 4 the drift of
 each unit from its hand-set weights (cosine of the incoming weight vectors; 1 = unchanged direction).
 """
 
@@ -26,6 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from handnet.compare import edgelike
+from handnet.errors import HandnetError
+from handnet.nn.labels import Readout, Scope, join_labels, outputs_only, readout, scope
 from handnet.nn.network import Network
 from handnet.compare.similarity import cosine_matrix
 
@@ -76,12 +80,15 @@ class Ladder:
     rungs: list
     drift: list  # [{"unit", "cosine_mean", "cosine_per_seed"}] for the fine-tuned rung
     calibration: dict = field(default_factory=dict)  # how rung 2's thresholds were chosen (see spec_rungs)
+    scope: Scope | None = None  # which labels were scored, on how many test digits
 
     def rung(self, label: str) -> Rung:
         return next(r for r in self.rungs if r.label == label)
 
     def to_dict(self) -> dict:
         return {"spec": self.spec, "data": self.data, "calibration": self.calibration,
+                "labels": list(self.scope.labels) if self.scope is not None else list(range(10)),
+                "scope": self.scope.to_dict() if self.scope is not None else None,
                 "rungs": [r.to_dict() for r in self.rungs], "drift": self.drift}
 
 
@@ -94,13 +101,21 @@ def unit_drift(before: Network, after: Network) -> list[dict]:
     return out
 
 
-def spec_rungs(spec_path, train_set, quantiles=CALIBRATION_QUANTILES):
+def _score(net: Network, X, y, read: Readout | None) -> float:
+    """Accuracy with the outputs read by ``read`` (default: the net's own labels, by name)."""
+    if read is None:
+        return net.accuracy(X, y)
+    return float(np.mean(read.predict(net.output(X)) == np.asarray(y)))
+
+
+def spec_rungs(spec_path, train_set, quantiles=CALIBRATION_QUANTILES, read: Readout | None = None):
     """Rungs 1 and 2: the spec compiled from its text alone, and with thresholds calibrated on ``train_set``.
 
     Returns ``(spec net, calibrated net, calibration)``, where ``calibration`` says how rung 2 was
     made: ``{"source": "spec"}`` or ``{"source": "search", "edges": q, "parts": q, "train_accuracy": a}``.
     A spec whose readout is fitted (``[digits] fit = ...``) needs data even for rung 1: its edges
-    and parts come from the text, its readout is fitted.
+    and parts come from the text, its readout is fitted. ``read`` says how training accuracy is
+    scored (default: every label the outputs answer).
     """
     from handnet.compiler.compile import compile_spec
     from handnet.spec import load_spec
@@ -120,32 +135,56 @@ def spec_rungs(spec_path, train_set, quantiles=CALIBRATION_QUANTILES):
         for q_parts in quantiles:
             net = compile_spec(dataclasses.replace(spec, edges=quantiled(spec.edges, q_edges),
                                                    parts=quantiled(spec.parts, q_parts)), train_set)
-            accuracy = net.accuracy(train_set.X, train_set.y)
+            accuracy = _score(net, train_set.X, train_set.y, read)
             if best is None or accuracy > best[0]:
                 best = (accuracy, net, {"source": "search", "edges": q_edges, "parts": q_parts,
                                         "train_accuracy": accuracy})
     return spec_net, best[1], best[2]
 
 
-def _train(X, y, config, seed, init=None, freeze=()):
+def _train(X, y, config, seed, init=None, freeze=(), twin_of=None):
     from handnet.nn.train import train
 
-    return train(X, y, dataclasses.replace(config, seed=seed), init=init, freeze=freeze).network
+    return train(X, y, dataclasses.replace(config, seed=seed), init=init, freeze=freeze, twin_of=twin_of).network
 
 
-def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress=None) -> Ladder:
+def scored_digits(spec_path, digits=None) -> Readout:
+    """How the spec's output units are read (by name; ``digits`` keeps only those labels): the
+    labels every rung is trained and scored on. A spec error, or outputs that answer no digit,
+    fail here in one line, before any training."""
+    from handnet.spec import load_spec
+
+    spec = load_spec(spec_path)
+    try:
+        return readout(outputs_only(spec.digit_names, spec.labels, spec.layer_names[2]), digits)
+    except HandnetError as e:
+        raise HandnetError(f"{spec_path}: {e}") from None
+
+
+def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress=None, digits=None) -> Ladder:
     """Run the five rungs for ``spec_path`` and score them on ``test_set`` (a ``data.Dataset``).
 
     ``train_set`` (a ``data.Dataset``) calibrates rung 2 and trains rungs 3-5; ``seeds`` training
     runs per trained rung, seeds 0..seeds-1. ``config`` is a ``train.TrainConfig`` (default: the
     trainer's recipe, with the spec's layer sizes). ``progress(1)`` is called after each network.
+    Only the digits whose label the spec's outputs answer (or ``digits``) are used, in training and
+    testing alike.
     """
     from handnet.nn.train import TrainConfig
 
     step = progress or (lambda k: None)
+    read = scored_digits(spec_path, digits)
+    keep_train, train_scope = scope(read, train_set.y)
+    keep_test, test_scope = scope(read, test_set.y)
+    if not train_scope.n or not test_scope.n:
+        raise HandnetError(f"no training or test digit has a label the spec answers ({join_labels(read.labels)})")
+    if not keep_train.all():
+        train_set = train_set.subset(np.flatnonzero(keep_train))
+    if not keep_test.all():
+        test_set = test_set.subset(np.flatnonzero(keep_test))
     X, y = train_set.X, train_set.y
     Xt, yt = test_set.X, test_set.y
-    spec_net, calibrated, calibration = spec_rungs(spec_path, train_set)
+    spec_net, calibrated, calibration = spec_rungs(spec_path, train_set, read=read)
     step(2)
     config = dataclasses.replace(config or TrainConfig(), sizes=tuple(calibrated.sizes))
     frozen_below_output = [layer.name for layer in calibrated.layers[:-1]]
@@ -156,7 +195,7 @@ def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress
         step(1)
         trained_nets["fine-tuned"].append(_train(X, y, config, seed, init=calibrated))
         step(1)
-        trained_nets["trained"].append(_train(X, y, config, seed))
+        trained_nets["trained"].append(_train(X, y, config, seed, twin_of=spec_net))
         step(1)
     nets = {"spec": [spec_net], "calibrated": [calibrated], **trained_nets}
     rungs = []
@@ -166,7 +205,7 @@ def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress
             Rung(
                 label=label,
                 description=description,
-                accuracies=[net.accuracy(Xt, yt) for net in networks],
+                accuracies=[_score(net, Xt, yt, read) for net in networks],
                 networks=networks,
                 edges=edgelike.edge_likeness(networks[0]),
                 seeds=seed_list if label in trained_nets else [],
@@ -181,7 +220,8 @@ def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress
         }
         for entries in zip(*per_seed)
     ]
-    return Ladder(str(spec_path), f"train: {train_set.describe()}; test: {test_set.describe()}", rungs, drift, calibration)
+    return Ladder(str(spec_path), f"train: {train_set.describe()}; test: {test_set.describe()}", rungs, drift, calibration,
+                  test_scope)
 
 
 def ladder_steps(seeds: int) -> int:
@@ -229,4 +269,5 @@ def ladder_markdown(ladder) -> str:
     header = ["rung", "weights", "test accuracy"] + edge_headers(ladder)
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in ladder_rows(ladder)]
-    return "\n".join(lines) + f"\n\nData: {ladder.data}. {calibration_note(ladder)}"
+    scored = f" Test digits {ladder.scope.sentence()}." if ladder.scope is not None else ""
+    return "\n".join(lines) + f"\n\nData: {ladder.data}.{scored} {calibration_note(ladder)}"

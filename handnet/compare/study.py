@@ -33,21 +33,24 @@ class Study:
                 "surgery": self.surgery.to_dict()}
 
 
-def run_study(spec_path, splits, seeds: int = 3, config=None, layer: str = "hidden1", progress=None) -> Study:
+def run_study(spec_path, splits, seeds: int = 3, config=None, layer: str = "hidden1", progress=None,
+              digits=None) -> Study:
     """Run the ladder for ``spec_path`` on ``splits`` (a ``data.DataSplits``), then compare its
     hand-designed net with its trained twin and do the surgery on ``layer``.
 
-    ``progress(k)`` is called as work is done (total ``study_steps(seeds)``).
+    Output units answer by name: everything is trained and scored on the digits of the labels the
+    spec's outputs answer (or ``digits``). ``progress(k)`` is called as work is done (total
+    ``study_steps(seeds)``).
     """
     step = progress or (lambda k: None)
-    lad = ladder(spec_path, splits.train, splits.test, seeds=seeds, config=config, progress=step)
+    lad = ladder(spec_path, splits.train, splits.test, seeds=seeds, config=config, progress=step, digits=digits)
     hand = lad.rung("spec").networks[0]  # the hand-designed net: every weight from the spec
     twin = lad.rung("trained").networks[0]
     Xt, yt = splits.test.X, splits.test.y
-    comparison = compare(hand, twin, Xt, yt, names=("hand", "trained"), data=splits.test.describe())
+    comparison = compare(hand, twin, Xt, yt, names=("hand", "trained"), data=splits.test.describe(), digits=digits)
     step(1)
     cut = surgery(hand, twin, splits.train.X, splits.train.y, Xt, yt, layer=layer, config=config,
-                  data=splits.description)
+                  data=splits.description, digits=digits)
     step(1)
     return Study(str(spec_path), splits.description, lad, comparison, cut, hand, twin)
 

@@ -162,7 +162,8 @@ def metadata(spec, layers, train) -> dict:
         provenance["includes"] = [{"spec": p, "sha256": h} for p, h in spec.sources[1:]]
     if train is not None:
         provenance["data"] = train.describe() if hasattr(train, "describe") else str(train)
-    return {"provenance": provenance, "description": spec.description, "units": units}
+    # which label each output unit answers (by its name, or the spec's label = N): scorers read this
+    return {"provenance": provenance, "description": spec.description, "units": units, "labels": spec.labels}
 
 
 def _rule_meta(rule, layer: Layer, i: int, below: Layer) -> dict:

@@ -15,16 +15,23 @@ from handnet.nn.network import Network
 CONFIDENT = 0.9  # an output this bright counts as a confident answer
 
 
-def confidence_stats(outputs: np.ndarray) -> dict:
-    """Summary of output activations ``(n, 10)``: confidence is the brightest output unit's value."""
+def confidence_stats(outputs: np.ndarray, read=None) -> dict:
+    """Summary of output activations ``(n, outputs)``: confidence is the brightest answering output's
+    value; ``predicted_counts[d]`` how often digit ``d`` was the answer (10 counts; output units
+    answer by name, ``read`` being their ``handnet.nn.labels.Readout``, default: by position)."""
+    outputs = np.asarray(outputs)
+    if read is not None:
+        predicted = read.predict(outputs)
+        outputs = outputs[:, list(read.columns)]
+    else:
+        predicted = outputs.argmax(axis=1)
     confidence = outputs.max(axis=1)
-    predicted = outputs.argmax(axis=1)
     return {
         "n": int(len(outputs)),
         "mean_confidence": float(confidence.mean()),
         "median_confidence": float(np.median(confidence)),
         "fraction_confident": float(np.mean(confidence >= CONFIDENT)),
-        "predicted_counts": np.bincount(predicted, minlength=outputs.shape[1]).tolist(),
+        "predicted_counts": np.bincount(predicted, minlength=max(10, outputs.shape[1]))[: max(10, outputs.shape[1])].tolist(),
     }
 
 
@@ -33,19 +40,23 @@ def noise_images(n: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).uniform(0.0, 1.0, size=(n, 784))
 
 
-def noise_test(net: Network, X_digits, n_noise: int = 1000, seed: int = 0, digit_outputs=None) -> dict:
+def noise_test(net: Network, X_digits, n_noise: int = 1000, seed: int = 0, digit_outputs=None, read=None) -> dict:
     """The network's output confidence on uniform noise, on a blank (all-black) image and on real digits.
 
     ``X_digits`` (n, 784) float in [0, 1]. Returns ``{"noise": stats, "blank": stats, "digits": stats}``
     with ``confidence_stats`` for each; a network that knows what it does not know would give noise
     and blank images low confidence. ``digit_outputs``: the net's outputs on ``X_digits``, when
-    already computed.
+    already computed. ``read``: how the outputs answer digits (``handnet.nn.labels.readout``;
+    default: the net's own readout).
     """
+    from handnet.nn.labels import answers
+
+    read = read if read is not None else answers(net)
     blank = np.zeros((1, net.layers[0].n_in))
     return {
-        "noise": confidence_stats(net.output(noise_images(n_noise, seed))),
-        "blank": confidence_stats(net.output(blank)),
-        "digits": confidence_stats(net.output(X_digits) if digit_outputs is None else digit_outputs),
+        "noise": confidence_stats(net.output(noise_images(n_noise, seed)), read),
+        "blank": confidence_stats(net.output(blank), read),
+        "digits": confidence_stats(net.output(X_digits) if digit_outputs is None else digit_outputs, read),
         "confident_threshold": CONFIDENT,
         "seed": seed,
     }
@@ -62,7 +73,7 @@ def per_digit_accuracy(predictions, y, n_classes: int = 10) -> list[float]:
     return [float(np.mean(predictions[y == d] == d)) if np.any(y == d) else float("nan") for d in range(n_classes)]
 
 
-def ablation(net: Network, X, y, mode: str = "zero", layers=None, progress=None, acts=None) -> dict:
+def ablation(net: Network, X, y, mode: str = "zero", layers=None, progress=None, acts=None, read=None) -> dict:
     """Accuracy lost when each hidden unit is silenced, one at a time.
 
     ``mode="zero"`` sets the unit's activation to 0 on every image; ``mode="mean"`` sets it to its
@@ -70,14 +81,18 @@ def ablation(net: Network, X, y, mode: str = "zero", layers=None, progress=None,
     Returns ``{"mode", "baseline": {"accuracy", "per_digit"}, "units": [{"unit", "accuracy",
     "drop", "per_digit_drop"}, ...]}``; a drop is baseline minus ablated (positive = the unit helped).
     ``progress`` is called with the number of units done after each unit. ``acts``: ``net.forward(X)``,
-    when already computed.
+    when already computed. Output units answer by name (``read``: a ``handnet.nn.labels.Readout``,
+    default the net's own); per-digit lists are indexed by digit.
     """
+    from handnet.nn.labels import answers
+
     if mode not in ("zero", "mean"):
         raise ValueError(f"ablation mode {mode!r} is not 'zero' or 'mean'")
+    read = read if read is not None else answers(net)
     y = np.asarray(y)
     acts = net.forward(X) if acts is None else acts
-    n_classes = net.layers[-1].n_out
-    base_pred = acts[-1].argmax(axis=1)
+    n_classes = max(10, max(read.labels) + 1)
+    base_pred = read.predict(acts[-1])
     base_acc = float(np.mean(base_pred == y))
     base_digits = per_digit_accuracy(base_pred, y, n_classes)
     chosen = range(len(net.layers) - 1) if layers is None else [
@@ -89,7 +104,7 @@ def ablation(net: Network, X, y, mode: str = "zero", layers=None, progress=None,
         for j, name in enumerate(net.layers[li].units):
             silenced = layer_acts.copy()
             silenced[:, j] = 0.0 if mode == "zero" else layer_acts[:, j].mean()
-            pred = forward_from(net, li, silenced).argmax(axis=1)
+            pred = read.predict(forward_from(net, li, silenced))
             acc = float(np.mean(pred == y))
             digits = per_digit_accuracy(pred, y, n_classes)
             units.append(

@@ -1,7 +1,9 @@
 """How well a network reads a set of digits: accuracy overall and per digit, and the confusion matrix.
 
 ``evaluate(net, dataset)`` runs the network once over the digits and keeps every prediction, so
-the numbers it reports can be traced back to single images (``Evaluation.predictions``).
+the numbers it reports can be traced back to single images (``Evaluation.predictions``). Output
+units answer by name (``handnet.nn.labels``): a unit named 7 answers 7 wherever it sits, and a net
+whose outputs cover some digits is scored on the test digits of those labels (``Evaluation.scope``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import numpy as np
 
 from handnet.views import NotebookView
 from handnet.data.mnist import Dataset
-from handnet.errors import DataError, HandnetError
+from handnet.errors import DataError
+from handnet.nn.labels import Readout, Scope, join_labels, readout, scope
 from handnet.nn.network import Network
 
 DIGITS = tuple(str(d) for d in range(10))
@@ -24,9 +27,12 @@ class Evaluation(NotebookView):
     """One network's answers on one set of digits.
 
     ``per_digit`` maps ``"0"``..``"9"`` to the fraction of that digit read correctly; a digit absent
-    from the data is left out (there is nothing to measure), so every value is a real fraction.
-    ``confusion`` is ``(10, 10)`` int64 with rows = true digit and columns = predicted digit.
-    ``predictions`` and ``labels`` are ``(n,)`` int64; ``data`` says which digits were used.
+    from the data or not scored is left out (there is nothing to measure), so every value is a
+    real fraction. ``confusion`` is ``(10, 10)`` int64 with rows = true digit and columns =
+    predicted digit (rows and columns of labels not scored are zero). ``predictions`` (the label
+    answered) and ``labels`` are ``(n,)`` int64 over the scored digits; ``index`` ``(n,)`` says
+    where each sits in the dataset. ``data`` says which digits were used and ``scope`` which
+    labels were scored and how many digits that is.
     """
 
     accuracy: float
@@ -36,6 +42,13 @@ class Evaluation(NotebookView):
     predictions: np.ndarray
     labels: np.ndarray
     data: str
+    scope: Scope | None = None
+    index: np.ndarray | None = None
+
+    @property
+    def scored(self) -> tuple[str, ...]:
+        """The labels scored, as ``"0"``..``"9"`` strings (every digit when no scope is known)."""
+        return tuple(str(d) for d in self.scope.labels) if self.scope is not None else DIGITS
 
     @property
     def support(self) -> dict[str, int]:
@@ -65,18 +78,23 @@ class Evaluation(NotebookView):
             "confusion": self.confusion.tolist(),
             "mistakes": [{"true": t, "predicted": p, "count": c} for t, p, c in self.mistakes()],
             "data": self.data,
+            "labels": [int(d) for d in self.scored],
+            "scope": self.scope.to_dict() if self.scope is not None else None,
         }
 
     def format_text(self) -> str:
         """The report the CLI prints: accuracy, a per-digit table, the confusion matrix."""
-        lines = [
-            f"data: {self.data}",
+        lines = [f"data: {self.data}"]
+        if self.scope is not None:
+            lines.append(self.scope.sentence())
+        lines += [
             f"accuracy: {self.accuracy:.2%} ({self.n_correct:,} of {self.n:,} digits)",
             "",
             "digit      n  correct  accuracy",
         ]
         support = self.support
-        for d in DIGITS:
+        scored = self.scored
+        for d in scored:
             if d in self.per_digit:
                 correct = int(self.confusion[int(d), int(d)])
                 lines.append(f"    {d}  {support[d]:5d}  {correct:7d}  {self.per_digit[d]:8.2%}")
@@ -84,14 +102,13 @@ class Evaluation(NotebookView):
                 lines.append(f"    {d}      0        -         -  (absent from the data)")
         lines += ["", "confusion (rows: true digit, columns: predicted digit)"]
         width = max(4, len(str(int(self.confusion.max()))) + 1)
-        lines.append("true\\pred " + "".join(f"{d:>{width}}" for d in DIGITS))
-        for i, d in enumerate(DIGITS):
-            lines.append(f"    {d}     " + "".join(f"{int(c):>{width}}" for c in self.confusion[i]))
+        lines.append("true\\pred " + "".join(f"{d:>{width}}" for d in scored))
+        for d in scored:
+            lines.append(f"    {d}     " + "".join(f"{int(self.confusion[int(d), int(c)]):>{width}}" for c in scored))
         mistakes = self.mistakes()
         if mistakes:
             lines += ["", "most common mistakes: " + ", ".join(f"{t} read as {p} ({c})" for t, p, c in mistakes)]
         return "\n".join(lines)
-
 
 
 def confusion_matrix(labels, predictions) -> np.ndarray:
@@ -101,17 +118,27 @@ def confusion_matrix(labels, predictions) -> np.ndarray:
     return np.bincount(labels * 10 + predictions, minlength=100).reshape(10, 10)
 
 
-def evaluate(net: Network, dataset: Dataset) -> Evaluation:
-    """Run ``net`` over ``dataset`` and score its answers against the labels."""
+def evaluate(net: Network, dataset: Dataset, digits=None, read: Readout | None = None) -> Evaluation:
+    """Run ``net`` over ``dataset`` and score its answers against the labels.
+
+    Output units answer by name (``handnet.nn.labels.readout``); only the digits whose label the
+    network answers are scored, or with ``digits`` (e.g. ``(0, 1, 7)``) only those labels, the
+    answer being the brightest of their outputs. ``read`` gives the readout outright (the same
+    digits for two networks: ``handnet.nn.labels.shared_readouts``).
+    """
     if len(dataset) == 0:
         raise DataError(f"{dataset.describe()}: no digits to evaluate")
-    n_outputs = net.sizes[-1]
-    if n_outputs != 10:
-        raise HandnetError(f"the network has {n_outputs} output units; evaluating digits needs 10 (one per digit)")
+    read = read if read is not None else readout(net, digits)
+    labels_all = np.asarray(dataset.labels, dtype=np.int64)
+    mask, sc = scope(read, labels_all)
+    if not sc.n:
+        raise DataError(f"{dataset.describe()}: no digit with a label the network answers ({join_labels(read.labels)})")
+    index = np.flatnonzero(mask)
+    images = dataset.images if mask.all() else dataset.images[index]
     predictions = np.concatenate(
-        [net.predict(dataset.images[start : start + BATCH]) for start in range(0, len(dataset), BATCH)]
+        [read.predict(net.output(images[start : start + BATCH])) for start in range(0, len(images), BATCH)]
     ).astype(np.int64)
-    labels = np.asarray(dataset.labels, dtype=np.int64)
+    labels = labels_all[index]
     confusion = confusion_matrix(labels, predictions)
     counts = confusion.sum(axis=1)
     per_digit = {d: float(confusion[i, i] / counts[i]) for i, d in enumerate(DIGITS) if counts[i] > 0}
@@ -123,4 +150,6 @@ def evaluate(net: Network, dataset: Dataset) -> Evaluation:
         predictions=predictions,
         labels=labels,
         data=dataset.describe(),
+        scope=sc,
+        index=index,
     )

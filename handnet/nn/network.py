@@ -9,6 +9,7 @@ and the layer part may be a layer's name or its position alias (``hidden1``, ``h
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import math
 import re
@@ -24,6 +25,7 @@ from handnet.atomic import atomic_path
 from handnet.errors import HandnetError, NetworkFileError, UnitError, reason
 from handnet.nn.activations import ACTIVATIONS
 from handnet.nn.forward import forward
+from handnet.nn.labels import answers
 
 FORMAT = "handnet-network"
 FORMAT_VERSION = 1
@@ -181,7 +183,8 @@ class Network(NotebookView):
         for i, layer in enumerate(self.layers):
             if name == layer.name or name in self._aliases(i):
                 return i
-        raise UnitError(f"unknown layer {name!r}; layers are {self._layer_list()}")
+        names = [n for i, layer in enumerate(self.layers) for n in [layer.name, *self._aliases(i)]]
+        raise UnitError(f"unknown layer {name!r}{did_you_mean(name, names)}; layers are {self._layer_list()}")
 
     def _layer_list(self) -> str:
         return ", ".join(
@@ -195,9 +198,15 @@ class Network(NotebookView):
             return ref
         text = str(ref).strip()
         if text.count(":") != 1:
-            raise UnitError(f"unit reference {text!r} must look like layer:unit, e.g. {self.example_ref()}")
+            raise UnitError(f"unit reference {text!r} must look like layer:unit, e.g. {self.example_ref()}"
+                            f"{self._suggest(text)}")
         layer_part, unit_part = (p.strip() for p in text.split(":"))
-        li = self.layer_index(layer_part)
+        try:
+            li = self.layer_index(layer_part)
+        except UnitError as error:
+            elsewhere = self._suggest(unit_part, exact_unit=True)  # the unit, named right, in its own layer
+            problem = f"unknown layer {layer_part!r}{elsewhere}; layers are {self._layer_list()}" if elsewhere else error
+            raise UnitError(f"unit reference {text!r}: {problem}") from None
         layer = self.layers[li]
         if unit_part in layer.units:
             idx = layer.units.index(unit_part)
@@ -206,10 +215,30 @@ class Network(NotebookView):
         else:
             shown = ", ".join(layer.units[:40]) + (", ..." if layer.n_out > 40 else "")
             raise UnitError(
-                f"unit reference {text!r}: layer {layer.name} has no unit {unit_part!r}; "
-                f"its units are {shown} (or an index 0-{layer.n_out - 1})"
+                f"unit reference {text!r}: layer {layer.name} has no unit {unit_part!r}"
+                f"{self._suggest(unit_part, li)}; its units are {shown} (or an index 0-{layer.n_out - 1})"
             )
         return UnitRef(li, idx, layer.name, layer.units[idx])
+
+    def _suggest(self, word: str, layer: int | None = None, exact_unit: bool = False) -> str:
+        """`` (did you mean parts:upper_loop?)`` for a mistyped unit: the closest unit name in ``layer``,
+        else the same or the closest name in any layer; "" when nothing is close."""
+        word = str(word).strip()
+        if word.isdigit():  # an index out of range: the message gives the range
+            return ""
+        refs = [str(u) for u in self.units()]
+        exact = [r for r in refs if r.split(":", 1)[1] == word]
+        if exact:
+            return f" (did you mean {' or '.join(exact[:3])}?)"
+        if exact_unit:
+            return ""
+        if layer is not None:
+            hint = did_you_mean(word, self.layers[layer].units, prefix=f"{self.layers[layer].name}:")
+            if hint:
+                return hint
+        bare = {r.split(":", 1)[1]: r for r in reversed(refs)}
+        match = difflib.get_close_matches(word, list(bare) + refs, n=1, cutoff=0.6)
+        return f" (did you mean {bare.get(match[0], match[0])}?)" if match else ""
 
     def units(self, layer: str | int | None = None) -> list[UnitRef]:
         """Every unit of one layer (by name, alias or index), or of all layers when ``layer`` is None."""
@@ -253,13 +282,26 @@ class Network(NotebookView):
         return self.forward(X)[-1]
 
     def predict(self, X) -> np.ndarray:
-        """The brightest output unit per image, ``(n,)`` int."""
-        return np.argmax(self.output(X), axis=1)
+        """The label of the brightest output unit per image, ``(n,)`` int64.
+
+        Output units answer by name, not position: a unit named ``7`` answers 7 wherever it sits,
+        and a spec's ``label = N`` names the label of any other unit (``handnet.nn.labels``). A net
+        none of whose output units names a label answers with the brightest unit's position.
+        """
+        return answers(self).predict(self.output(X))
 
     def accuracy(self, X, y) -> float:
-        """Fraction of images whose prediction equals the label."""
+        """Fraction of images whose predicted label equals their label, over the images whose label
+        one of the outputs answers (a net with outputs 0, 1 and 7 is scored on the 0s, 1s and 7s)."""
+        read = answers(self)
         y = np.asarray(y)
-        return float(np.mean(self.predict(X) == y)) if len(y) else float("nan")
+        keep = read.covers(y)
+        if not keep.any():
+            return float("nan")
+        X = self.as_inputs(X)
+        if not keep.all():
+            X, y = X[keep], y[keep]
+        return float(np.mean(read.predict(self.output(X)) == y))
 
     def replace_layer(self, i: int | str, layer: Layer) -> "Network":
         """A new Network with layer ``i`` replaced."""
@@ -523,6 +565,12 @@ def _metadata_problem(meta) -> str | None:
     if any(not isinstance(record, dict) for record in meta.get("history") or ()):
         return "metadata.metadata.history holds something other than objects"
     return None
+
+
+def did_you_mean(word: str, options, prefix: str = "") -> str:
+    """`` (did you mean 'x'?)`` with the option closest to ``word``, or "" when none is close."""
+    match = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return f" (did you mean {prefix}{match[0]}?)" if match else ""
 
 
 def default_layer_names(n_layers: int, n_outputs: int) -> list[str]:

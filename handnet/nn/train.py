@@ -35,6 +35,7 @@ from handnet.nn.backprop import EVAL_CHUNK, HIDDEN_ACTIVATIONS, LOSSES, OUTPUTS,
 from handnet.nn.optimizers import Optimizer
 from handnet.errors import HandnetError, ResourceError
 from handnet.threads import blas_threads
+from handnet.nn.labels import output_labels, readout
 from handnet.nn.network import Network, default_layer_names
 
 OPTIMIZERS = ("adam", "sgd")
@@ -233,22 +234,32 @@ class TrainResult:
         """The last completed epoch's record (empty if none completed)."""
         return self.history[-1] if self.history else {}
 
-    def summary(self, train_set, test_set, data: str = "", path=None, init=None) -> dict:
+    def summary(self, train_set, test_set, data: str = "", path=None, init=None, scored=None) -> dict:
         """The numbers ``handnet train`` reports: the trained network measured on both sets (the
         history's train figures are per mini-batch), its loss, epochs, settings and history.
         ``train_set``/``test_set`` are ``data.Dataset``s; ``path`` where it was saved; ``init`` the
-        starting network's file, if any."""
+        starting network's file, if any; ``scored`` the ``nn.labels`` readout that says which digit
+        each output answers (default: the network's own)."""
+        from handnet.nn.labels import readout
+
+        scored = scored if scored is not None else readout(self.network, digits_only=False)
         final = self.history[self.best_epoch - 1] if self.best_epoch else self.final
         provenance = self.network.metadata["provenance"]
+
+        def accuracy(dataset) -> float:
+            return float(np.mean(scored.predict(self.network.output(dataset.X)) == dataset.y))
+
         return {
             "path": None if path is None else str(path),
-            "test_accuracy": self.network.accuracy(test_set.X, test_set.y),
-            "train_accuracy": self.network.accuracy(train_set.X, train_set.y),
+            "test_accuracy": accuracy(test_set),
+            "train_accuracy": accuracy(train_set),
             "loss": final.get("loss"),
             "epochs_completed": len(self.history),
             "interrupted": self.interrupted,
             "best_epoch": self.best_epoch,
             "data": data,
+            "labels": list(scored.digits),
+            "n_test": len(test_set),
             "settings": provenance["config"],
             "freeze": provenance["freeze"],
             "init": init,
@@ -266,7 +277,7 @@ def loss_value(network: Network, X, Y, loss: str = "cross_entropy", *, weight_de
         raise HandnetError(f"loss {loss!r} is not one of {', '.join(LOSSES)}")
     check_activations([layer.activation for layer in network.layers], loss)
     acts, zs = network.forward(X, preactivations=True)
-    Y = _targets(Y, network.sizes[-1], len(acts[0]), np.float64)
+    Y = _targets(Y, network, len(acts[0]), np.float64)
     data = float(np.mean(per_image_loss(zs[-1], acts[-1], Y, loss, network.layers[-1].activation)))
     penalty = 0.5 * weight_decay * sum(float(np.sum(layer.weights.astype(np.float64) ** 2)) for layer in network.layers)
     return data + penalty
@@ -284,7 +295,7 @@ def gradients(network: Network, X, Y, loss: str = "cross_entropy", *, weight_dec
     frozen = resolve_freeze(network, freeze)
     engine = Engine(network.layers, dtype, loss, [layer.name not in frozen for layer in network.layers])
     X = network.as_inputs(X).astype(dtype, copy=False)
-    Y = _targets(Y, network.sizes[-1], len(X), dtype)
+    Y = _targets(Y, network, len(X), dtype)
     if loss == "cross_entropy" and network.layers[-1].activation == "softmax" and not np.allclose(Y.sum(axis=1), 1):
         raise HandnetError("targets: for cross-entropy on a softmax output each row must sum to 1")
     x = engine.with_ones(X)
@@ -296,11 +307,15 @@ def gradients(network: Network, X, Y, loss: str = "cross_entropy", *, weight_dec
     return [(np.ascontiguousarray(block[:-1].T), block[-1].copy()) for block in engine.gP]
 
 
-def _targets(Y, n_outputs: int, n: int, dtype) -> np.ndarray:
-    """One-hot targets ``(n, n_outputs)`` from integer labels, or validated target rows."""
+def _targets(Y, network: Network, n: int, dtype) -> np.ndarray:
+    """One-hot targets ``(n, n_outputs)`` from integer labels (each on the output unit that answers
+    it, ``target_columns``), or validated target rows."""
     Y = np.asarray(Y)
+    n_outputs = network.sizes[-1]
     if Y.ndim == 1:
-        return one_hot(_labels(Y, n_outputs, n, "labels"), n_outputs, dtype)
+        if len(Y) != n:
+            _labels(Y, n_outputs, n, "labels")  # the one-line shape error
+        return one_hot(target_columns(network, Y, "labels"), n_outputs, dtype)
     if Y.shape != (n, n_outputs):
         raise HandnetError(f"targets have shape {Y.shape}, expected ({n}, {n_outputs}) or ({n},) labels")
     return Y.astype(dtype)
@@ -362,13 +377,45 @@ def _blas_threads(batch_size: int):
     return blas_threads(None if batch_size >= MULTITHREAD_BATCH else 1)
 
 
-def _fresh_network(config: TrainConfig, rng: np.random.Generator) -> Network:
+def _fresh_network(config: TrainConfig, rng: np.random.Generator, twin_of: Network | None = None,
+                   output_units=None) -> Network:
     from handnet.nn.network import random_network
 
     n_layers = len(config.sizes) - 1
     activations = [config.hidden_activation] * (n_layers - 1) + [config.output]
     net = random_network(config.sizes, rng, activations, default_layer_names(n_layers, config.sizes[-1]))
+    units = twin_of.layers[-1].units if twin_of is not None else output_units
+    if units is not None:  # answer the given labels (the twin's: the same output units)
+        units = tuple(str(u) for u in units)
+        if len(units) != config.sizes[-1]:
+            raise HandnetError(f"output units {', '.join(units)}: {len(units)} names for sizes {list(config.sizes)}")
+        net = net.replace_layer(len(net.layers) - 1, net.layers[-1].replace(units=units))
+        if twin_of is not None and twin_of.metadata.get("labels"):
+            net.metadata["labels"] = dict(twin_of.metadata["labels"])
     return net
+
+
+def target_columns(net: Network, y, what: str = "y") -> np.ndarray:
+    """The output unit each label ``y`` ``(n,)`` trains, ``(n,)`` int64.
+
+    Output units answer by name (``handnet.nn.labels``): label 7 trains the unit named 7 (or the
+    one the spec maps to 7) wherever it sits. A net none of whose outputs names a label takes
+    ``y`` as output positions 0..n_outputs-1.
+    """
+    n_out = net.sizes[-1]
+    labels = output_labels(net)
+    if all(label is None for label in labels) or labels == tuple(range(n_out)):
+        return _labels(y, n_out, len(np.asarray(y)), what)
+    read = readout(net, digits_only=False)
+    y = np.asarray(y)
+    if y.ndim != 1:
+        _labels(y, n_out, len(y), what)  # the one-line shape error
+    if len(y) and (not np.all(np.mod(y, 1) == 0) or y.min() < 0):
+        raise HandnetError(f"{what}: labels must be whole numbers, the outputs answering {', '.join(map(str, read.digits))}")
+    try:
+        return read.to_columns(y.astype(np.int64))
+    except HandnetError as e:
+        raise HandnetError(f"{what}: {e}") from None
 
 
 def _inputs(X, n_in: int, dtype, what: str) -> np.ndarray:
@@ -397,6 +444,8 @@ def train(
     y_test=None,
     progress=None,
     data: str | None = None,
+    twin_of: Network | None = None,
+    output_units=None,
 ) -> TrainResult:
     """Train a network on ``X`` ``(n, 784)`` float in [0, 1] (or uint8 images) and labels ``y`` ``(n,)``.
 
@@ -405,7 +454,13 @@ def train(
     ``freeze``: layer names or aliases whose weights stay exactly as they are (``"hidden"`` freezes
     every hidden layer, i.e. trains only the readout). ``X_test``/``y_test``: measured after every
     epoch. ``progress``: called with each epoch's history record. ``data``: a sentence saying
-    where the digits came from, kept in the provenance.
+    where the digits came from, kept in the provenance. ``twin_of``: a fresh network takes this
+    network's output unit names and labels, so the two answer the same way; ``output_units``: names
+    for a fresh network's output units instead of ``0``..``n-1`` (e.g. ``("0", "1", "7")``).
+
+    Labels train the output unit that answers them by name (``target_columns``): label 7 trains
+    the unit named 7 wherever it sits; a label no output answers is an error (keep only the
+    digits the network answers, e.g. ``handnet.nn.labels.restrict``).
 
     Ctrl-C (KeyboardInterrupt) during training returns the best network so far (by test accuracy
     when a test set is given, else by training loss) with ``interrupted=True``.
@@ -421,20 +476,21 @@ def train(
     n_test = len(X_test) if X_test is not None and hasattr(X_test, "__len__") else 0
     check_training_size(init.sizes if isinstance(init, Network) else config.sizes, config.batch_size, config.dtype,
                         n_train, n_test)
-    start_net = init if init is not None else _fresh_network(config, init_rng)
+    start_net = init if init is not None else _fresh_network(config, init_rng, twin_of, output_units)
     if not isinstance(start_net, Network):
         raise HandnetError(f"init: expected a Network, got {type(start_net).__name__}")
     frozen = resolve_freeze(start_net, freeze)
     n_in, n_out = start_net.sizes[0], start_net.sizes[-1]
     X = _inputs(X, n_in, dtype, "X")
-    y = _labels(y, n_out, len(X), "y")
+    y = target_columns(start_net, y, "y") if len(np.asarray(y)) == len(X) else _labels(y, n_out, len(X), "y")
     if len(X) == 0:
         raise HandnetError("X: no training images")
     Y = one_hot(y, n_out, dtype)
     has_test = X_test is not None
     if has_test:
         X_test = _inputs(X_test, n_in, dtype, "X_test")
-        y_test = _labels(y_test, n_out, len(X_test), "y_test")
+        y_test = target_columns(start_net, y_test, "y_test") if len(np.asarray(y_test)) == len(X_test) \
+            else _labels(y_test, n_out, len(X_test), "y_test")
     augmenting = config.augmenting and config.epochs > 0
     if augmenting and n_in != start_net.input_shape[0] * start_net.input_shape[1]:
         raise HandnetError(f"augment needs image inputs; the network's input shape is {start_net.input_shape}")

@@ -35,6 +35,7 @@ class EdgeTable:
             return []
         self.traced = 0
         out = []
+        names = list(units)
         for name, unit in units.items():
             where = ("edges", name)
             self.unit_name(where, name)
@@ -51,9 +52,10 @@ class EdgeTable:
             if not isinstance(doc, str):
                 self.fail(where + ("doc",), f"expected a string, got {_show(doc)}")
                 doc = ""
+            exceptions = self.exceptions(where + ("exceptions",), unit.get("exceptions"), names, "edges")
             out.append(Edge(name, tuple(strokes), params["width"], params["surround"], params["inhibition"],
                             params["ink_width"], params["fraction"], params["sharpness"],
-                            None if bias is None else float(bias), quantile, doc))
+                            None if bias is None else float(bias), quantile, doc, exceptions))
         return out
 
     def strokes(self, where, value, canvas) -> list:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from handnet.nn.activations import ACTIVATIONS  # noqa: F401  (the names a spec may use)
+from handnet.nn.labels import unit_label
 from handnet.nn.network import NAME_PATTERN
 
 LAYERS = ("edges", "parts", "digits")
@@ -39,13 +40,30 @@ MAX_SWEEP = 720.0  # end - start of an arc, degrees
 MAX_SPEC_TRACE = 4_000_000  # traced points over every stroke of a spec (each stroke is capped in strokes.py)
 LAYER_KEYS = {
     "edges": set(EDGE_DEFAULTS) | {"threshold", "replace"},
-    "parts": set(RULE_DEFAULTS) | {"threshold", "replace"},
-    "digits": set(RULE_DEFAULTS) | {"threshold", "fit", "l2", "replace"},
+    "parts": set(RULE_DEFAULTS) | {"threshold", "replace", "inhibit_margin"},
+    "digits": set(RULE_DEFAULTS) | {"threshold", "fit", "l2", "replace", "inhibit_margin"},
 }
-EDGE_KEYS = set(EDGE_DEFAULTS) | {"strokes", "bias", "threshold", "doc"}
-RULE_KEYS = set(RULE_DEFAULTS) | {"all_of", "any_of", "at_least", "of", "none_of", "weights", "bias", "threshold", "doc"}
+EDGE_KEYS = set(EDGE_DEFAULTS) | {"strokes", "bias", "threshold", "doc", "exceptions"}
+RULE_KEYS = set(RULE_DEFAULTS) | {"all_of", "any_of", "at_least", "of", "none_of", "weights", "bias", "threshold", "doc",
+                                  "label", "inhibit_margin", "exceptions"}
 NETWORK_KEYS = {"name", "description", "canvas", "sizes", "activations", "layers"}
 TOP_KEYS = {"network", "extends", "include", *LAYERS}
+
+
+@dataclass(frozen=True)
+class KnownException:
+    """A ``check`` case the spec knows fails, and why: the case whose stimulus inks exactly the units
+    ``inked`` (of the layer below; for an edge, edges), or the case where ``inhibitor`` is inked on top.
+    ``check`` prints the reason and does not count the case as a violation."""
+
+    reason: str
+    inked: tuple[str, ...] | None = None
+    inhibitor: str | None = None
+
+    def describe(self) -> str:
+        if self.inhibitor is not None:
+            return f"inhibited by {self.inhibitor}"
+        return f"inked: {', '.join(self.inked) if self.inked else 'nothing'}"
 
 
 @dataclass(frozen=True)
@@ -67,6 +85,7 @@ class Edge:
     bias: float | None = None
     quantile: float | None = None  # calibrate the bias on data: this fraction of digits stays below 0.5
     doc: str = ""
+    exceptions: tuple[KnownException, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,6 +108,14 @@ class Rule:
     quantile: float | None = None
     source: str = ""  # the rule as written, e.g. "all_of" or "at_least 3"
     doc: str = ""
+    label: int | None = None  # output units only: the digit this unit answers when its name is not one
+    inhibit_margin: float | None = None  # check: an inhibitor must lower the pre-activation this much (else: below 0.5)
+    exceptions: tuple[KnownException, ...] = ()
+
+    @property
+    def answers(self) -> int | None:
+        """The label an output unit answers: ``label``, else its name when that is a digit."""
+        return self.label if self.label is not None else unit_label(self.name)
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -121,6 +148,13 @@ class Spec:
         """True when something is fitted or calibrated on data."""
         units = self.edges + self.parts + self.digits
         return self.fit is not None or any(u.quantile is not None for u in units)
+
+    @property
+    def labels(self) -> dict[str, int]:
+        """Each output unit that answers a label, by name: ``{"0": 0, "corner": 7}`` (a fitted readout: 0-9)."""
+        if self.fit is not None:
+            return {name: int(name) for name in self.digit_names}
+        return {d.name: d.answers for d in self.digits if d.answers is not None}
 
     def unit(self, layer: str, name: str):
         """The Edge or Rule called ``name`` in layer ``layer`` (edges, parts or digits)."""

@@ -7,7 +7,7 @@ import difflib
 import math
 from pathlib import Path
 
-from handnet.spec.model import LIMITS, NAME
+from handnet.spec.model import LIMITS, NAME, KnownException
 
 
 def _closest(word: str, options) -> str:
@@ -97,3 +97,44 @@ class Problems:
     def unit_name(self, where, name) -> None:
         if not NAME.match(str(name)):
             self.fail(where, "unit names are letters, digits, _, . and - (no spaces or colons)")
+
+    def exceptions(self, where, value, names, what: str) -> tuple[KnownException, ...]:
+        """``exceptions = [{ inked = [...], reason = "..." }, { inhibitor = "x", reason = "..." }]``:
+        check cases the spec knows fail, each with the reason ``check`` prints. ``names`` are the
+        units ``inked`` and ``inhibitor`` may name (``what``: their layer)."""
+        if value is None:
+            return ()
+        expected = 'a list like [{ inked = ["top_bar"], reason = "..." }] or [{ inhibitor = "stem", reason = "..." }]'
+        if not isinstance(value, list):
+            self.fail(where, f"expected {expected}, got {value!r}")
+            return ()
+        out = []
+        for k, item in enumerate(value):
+            here = where[:-1] + (f"{where[-1]}[{k}]",)
+            if not isinstance(item, dict) or set(item) - {"inked", "inhibitor", "reason"}:
+                self.fail(here, f"expected a table with reason and one of inked or inhibitor, got {item!r}")
+                continue
+            reason = item.get("reason")
+            if not isinstance(reason, str) or not reason.strip():
+                self.fail(here + ("reason",), "expected a sentence saying why the case is allowed to fail")
+                continue
+            if ("inked" in item) == ("inhibitor" in item):
+                self.fail(here, "give exactly one of inked = [unit names] or inhibitor = \"name\"")
+                continue
+            if "inhibitor" in item:
+                name = item["inhibitor"]
+                if not isinstance(name, str) or name not in names:
+                    self.fail(here + ("inhibitor",), f"unknown {what} unit {name!r}{_closest(str(name), names)}")
+                    continue
+                out.append(KnownException(reason.strip(), inhibitor=name))
+                continue
+            inked = item["inked"]
+            if not isinstance(inked, list) or not all(isinstance(n, str) for n in inked):
+                self.fail(here + ("inked",), f"expected a list of {what} unit names, got {inked!r}")
+                continue
+            unknown = [n for n in inked if n not in names]
+            for n in unknown:
+                self.fail(here + ("inked",), f"unknown {what} unit {n!r}{_closest(n, names)}")
+            if not unknown:
+                out.append(KnownException(reason.strip(), inked=tuple(inked)))
+        return tuple(out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handnet.spec.model import FITS, LAYER_KEYS, RULE_DEFAULTS, RULE_KEYS, Rule
+from handnet.nn.labels import unit_label
 from handnet.spec.problems import _closest, _show
 
 
@@ -15,10 +16,19 @@ class RuleTable:
         self.unknown_keys((layer,), plain, LAYER_KEYS[layer])
         defaults = self.defaults(layer, {k: v for k, v in plain.items() if k in RULE_DEFAULTS}, RULE_DEFAULTS)
         layer_quantile = self.quantile((layer, "threshold"), plain.get("threshold"))
+        defaults["inhibit_margin"] = self.margin((layer, "inhibit_margin"), plain.get("inhibit_margin"))
         if not units and layer == "parts":
             self.fail((layer,), "no part units; add a table like [parts.upper_loop] with all_of = [...]")
         return [self.rule((layer, name), unit, defaults, layer_quantile, below, below_layer)
                 for name, unit in units.items()]
+
+    def margin(self, where, value) -> float | None:
+        """``inhibit_margin``: in ``check``, an inhibitor inked on top must lower the unit's
+        pre-activation by at least this much (instead of bringing it below 0.5)."""
+        if value is None:
+            return None
+        v = self.number(where, value, positive=True, high=1000)
+        return None if v is None else float(v)
 
     def names(self, where, value, below, below_layer) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -35,7 +45,7 @@ class RuleTable:
     def rule(self, where, unit, defaults, layer_quantile, below, below_layer) -> Rule:
         self.unit_name(where, where[-1])
         self.unknown_keys(where, unit, RULE_KEYS)
-        params = self.overrides(where, unit, defaults)
+        params = self.overrides(where, unit, {k: v for k, v in defaults.items() if k in RULE_DEFAULTS})
         clauses = [c for c in ("all_of", "any_of", "at_least", "weights") if c in unit]
         name = where[-1]
         doc = unit.get("doc", "")
@@ -50,8 +60,12 @@ class RuleTable:
         if bias is not None and "threshold" in unit:
             self.fail(where + ("bias",), "give either bias or threshold = { quantile = q }, not both")
         none_of = self.names(where + ("none_of",), unit["none_of"], below, below_layer) if "none_of" in unit else ()
+        margin = self.margin(where + ("inhibit_margin",), unit["inhibit_margin"]) if "inhibit_margin" in unit \
+            else defaults.get("inhibit_margin")
+        exceptions = self.exceptions(where + ("exceptions",), unit.get("exceptions"), below, below_layer)
         common = dict(none_of=none_of, sharpness=params["sharpness"], veto=params["veto"], bias=bias,
-                      quantile=quantile, doc=doc)
+                      quantile=quantile, doc=doc, label=self.label(where, unit), inhibit_margin=margin,
+                      exceptions=exceptions)
         if len(clauses) != 1:
             got = f"got {', '.join(clauses)}" if clauses else "got none"
             self.fail(where, f"expected exactly one of all_of, any_of, at_least (with of) or weights; {got}")
@@ -102,6 +116,39 @@ class RuleTable:
             self.fail(where + ("bias",), f"the rule can never fire with bias {bias:g}")
         return Rule(name, "at_least", reads=reads, k=max(1, min(k, max(len(reads), 1))), source=source, **common)
 
+    def label(self, where, unit) -> int | None:
+        """``label = N`` on an output unit: the digit it answers when its name is not one."""
+        if "label" not in unit:
+            return None
+        if where[0] != "digits":
+            self.fail(where + ("label",), "only output units (in [digits]) answer a label")
+            return None
+        value = self.number(where + ("label",), unit["label"], integer=True)
+        if value is None:
+            return None
+        if not 0 <= value <= 9:
+            self.fail(where + ("label",), f"expected a digit 0-9, got {value!r}")
+            return None
+        own = unit_label(where[-1])
+        if own is not None and own != value:
+            self.fail(where + ("label",), f"the unit is named {where[-1]}, so it answers {where[-1]}; label = {value} "
+                                          "contradicts its name (rename the table, or drop label)")
+            return None
+        return value
+
+    def unique_labels(self, digits) -> None:
+        """No two output units may answer the same label (by name or by ``label = N``)."""
+        seen: dict[int, str] = {}
+        for d in digits:
+            answer = d.answers
+            if answer is None:
+                continue
+            if answer in seen:
+                field = ("digits", d.name, "label") if d.label is not None else ("digits", d.name)
+                self.fail(field, f"digits.{seen[answer]} already answers {answer}; each digit needs exactly one output unit")
+            else:
+                seen[answer] = d.name
+
     def readout(self, table: dict, parts: list[str]):
         plain = {k: v for k, v in table.items() if not isinstance(v, dict) or k == "threshold"}
         fit = plain.get("fit")
@@ -114,6 +161,7 @@ class RuleTable:
         if fit is None:
             table = {k: v for k, v in table.items() if k not in ("replace",)}
             digits = self.rules("digits", table, parts, "parts")
+            self.unique_labels(digits)
             if not digits:
                 self.fail(("digits",), 'no digit units; add [digits.0] ... [digits.9] rules, or fit = "logistic"')
             return digits, [d.name for d in digits], None, l2

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from handnet.errors import UnitError
+from handnet.errors import HandnetError, UnitError
 from handnet.views import NotebookView
 from handnet.nn.network import Network
 
@@ -230,10 +230,13 @@ class Flips:
     broke: np.ndarray
     fixed: np.ndarray
 
-    def to_dict(self, labels, predictions_a, predictions_b) -> dict:
+    def to_dict(self, labels, predictions_a, predictions_b, index=None) -> dict:
+        """Each flip as ``{"index", "label", "a", "b"}``; ``index`` maps positions in the scored
+        arrays to the dataset (when only some digits were scored)."""
         def rows(idx):
             return [
-                {"index": int(k), "label": int(labels[k]), "a": int(predictions_a[k]), "b": int(predictions_b[k])}
+                {"index": int(k if index is None else index[k]), "label": int(labels[k]),
+                 "a": int(predictions_a[k]), "b": int(predictions_b[k])}
                 for k in idx
             ]
 
@@ -289,18 +292,23 @@ class VersionComparison(NotebookView):
         return {
             "diff": self.diff.to_dict(),
             "data": eb.data,
+            "labels": list(eb.scope.labels) if eb.scope is not None else list(range(10)),
+            "scope": eb.scope.to_dict() if eb.scope is not None else None,
             "accuracy": {"a": ea.accuracy, "b": eb.accuracy, "change": eb.accuracy - ea.accuracy},
             "per_digit": {
                 d: {"a": ea.per_digit.get(d), "b": eb.per_digit.get(d),
                     "change": eb.per_digit[d] - ea.per_digit[d] if d in ea.per_digit and d in eb.per_digit else None}
                 for d in dict.fromkeys([*ea.per_digit, *eb.per_digit])
             },
-            "flips": self.flips.to_dict(eb.labels, ea.predictions, eb.predictions),
+            "flips": self.flips.to_dict(eb.labels, ea.predictions, eb.predictions, eb.index),
         }
 
     def format_text(self, name_a: str = "A", name_b: str = "B") -> str:
         ea, eb = self.eval_a, self.eval_b
-        lines = [f"A: {name_a}", f"B: {name_b}", f"data: {eb.data}", "", self.diff.format_text(), ""]
+        lines = [f"A: {name_a}", f"B: {name_b}", f"data: {eb.data}"]
+        if eb.scope is not None:
+            lines.append(eb.scope.sentence())
+        lines += ["", self.diff.format_text(), ""]
         lines.append(f"accuracy  A {ea.accuracy:.1%}  B {eb.accuracy:.1%}  ({100 * (eb.accuracy - ea.accuracy):+.1f})")
         for d in dict.fromkeys([*ea.per_digit, *eb.per_digit]):
             pa, pb = ea.per_digit.get(d), eb.per_digit.get(d)
@@ -308,22 +316,28 @@ class VersionComparison(NotebookView):
                 lines.append(f"  {d}: A {pa:6.1%}  B {pb:6.1%}  ({100 * (pb - pa):+.1f})")
         broke, fixed = self.flips.broke, self.flips.fixed
         lines.append("")
-        lines.append(f"right in A, wrong in B: {len(broke)}" + _flip_list(broke, eb.labels, eb.predictions))
-        lines.append(f"wrong in A, right in B: {len(fixed)}" + _flip_list(fixed, eb.labels, ea.predictions))
+        lines.append(f"right in A, wrong in B: {len(broke)}" + _flip_list(broke, eb.labels, eb.predictions, eb.index))
+        lines.append(f"wrong in A, right in B: {len(fixed)}" + _flip_list(fixed, eb.labels, ea.predictions, eb.index))
         return "\n".join(lines)
 
-def _flip_list(idx, labels, predictions, limit: int = 12) -> str:
+def _flip_list(idx, labels, predictions, index=None, limit: int = 12) -> str:
     if not len(idx):
         return ""
-    shown = ", ".join(f"#{k} ({labels[k]} as {predictions[k]})" for k in idx[:limit])
+    shown = ", ".join(f"#{k if index is None else index[k]} ({labels[k]} as {predictions[k]})" for k in idx[:limit])
     return "\n  " + shown + (", ..." if len(idx) > limit else "")
 
 
-def compare_versions(a: Network, b: Network, dataset) -> VersionComparison:
-    """Diff two networks and evaluate both on ``dataset`` (a ``Dataset``)."""
+def compare_versions(a: Network, b: Network, dataset, digits=None) -> VersionComparison:
+    """Diff two networks and evaluate both on ``dataset`` (a ``Dataset``), on the same digits:
+    those of the labels both answer, matched by name (or of ``digits``)."""
     from handnet.nn.evaluate import evaluate
+    from handnet.nn.labels import shared_readouts
 
-    eval_a, eval_b = evaluate(a, dataset), evaluate(b, dataset)
+    try:
+        read_a, read_b = shared_readouts([a, b], digits)
+    except HandnetError as e:
+        raise HandnetError(f"A and B: {e}") from None
+    eval_a, eval_b = evaluate(a, dataset, read=read_a), evaluate(b, dataset, read=read_b)
     return VersionComparison(
         a, b, diff_networks(a, b), eval_a, eval_b, flips(eval_b.labels, eval_a.predictions, eval_b.predictions)
     )

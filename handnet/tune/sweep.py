@@ -134,6 +134,11 @@ class SweepResult(NotebookView):
     errors: tuple
     current: float | None
     data: str
+    scope: object = None  # handnet.nn.labels.Scope: which labels were scored, on how many digits
+
+    def scored(self) -> list[int]:
+        """The digits scored (columns of ``per_digit`` that hold numbers)."""
+        return list(self.scope.labels) if self.scope is not None else list(range(10))
 
     def current_row(self) -> int | None:
         """Index of the swept value equal to the current one, if it was swept."""
@@ -151,25 +156,30 @@ class SweepResult(NotebookView):
             rows.append({
                 "value": float(v),
                 "accuracy": None if np.isnan(self.overall[i]) else float(self.overall[i]),
-                "per_digit": {d: None if np.isnan(self.per_digit[i, k]) else float(self.per_digit[i, k])
-                              for k, d in enumerate(DIGITS)},
+                "per_digit": {DIGITS[k]: None if np.isnan(self.per_digit[i, k]) else float(self.per_digit[i, k])
+                              for k in self.scored()},
                 "error": self.errors[i],
                 "current": self.current_row() == i,
             })
         return {"path": self.path, "current": self.current, "data": self.data, "rows": rows,
+                "labels": self.scored(), "scope": self.scope.to_dict() if self.scope is not None else None,
                 "best": float(self.values[self.best()]) if np.any(~np.isnan(self.overall)) else None}
 
 
     def format_text(self) -> str:
+        scored = self.scored()
         lines = [f"sweep {self.path} (current value {'unset' if self.current is None else f'{self.current:g}'}); "
-                 f"data: {self.data}", "value      all   " + "  ".join(f"{d:>5}" for d in DIGITS)]
+                 f"data: {self.data}"]
+        if self.scope is not None:
+            lines.append(self.scope.sentence())
+        lines.append("value      all   " + "  ".join(f"{d:>5}" for d in scored))
         best = self.best() if np.any(~np.isnan(self.overall)) else None
         for i, v in enumerate(self.values):
             if self.errors[i]:
                 lines.append(f"{v:<9.4g}  error: {self.errors[i]}")
                 continue
             mark = (" <- current" if self.current_row() == i else "") + (" <- best" if best == i else "")
-            digits = "  ".join("    -" if np.isnan(a) else f"{100 * a:5.1f}" for a in self.per_digit[i])
+            digits = "  ".join("    -" if np.isnan(a) else f"{100 * a:5.1f}" for a in self.per_digit[i, scored])
             lines.append(f"{v:<9.4g} {100 * self.overall[i]:5.1f}   {digits}{mark}")
         return "\n".join(lines)
 
@@ -204,13 +214,15 @@ def current_value(source: SpecData, path: str):
     return None
 
 
-def sweep(spec_path, path: str, values, dataset, data=None, progress=None, include_current: bool = True) -> SweepResult:
+def sweep(spec_path, path: str, values, dataset, data=None, progress=None, include_current: bool = True,
+          digits=None) -> SweepResult:
     """Compile the spec with ``path`` set to each of ``values`` and evaluate each on ``dataset``.
 
     With ``include_current`` the spec's own value is swept too (inserted in order), so the plot
     can mark where the spec stands.
     ``data`` is the training data for fitted units (as ``compile_spec``). A value the spec rejects
-    is recorded in ``errors``; if every value is rejected the first error is raised.
+    is recorded in ``errors``; if every value is rejected the first error is raised. Output units
+    answer by name; ``digits`` scores only those labels (``handnet.nn.evaluate.evaluate``).
     """
     from handnet.compiler.compile import compile_spec
     from handnet.nn.evaluate import evaluate
@@ -229,6 +241,7 @@ def sweep(spec_path, path: str, values, dataset, data=None, progress=None, inclu
     per_digit = np.full((len(values), 10), np.nan)
     errors: list = []
     train = None
+    scope = None
     for i, v in enumerate(values):
         try:
             spec = source.spec(set_path(source.data, path, _as_spec_value(v, current)))
@@ -236,11 +249,12 @@ def sweep(spec_path, path: str, values, dataset, data=None, progress=None, inclu
                 from handnet.data.mnist import Dataset, load_train
 
                 train = data if isinstance(data, Dataset) else load_train(data)  # read once for the whole sweep
-            ev = evaluate(compile_spec(spec, data=train), dataset)
+            ev = evaluate(compile_spec(spec, data=train), dataset, digits)
         except SpecError as e:
             errors.append(str(e).splitlines()[-1])
         else:
             errors.append(None)
+            scope = scope or ev.scope
             overall[i] = ev.accuracy
             for d, acc in ev.per_digit.items():
                 per_digit[i, int(d)] = acc
@@ -249,4 +263,4 @@ def sweep(spec_path, path: str, values, dataset, data=None, progress=None, inclu
     if all(errors):
         raise SpecError(f"--set {path}: no value compiled; at {values[0]:g}: {errors[0]}")
     return SweepResult(path, values, overall, per_digit, tuple(errors), float(current) if number else None,
-                       dataset.describe())
+                       dataset.describe(), scope)

@@ -77,6 +77,8 @@ class WatchReport(NotebookView):
 
         lines = [f"{stamp} rebuilt in {self.seconds.get('build', 0):.2f}s, evaluated in {self.seconds.get('evaluate', 0):.2f}s"
                  f" ({self.evaluation.data})"]
+        if self.evaluation.scope is not None and (self.first or self.previous.scope != self.evaluation.scope):
+            lines.append("  " + self.evaluation.scope.sentence())
         if self.diff is not None:
             lines.append("  " + self.diff.format_text().replace("\n", "\n  "))
         lines.append(accuracy_change_text(self.previous, self.evaluation))
@@ -100,6 +102,9 @@ class WatchReport(NotebookView):
             out.update(error=self.error, problems=list(self.problems))
         if self.evaluation is not None:
             out["accuracy"] = {k: {"value": v, "change": c} for k, (v, c) in self.accuracy_change().items()}
+            scope = getattr(self.evaluation, "scope", None)
+            out["labels"] = list(scope.labels) if scope is not None else list(range(10))
+            out["scope"] = scope.to_dict() if scope is not None else None
         if self.ok:
             out.update(
                 changes=self.diff.to_dict() if self.diff is not None else None,
@@ -160,6 +165,7 @@ class Watcher:
         check: Callable | None | bool = True,
         render: Callable | None = None,
         data=None,
+        digits=None,
     ):
         self.spec = Path(spec)
         self.dataset = dataset
@@ -168,6 +174,7 @@ class Watcher:
         self.build = build or (lambda path: spec_build(path, data, self._cache))
         self.check = default_check if check is True else (check or None)
         self.render = render
+        self.digits = digits  # score only these labels (default: every label the outputs answer)
         self.sources: tuple[Path, ...] = (self.spec,)
         self.network: Network | None = None
         self.evaluation = None
@@ -215,7 +222,10 @@ class Watcher:
         net = built.network
 
         timer = time.perf_counter()
-        evaluation = evaluate(net, self.dataset)
+        try:  # outputs the edit made unscorable (a digit renamed away) are reported like a spec error
+            evaluation = evaluate(net, self.dataset, self.digits)
+        except HandnetError as e:
+            return self._failed(e)
         seconds["evaluate"] = time.perf_counter() - timer
 
         timer = time.perf_counter()

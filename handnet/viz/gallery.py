@@ -137,9 +137,12 @@ def edge_source(net: Network) -> str:
     return "spec" if any(u.get("strokes") for u in units.values() if isinstance(u, dict)) else "best-matching lines"
 
 
-def diagram_figure(net: Network, image, label=None, top_k: int = 3, palette: str = "lesson", index=None):
-    """The lit-up network for one image ``(784,)`` in [0, 1]."""
+def diagram_figure(net: Network, image, label=None, top_k: int = 3, palette: str = "lesson", index=None,
+                   unit=None):
+    """The lit-up network for one image ``(784,)`` in [0, 1]; with ``unit`` (a reference), that
+    unit's paths drawn in full (the inputs that carried it, its connections above) and the rest faded."""
     image = np.asarray(image, dtype=float).reshape(-1)
+    ref = net.unit(unit) if unit is not None else None
     acts = net.forward(image[None])
     predicted = int(np.argmax(acts[-1][0]))
     names = [list(layer.units) for layer in net.layers]
@@ -148,25 +151,39 @@ def diagram_figure(net: Network, image, label=None, top_k: int = 3, palette: str
         title += f" for test digit #{index}"
     if label is not None:
         title += f" (a {label}; predicted {names[-1][predicted]})"
+    if ref is not None:
+        title += (f"\npaths through {ref} (at {float(acts[ref.activation_index][0, ref.index]):.2f}): the inputs "
+                  "that carried it and its connections above; the rest faded")
     return plots.plot_network_diagram(
         image, [a[0] for a in acts[1:]], [layer.weights for layer in net.layers], names,
         layer_names=net.layer_names, predicted=predicted, top_k=top_k, palette=palette, title=title,
+        highlight=None if ref is None else (ref.layer, ref.index),
     )
 
 
 def digit_figure(net: Network, X, y, unit=None, count: int = 40, k: int = 20, source: str = "test digits"):
-    """Without ``unit``: the first ``count // 10`` digits of each digit 0-9 (or the first ``count``
-    when that is under 10), with predictions, wrong ones in red. With ``unit``: the top ``k``
+    """Without ``unit``: the first ``count // 10`` digits of each digit the net answers (or the first
+    ``count`` when that is under 10), with predictions (output units answer by name), wrong ones in red. With ``unit``: the top ``k``
     activating digits with their activations."""
     X = np.asarray(X)
     if unit is None:
         from handnet.viz.plots import pick_examples
 
+        from handnet.errors import HandnetError
+        from handnet.nn.labels import readout
+
         y = np.asarray(y)
-        per_digit = count // 10
+        try:
+            read = readout(net)  # output units answer by name
+        except HandnetError:  # outputs that are not digits: show which unit is brightest, judge nothing
+            read = None
+        else:
+            keep = np.flatnonzero(read.covers(y))  # only digits the network answers
+            X, y = X[keep], y[keep]
+        per_digit = count // max(1, len(read.labels) if read is not None else 10)
         if per_digit:
             # the first few of each digit: test splits may be sorted by label
-            picks = pick_examples(y, per_digit)
+            picks = [p for p in pick_examples(y, per_digit) if len(p)]
             # row r holds the r-th example of every digit, so each column is one digit
             chosen = np.array([p[r] for r in range(per_digit) for p in picks if r < len(p)], dtype=int)
             what = f"first {per_digit} {source} of each digit"
@@ -174,11 +191,16 @@ def digit_figure(net: Network, X, y, unit=None, count: int = 40, k: int = 20, so
             chosen = np.arange(min(count, len(y)))
             what = f"first {len(chosen)} {source}"
         X, y = X[chosen], y[chosen]
-        predicted = net.predict(X)
-        names = net.layers[-1].units
-        titles = [f"{names[p]} (is {t})" if p != t else f"{names[p]}" for p, t in zip(predicted, y)]
+        outputs = net.output(X)
+        if read is None:
+            names = net.layers[-1].units
+            titles = [names[k] for k in np.argmax(outputs, axis=1)]
+            return plots.plot_digits(X, titles, ncols=10, title=f"{what}: the brightest output unit "
+                                     "(the outputs are not digits, so nothing is marked right or wrong)")
+        predicted = read.predict(outputs)
+        titles = [f"{p} (is {t})" if p != t else f"{p}" for p, t in zip(predicted, y)]
         accuracy = float(np.mean(predicted == y)) if len(y) else float("nan")
-        return plots.plot_digits(X, titles, wrong=predicted != y, ncols=10,
+        return plots.plot_digits(X, titles, wrong=predicted != y, ncols=min(10, max(1, len(picks) if per_digit else 10)),
                                  title=f"{what}: predicted digit ({accuracy:.0%} of these right; red = wrong)")
     ref = net.unit(unit)
     idx, acts = mx.top_activating(net, ref, X, k)

@@ -82,16 +82,19 @@ def evaluation_html(ev) -> str:
         color = f"rgb({int(255 * shade)},{int(255 * shade)},255)" if i == j else f"rgb(255,{int(255 * shade)},{int(255 * shade)})"
         return f"<td style='background:{color}'>{c if c else ''}</td>"
 
+    scored = [int(d) for d in getattr(ev, "scored", DIGITS)]  # only the labels the network answers
     confusion = "".join(
-        f"<tr><th>{d}</th>" + "".join(cell(i, j) for j in range(10)) + "</tr>" for i, d in enumerate(DIGITS)
+        f"<tr><th>{i}</th>" + "".join(cell(i, j) for j in scored) + "</tr>" for i in scored
     )
     mistakes = ", ".join(f"{t} read as {p} ({c})" for t, p, c in ev.mistakes(3))
+    scope = getattr(ev, "scope", None)
     return (
         f"<div><b>accuracy {ev.accuracy:.2%}</b> ({ev.n_correct:,} of {ev.n:,} digits; {html.escape(ev.data)})"
+        + (f"<br/>{html.escape(scope.sentence())}" if scope is not None else "")
         + (f"<br/>most common mistakes: {mistakes}" if mistakes else "")
         + "<div style='display:flex;gap:2em'><table><tr><th>digit</th><th>n</th><th>accuracy</th><th></th></tr>"
         + digit_rows + "</table>"
-        + "<table><tr><th>true \\ pred</th>" + "".join(f"<th>{d}</th>" for d in DIGITS) + "</tr>"
+        + "<table><tr><th>true \\ pred</th>" + "".join(f"<th>{d}</th>" for d in scored) + "</tr>"
         + confusion + "</table></div></div>"
     )
 

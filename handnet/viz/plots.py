@@ -266,7 +266,8 @@ def digit_grid(images, labels, per_digit: int = 10, title: str | None = None):
 
 
 def plot_network_diagram(image, activations, weights, names, layer_names=None, predicted: int | None = None,
-                         top_k: int = 3, palette: str = "lesson", title: str | None = None):
+                         top_k: int = 3, palette: str = "lesson", title: str | None = None,
+                         highlight: tuple[int, int] | None = None):
     """The lesson's lit-up network for one input image.
 
     ``image`` is ``(784,)`` in [0, 1], drawn as the input layer; ``activations`` lists each layer's
@@ -274,7 +275,9 @@ def plot_network_diagram(image, activations, weights, names, layer_names=None, p
     ``weights`` lists each layer's ``(out, in)`` weights; for every unit its ``top_k`` strongest
     incoming connections are drawn, coloured by sign and with width and opacity by strength (the
     pixel ones end at their pixel). ``names`` lists each layer's unit names; ``predicted`` (an
-    output index) is ringed and labelled.
+    output index) is ringed and labelled. ``highlight`` ``(layer, unit)`` (indexes into
+    ``activations``) draws that unit's paths in full and fades the rest: the inputs that carried it
+    on this image (largest weight x activation) and its connection to every unit of the layer above.
     """
     from matplotlib.collections import LineCollection
     from matplotlib.patches import Circle
@@ -304,19 +307,30 @@ def plot_network_diagram(image, activations, weights, names, layer_names=None, p
             ys = 5.0 + (ys - 5.0) * (n / 16 + 0.3)
         positions.append(np.stack([np.full(n, x), ys], axis=1))
     radius = 0.24
+    hl, hj = highlight if highlight is not None else (None, None)
     for li, W in enumerate(weights):
         W = np.asarray(W, dtype=float)
         source, target = positions[li], positions[li + 1]
         scale = np.max(np.abs(W)) or 1.0
+        below = np.asarray(image if li == 0 else activations[li - 1], dtype=float).reshape(-1)
         segments, colors, widths = [], [], []
         for j in range(W.shape[0]):
-            for i in np.argsort(-np.abs(W[j]), kind="stable")[:top_k]:
+            chosen = list(np.argsort(-np.abs(W[j]), kind="stable")[:top_k])
+            if li == hl and j == hj:  # the inputs that carried the highlighted unit on this image
+                carried = np.abs(W[j] * below)
+                chosen = [i for i in np.argsort(-carried, kind="stable")[: max(top_k, 8)] if carried[i] > 0]
+            elif hl is not None and li == hl + 1 and hj not in chosen and W[j, hj] != 0:  # its paths above
+                chosen.append(hj)
+            for i in chosen:
+                if W[j, i] == 0:  # no connection: nothing to draw (a zero would show as a faint negative line)
+                    continue
                 strength = abs(W[j, i]) / scale
                 start = source[i] + (np.array([radius, 0]) if li > 0 else 0)
                 segments.append([start, target[j] - np.array([radius, 0])])
-                rgba = np.array(_hex_rgb(positive if W[j, i] > 0 else negative) + (0.25 + 0.7 * strength,))
-                colors.append(rgba)
-                widths.append(0.4 + 2.0 * strength)
+                on_path = hl is None or (li == hl and j == hj) or (li == hl + 1 and i == hj)
+                alpha = (0.25 + 0.7 * strength) if hl is None else (0.45 + 0.55 * strength if on_path else 0.07)
+                colors.append(np.array(_hex_rgb(positive if W[j, i] > 0 else negative) + (alpha,)))
+                widths.append(0.4 + 2.0 * strength + (1.0 if hl is not None and on_path else 0.0))
         # pixel connections pass under the image, so they seem to leave it at its edge
         ax.add_collection(LineCollection(segments, colors=colors, linewidths=widths, zorder=2 if li else 1))
     for li, acts in enumerate(activations):
@@ -324,12 +338,17 @@ def plot_network_diagram(image, activations, weights, names, layer_names=None, p
         last = li == n_layers - 1
         for j, a in enumerate(acts):
             a = float(np.clip(a, 0, 1))
-            edge = "#ffd700" if last and predicted == j else "0.55"
+            chosen_unit = li == hl and j == hj
+            edge = "#00bcd4" if chosen_unit else ("#ffd700" if last and predicted == j else "0.55")
             ax.add_patch(Circle(xy[j], radius, facecolor=(a, a, a), edgecolor=edge,
                                 linewidth=2.5 if edge != "0.55" else 0.8, zorder=3))
             label = str(names[li][j]) if names is not None else str(j)
             side = 1 if last else -1
-            if last or not label.isdigit():
+            if chosen_unit and not last:
+                ax.text(xy[j][0] + radius + 0.08, xy[j][1] + 0.3, f"{label} {a:.2f}", ha="left", va="center",
+                        fontsize=7, fontweight="bold", color="#007c8c", zorder=4,
+                        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 0.5})
+            elif last or not label.isdigit():
                 ax.text(xy[j][0] + side * (radius + 0.08), xy[j][1] + (0 if last else 0.3), label,
                         ha="left" if last else "right", va="center", fontsize=7 if last else 5.5,
                         fontweight="bold" if last and predicted == j else "normal", zorder=4)

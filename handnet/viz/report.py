@@ -133,7 +133,8 @@ def comparison_section(comparison) -> str:
     figs = comparison_figures(comparison)
     rows = [["overall", _pct(a.accuracy.accuracy) + f" ({_pct(a.accuracy.interval[0])}-{_pct(a.accuracy.interval[1])})",
              _pct(b.accuracy.accuracy) + f" ({_pct(b.accuracy.interval[0])}-{_pct(b.accuracy.interval[1])})"]]
-    for d in range(len(a.accuracy.per_digit)):
+    scored = comparison.scope.labels if comparison.scope is not None else range(len(a.accuracy.per_digit))
+    for d in scored:
         ia, ib = a.accuracy.per_digit_interval[d], b.accuracy.per_digit_interval[d]
         rows.append([f"digit {d}", f"{_pct(a.accuracy.per_digit[d])} ({_pct(ia[0])}-{_pct(ia[1])})",
                      f"{_pct(b.accuracy.per_digit[d])} ({_pct(ib[0])}-{_pct(ib[1])})"])
@@ -143,7 +144,9 @@ def comparison_section(comparison) -> str:
     noise_rows = [[p.name] + [f"{p.noise[k]['mean_confidence']:.2f}" for k in ("digits", "noise", "blank")]
                   + [_pct(p.noise["noise"]["fraction_confident"])] for p in (a, b)]
     parts = [
-        f"<p class='note'>Test data: {html.escape(comparison.data)}. Intervals are 95% Wilson score intervals. "
+        f"<p class='note'>Test data: {html.escape(comparison.data)}; "
+        f"{html.escape(comparison.scope.sentence() if comparison.scope is not None else 'every digit scored')}. "
+        "Intervals are 95% Wilson score intervals. "
         f"The two nets give the same answer on {_pct(comparison.agreement)} of the test digits.</p>",
         table(["accuracy", a.name, b.name], rows),
         img(figs.pop("confusions"), "confusion matrices"),
@@ -172,18 +175,30 @@ def comparison_section(comparison) -> str:
 
 def surgery_section(result) -> str:
     rows = [[v["label"], _pct(v["accuracy"]), _pct(v["kept"])] for v in result.variants]
+    note = f" Note: {html.escape(result.note)}." if getattr(result, "note", "") else ""
+    units = getattr(result, "units", [])
+    unit_rows = [[u.unit, u.hand_unit, f"{u.correlation:+.2f}", f"{u.loss_ablated - u.loss_trained:+.3f}",
+                  f"{u.loss_substituted - u.loss_trained:+.3f}", "-" if u.recovered is None else f"{u.recovered:.0%}"]
+                 for u in units]
     return (
         f"<p class='note'>Layer {html.escape(result.layer)}: the hand-designed layer put into the trained net, the layers "
         "above refit on the training data, next to the trained layer, a random layer and no layer at all under the same "
-        "refit.</p>" + table(["variant", "test accuracy", "of trained accuracy"], rows)
+        f"refit.{note}</p>" + table(["variant", "test accuracy", "of trained accuracy"], rows)
         + img(plots.plot_surgery(result.variants), "surgery")
+        + ("<p class='note'>Unit substitution, nothing retrained: each trained unit replaced by its matched hand unit "
+           "(activation correlation r), rescaled by least squares. Loss is the cross-entropy on the test digits, "
+           "relative to the trained net; 'recovered' is the share of the loss lost by holding the unit at its mean "
+           "that the hand unit wins back.</p>"
+           + table(["trained unit", "hand unit", "r", "loss, ablated", "loss, substituted", "recovered"], unit_rows)
+           if unit_rows else "")
     )
 
 
 def ladder_section(ladder) -> str:
     header = ["rung", "weights", "test accuracy"] + edge_headers(ladder)
     drift = ladder.drift
-    parts = [f"<p class='note'>Spec {html.escape(ladder.spec)}. Data: {html.escape(ladder.data)}. "
+    scored = f"Test digits {ladder.scope.sentence()}. " if getattr(ladder, "scope", None) is not None else ""
+    parts = [f"<p class='note'>Spec {html.escape(ladder.spec)}. Data: {html.escape(ladder.data)}. {html.escape(scored)}"
              f"{html.escape(calibration_note(ladder))}</p>",
              table(header, ladder_rows(ladder)),
              img(plots.plot_ladder([r.to_dict() for r in ladder.rungs]), "ladder")]

@@ -151,6 +151,8 @@ def plot_sweep(values: np.ndarray, overall: np.ndarray, per_digit: np.ndarray, c
     ax = fig.subplots()
     cmap = matplotlib.colormaps["tab10"]
     for d in range(10):
+        if np.all(np.isnan(per_digit[:, d])):  # a digit not scored (or absent): no line, no legend entry
+            continue
         ax.plot(values, per_digit[:, d] * 100, color=cmap(d), lw=1, alpha=0.8, marker=".", label=str(d))
     ax.plot(values, overall * 100, color="black", lw=2.5, marker="o", label="all")
     if current is not None:
@@ -272,8 +274,9 @@ def version_figures(comparison, dataset, limit: int = 60) -> dict:
         shown = idx[:limit]
         captions = [f"{ea.predictions[k]} → {eb.predictions[k]}" for k in shown]
         more = f" (first {limit} of {len(idx)})" if len(idx) > limit else ""
+        where = shown if eb.index is None else eb.index[shown]  # flips index the scored digits
         figures[name] = plot_gallery(
-            dataset.images[shown], captions, f"{title}: {len(idx)} digits{more}; caption: A's answer → B's"
+            dataset.images[where], captions, f"{title}: {len(idx)} digits{more}; caption: A's answer → B's"
         )
     return figures
 
