@@ -28,6 +28,7 @@ from handnet.viz.playground.page import MAX_NETWORKS, Playground, Shown, label_f
 from handnet.viz.playground.payload import check_drawable, file_sha256
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+SETTLE = 0.03  # seconds a changed file must stay unchanged before it is rebuilt
 
 
 @dataclass
@@ -153,7 +154,15 @@ class LiveServer:
         """Rebuild every source whose files changed since its last build; True if any did."""
         changed = False
         for i, source in enumerate(self.sources):
-            if _signature(source.files or (source.path,)) != source.seen:
+            files = source.files or (source.path,)
+            now = _signature(files)
+            if now != source.seen:
+                # an editor may write a file in several steps: build once it has been still for a moment
+                for _ in range(10):
+                    time.sleep(SETTLE)
+                    now, before = _signature(files), now
+                    if now == before:
+                        break
                 self._rebuild(i)
                 changed = True
         return changed
