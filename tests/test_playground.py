@@ -80,7 +80,8 @@ def test_the_page_is_one_offline_file_under_2_mb(two_nets_page):
     assert html.startswith("<!DOCTYPE html>")
     # nothing is fetched from anywhere: no external scripts, styles, images or fonts
     assert not re.search(r'(src|href)\s*=\s*["\']?(https?:)?//', html)
-    assert "<link" not in html and "@import" not in html and "url(" not in html
+    assert re.findall(r"<link[^>]*>", html) == ['<link rel="icon" href="data:,">']  # no favicon request either
+    assert "@import" not in html and "url(" not in html
     assert 'id="canvas"' in html and "prediction" in html
 
 

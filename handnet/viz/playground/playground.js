@@ -148,10 +148,10 @@
 
   canvas.addEventListener("pointerdown", (event) => {
     event.preventDefault();
-    canvas.setPointerCapture(event.pointerId);
+    try { canvas.setPointerCapture(event.pointerId); } catch (e) { /* a synthetic pointer has nothing to capture */ }
     drawing = { kind: "stroke", points: [pointerXY(event)] };
     items.push(drawing);
-    setPen(); strokePath(drawing.points);
+    repaint();
     setSource("Your drawing.");
     update();
   });
@@ -159,11 +159,10 @@
     if (!drawing) return;
     event.preventDefault();
     const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
-    const last = drawing.points[drawing.points.length - 1];
-    const added = (events.length ? events : [event]).map(pointerXY);
-    drawing.points.push(...added);
-    setPen();
-    strokePath([last, ...added]);
+    drawing.points.push(...(events.length ? events : [event]).map(pointerXY));
+    // the whole drawing again, not just the new segment: overlapping anti-aliased segments would
+    // make the ink brighter than the same stroke drawn at once (after an undo, say)
+    repaint();
     update();
   });
   function endStroke() { drawing = null; }
@@ -695,6 +694,10 @@
     activations: (n = 0) => nets[n].acts.slice(1).map((a) => Array.from(a)),
     prediction: (n = 0) => (nets[n].predicted === null ? null : nets[n].layers[nets[n].layers.length - 1].units[nets[n].predicted]),
     selectUnit, update, loadDigit,
+    unitPosition: (n, layer, unit) => {  // where a neuron is drawn, in CSS pixels from the diagram's corner
+      const view = views[n]; if (!view.layout) layoutDiagram(view);
+      const [x, y] = view.layout.positions[layer + 1][unit]; return { x, y };
+    },
   };
   document.body.dataset.ready = "1";
 })();
