@@ -3,7 +3,7 @@ trained by gradient descent, and compared.
 
 The pipeline runs one way: spec -> weights -> Network -> analysis -> figures. The packages follow
 it (``spec``, ``compiler``, ``nn``, ``inside``, ``compare``, ``tune``, ``viz``; ``data`` for digits);
-this module is the facade: ``build``, ``load`` and the classes most code needs.
+this module is the facade: ``build``, ``load``, ``load_image`` and the classes most code needs.
 """
 
 from handnet import _moved
@@ -40,5 +40,25 @@ def load(path, data=None) -> Network:
     return Network.load(path)
 
 
-__all__ = ["DataError", "build", "HandnetError", "Layer", "Network", "NetworkFileError", "SpecError", "UnitError", "UnitRef", "load"]
+def load_image(path):
+    """The digit in an image file (PNG, JPEG, ...) made the way MNIST's were: ``(28, 28)`` float64 in
+    [0, 1], ink bright, centred. See ``handnet.data.images.load_image``."""
+    from handnet.data.images import load_image as load
+
+    return load(path)
+
+
+__all__ = [
+    "DataError",
+    "build",
+    "HandnetError",
+    "Layer",
+    "Network",
+    "NetworkFileError",
+    "SpecError",
+    "UnitError",
+    "UnitRef",
+    "load",
+    "load_image",
+]
 __version__ = "0.1.0"
