@@ -292,7 +292,7 @@
 
   function greyCanvas(pixels, rows, cols, className) {
     const c = digitCanvas(pixels, rows, cols);
-    c.className = className || "grid";
+    c.className = className === undefined ? "grid" : className;
     return c;
   }
 
@@ -370,16 +370,23 @@
 
   function layoutDiagram(view) {
     const net = view.net, canvasEl = view.diagram;
-    const width = canvasEl.clientWidth || 400, height = canvasEl.clientHeight || 300;
+    const width = canvasEl.clientWidth || 400;
+    canvasEl.style.height = `${Math.round(Math.max(240, Math.min(470, width * 0.5)))}px`;
+    const height = canvasEl.clientHeight || 300;
     const dpr = window.devicePixelRatio || 1;
     canvasEl.width = Math.round(width * dpr); canvasEl.height = Math.round(height * dpr);
     const top = 26, bottom = height - 10;
     const imageSide = Math.min(height * 0.42, width * 0.2);
     const imageLeft = 6, imageTop = (top + bottom) / 2 - imageSide / 2;
     const labelRoom = Math.min(70, width * 0.17);
-    const x0 = imageLeft + imageSide + Math.max(24, width * 0.08), x1 = width - labelRoom;
-    const L = net.layers.length;
-    const step = L > 1 ? (x1 - x0) / (L - 1) : 0;
+    const L = net.layers.length, x1 = width - labelRoom;
+    // named first-layer units get their names to the left of the circles: leave room for them
+    let x0 = imageLeft + imageSide + Math.max(24, width * 0.08);
+    let step = L > 1 ? (x1 - x0) / (L - 1) : 0;
+    const named = (layer) => layer.nOut <= 24 && layer.units.some((u) => !/^\d+$/.test(u));
+    const roomForNames = named(net.layers[0]) && L > 1 && (x1 - x0 - 70) / (L - 1) > 95;
+    if (roomForNames) { x0 += 70; step = (x1 - x0) / (L - 1); }
+    const labelled = (li) => named(net.layers[li]) && (li === 0 ? roomForNames : step > 95);
     let most = 1; for (const l of net.layers) most = Math.max(most, l.nOut);
     const radius = Math.max(2.5, Math.min(11, (bottom - top) / most * 0.4, step * 0.14 || 11));
     const positions = [];
@@ -396,14 +403,14 @@
       for (let j = 0; j < n; j++) ys.push(n === 1 ? mid : mid - span / 2 + radius + (span - 2 * radius) * j / (n - 1));
       positions.push(ys.map((y) => [x, y]));
     });
-    view.layout = { width, height, dpr, radius, positions, imageLeft, imageTop, imageSide, step, top };
+    view.layout = { width, height, dpr, radius, positions, imageLeft, imageTop, imageSide, step, top, labelled };
   }
 
   function rgba(rgb, alpha) { return `rgba(${rgb[0]},${rgb[1]},${rgb[2]},${alpha.toFixed(3)})`; }
 
   function drawDiagram(view, acts, predicted) {
     if (!view.layout) layoutDiagram(view);
-    const { dpr, width, height, radius, positions, imageLeft, imageTop, imageSide, step, top } = view.layout;
+    const { dpr, width, height, radius, positions, imageLeft, imageTop, imageSide, top, labelled } = view.layout;
     const net = view.net, g = view.diagram.getContext("2d");
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.fillStyle = "#111"; g.fillRect(0, 0, width, height);
@@ -454,7 +461,7 @@
           g.textAlign = "left"; g.fillStyle = top1 ? "#ffd700" : "#ddd";
           g.font = `${top1 ? "bold " : ""}${Math.max(9, Math.min(12, radius * 1.3))}px system-ui, sans-serif`;
           g.fillText(`${layer.units[j]} ${a[j].toFixed(2)}`, pos[j][0] + radius + 4, pos[j][1] + 4);
-        } else if (step > 95 && layer.nOut <= 24 && !/^\d+$/.test(layer.units[j])) {
+        } else if (labelled(li) && !/^\d+$/.test(layer.units[j])) {
           g.textAlign = "right"; g.fillStyle = "#aaa"; g.font = "9px system-ui, sans-serif";
           g.fillText(layer.units[j], pos[j][0] - radius - 3, pos[j][1] - radius * 0.2);
         }
@@ -544,7 +551,8 @@
         `the squashing in between, so it shows the strongest paths, not exactly what the neuron computes.`, c));
       const below = net.layers[selected.layer - 1];
       const reads = el("div", { class: "reads" });
-      const order = Array.from(weights, (w, i) => i).sort((p, q) => Math.abs(weights[q]) - Math.abs(weights[p]) || p - q).slice(0, 10);
+      const order = Array.from(weights, (w, i) => i).filter((i) => weights[i] !== 0)
+        .sort((p, q) => Math.abs(weights[q]) - Math.abs(weights[p]) || p - q).slice(0, 10);
       let wmax = 0; for (const w of weights) wmax = Math.max(wmax, Math.abs(w));
       for (const i of order) {
         reads.append(el("span", {}, `${below.units[i]} ${weights[i] >= 0 ? "+" : ""}${weights[i].toFixed(2)}`));
