@@ -7,7 +7,7 @@ Commands import the library inside their bodies, so ``handnet --help`` stays fas
 
 import click
 
-from handnet.cli import compare, data, demo, evaluate, figures, network, playground, render, spec, train, tune
+from handnet.cli import compare, data, demo, evaluate, figures, network, playground, predict, render, spec, train, tune
 from handnet.cli.common import HandnetGroup
 
 
@@ -25,6 +25,6 @@ def main():
 
 for command in [data.data, network.info, demo.demo]:
     main.add_command(command)
-for area in (spec, evaluate, train, render, figures, compare, tune, playground):
+for area in (spec, evaluate, predict, train, render, figures, compare, tune, playground):
     for command in area.commands:
         main.add_command(command)

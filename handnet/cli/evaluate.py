@@ -3,7 +3,7 @@
 import click
 
 from handnet import load
-from handnet.cli.common import data_options, json_option, print_json
+from handnet.cli.common import data_options, json_option, print_json, scoring_digits, training_data
 
 
 @click.command("evaluate")
@@ -14,18 +14,19 @@ def evaluate(net, data, split, as_json):
     """Score a network: accuracy overall and per digit, and a confusion matrix.
 
     NET is a saved network (.npz) or a spec file (.toml), which is compiled first.
-    Without --data the digits are the bundled sample's fixed 1,000-digit test split.
+    Without --data the digits are the bundled sample's fixed 1,000-digit test split. --data may also
+    be a folder of your own digit images sorted into folders named by label (my_digits/7/my7.png).
 
     \b
     Example:
         handnet evaluate demo/hand.npz
         handnet evaluate demo/hand.npz --data ../shared/mnist --split dev --json
+        handnet evaluate demo/hand.npz --data my_digits/
     """
-    from handnet.data import mnist as datalib
     from handnet.nn.evaluate import evaluate as run_evaluation
 
-    network = load(net, data)
-    dataset = datalib.load_test(data, split)
+    network = load(net, training_data(data))
+    dataset = scoring_digits(data, split)
     result = run_evaluation(network, dataset)
     if as_json:
         print_json({"network": str(net), **result.to_dict()})

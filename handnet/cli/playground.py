@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from handnet import load
-from handnet.cli.common import data_options, json_option, note, print_json, progress
+from handnet.cli.common import data_options, json_option, note, print_json, progress, scoring_digits, training_data
 
 PALETTES = ("lesson", "colorblind")
 
@@ -56,11 +56,10 @@ def playground(nets, out, labels, palette, data, split, as_json):
         handnet playground demo/hand.npz demo/twin.npz -o playground.html
         handnet playground weight_specs/3b1b.toml --palette colorblind
     """
-    from handnet.data.mnist import load_test
     from handnet.viz.playground import write_playground
 
-    networks = [(path, load(path, data)) for path in nets]
-    test = load_test(data, split)
+    networks = [(path, load(path, training_data(data))) for path in nets]
+    test = scoring_digits(data, split)
     total = sum(len(net.units()) for _, net in networks)
     with progress(total, "maximizing inputs") as bar:
         path = write_playground(networks, out, test, palette, _labels(labels, nets), progress=bar.update)
@@ -94,10 +93,9 @@ def serve(specs, port, host, interval, labels, palette, data, split):
         handnet serve weight_specs/3b1b.toml
         handnet serve weight_specs/3b1b.toml demo/twin.npz --port 8001
     """
-    from handnet.data.mnist import load_test
     from handnet.viz.playground.server import LiveServer
 
-    server = LiveServer(specs, load_test(data, split), palette, host, port, data=data, interval=interval,
+    server = LiveServer(specs, scoring_digits(data, split), palette, host, port, data=training_data(data), interval=interval,
                         labels=_labels(labels, specs))
     server.start()
     click.echo(f"serving {', '.join(specs)} at {server.url}  (Ctrl-C stops)")
