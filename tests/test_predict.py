@@ -82,7 +82,7 @@ def test_predict_takes_a_npy_input_exactly(tmp_path):
 @pytest.mark.parametrize("make, message", [
     (lambda t: t / "missing.png", "missing.png: no such file"),
     (lambda t: (t / "empty.png").write_bytes(b"") or t / "empty.png", "empty.png: empty file"),
-    (lambda t: (t / "text.png").write_text("not an image") and t / "text.png", "cannot be read as an image"),
+    (lambda t: (t / "text.png").write_text("not an image") and t / "text.png", "text.png: not an image"),
     (lambda t: save_digit(t / "blank.png", np.zeros((28, 28))), "no ink found"),
     (lambda t: np.save(t / "wide.npy", np.ones((3, 3))) or t / "wide.npy", "expected 28x28 numbers"),
     (lambda t: np.save(t / "bright.npy", np.full((28, 28), 2.0)) or t / "bright.npy", "in [0, 1]"),
