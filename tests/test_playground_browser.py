@@ -13,8 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from click.testing import CliRunner
+
 import handnet
 from browser import ONE, SEVEN, ZERO, draw, launch, open_page
+from handnet.cli import main
 from handnet.data import load_test
 from handnet.nn.network import random_network
 from handnet.nn.train import TrainConfig, train
@@ -79,6 +82,16 @@ def test_drawing_a_seven_lights_up_both_networks_as_python_computes_them(browser
     assert np.allclose(centre, 14, atol=0.6), centre
     assert_page_matches_python(page, nets)
     assert page.text_content("#prediction") == "7"  # both the 3b1b spec and the trained net read this 7
+    # and `handnet predict` on the page's own 28x28 input says the same, to 1e-5
+    np.save(path.parent / "page-input.npy", x.reshape(28, 28))
+    for n, source in enumerate([SPEC, path.parent / "twin.npz"]):
+        result = CliRunner().invoke(main, ["predict", str(source), str(path.parent / "page-input.npy"), "--json"])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)["images"][0]
+        _, acts, prediction = page_state(page, n)
+        for layer, page_a in zip(nets[n].layers, acts):
+            np.testing.assert_allclose(list(report["activations"][layer.name].values()), page_a, atol=1e-5, rtol=0)
+        assert report["prediction"] == prediction
     assert page.evaluate("handnetPlayground.timings.length") >= moves
     assert not page.errors
 

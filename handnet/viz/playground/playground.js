@@ -193,9 +193,10 @@
   function setSource(text) { document.getElementById("digit-source").textContent = text; }
 
   // ---- the input the network sees: MNIST's recipe (handnet/data/images.py) -----------------------
+  const greyBuffer = new Float32Array(SIDE * SIDE);  // reused: fewer garbage collections while drawing
   function ink() {
     const rgba = ctx.getImageData(0, 0, SIDE, SIDE).data;
-    const out = new Float32Array(SIDE * SIDE);
+    const out = greyBuffer;
     for (let k = 0; k < out.length; k++) out[k] = rgba[4 * k] / 255;
     return out;
   }
@@ -684,7 +685,14 @@
   // ---- start ---------------------------------------------------------------------------------------
   buildViews();
   repaint();
+  // the first runs of any code are slow (the JavaScript compiler warms up): do them before the user draws
+  items.push({ kind: "stroke", points: [[SIDE / 2, SIDE / 4], [SIDE / 2, SIDE * 3 / 4]] });
+  repaint();
+  for (let k = 0; k < 5; k++) update();
+  items = [];
+  repaint();
   update();
+  timings.length = 0;
   showErrors(DATA.errors);
   let resizeTimer = null;
   window.addEventListener("resize", () => {
