@@ -291,3 +291,63 @@ def test_render_page_escapes_script_endings():
     html = render_page(Playground([Shown(net, "x", "x.npz")]).data())
     assert html.count("</script>") == 2  # the data block's and the code's own
     assert page_data(html)["networks"][0]["notes"]["output:0"]["doc"].startswith("</script>")
+
+
+def test_serve_watches_saved_networks_too(tmp_path):
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY)
+    saved = random_network(sizes=(784, 4, 10), seed=0).save(tmp_path / "net.npz")
+    server = LiveServer([spec, saved], load_test(), port=0, interval=0.05, maximize=False).start()
+    try:
+        here = f"127.0.0.1:{server.port}"
+        data = json.loads(get(server, "/network.json", host=here)[1])
+        assert [n["label"] for n in data["networks"]] == ["tiny", "net"]
+        replacement = random_network(sizes=(784, 4, 10), seed=1)
+        replacement.save(saved)
+        assert wait_for(lambda: json.loads(get(server, "/network.json", host=here)[1])["networks"][1]["sha256"]
+                        == hashlib.sha256(saved.read_bytes()).hexdigest(), timeout=5)
+        data = json.loads(get(server, "/network.json", host=here)[1])
+        np.testing.assert_array_equal(np.array(data["networks"][1]["layers"][1]["weights"]), replacement.layers[1].weights)
+    finally:
+        server.stop()
+
+
+def test_maximizing_inputs_are_recomputed_only_where_the_weights_below_changed():
+    from handnet.viz.playground.server import _fingerprints
+
+    net = random_network(seed=0)
+    changed_top = net.replace_layer(2, net.layers[2].replace(weights=net.layers[2].weights + 1))
+    changed_middle = net.replace_layer(1, net.layers[1].replace(biases=net.layers[1].biases + 1))
+    before, top, middle = _fingerprints(net), _fingerprints(changed_top), _fingerprints(changed_middle)
+    names = [str(r) for r in net.units()]
+    assert [before[n] == top[n] for n in names] == [not n.startswith("digits") for n in names]
+    assert [before[n] == middle[n] for n in names] == [n.startswith("hidden1") for n in names]
+
+
+def test_ctrl_c_stops_the_serve_command_cleanly(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(TINY)
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    process = subprocess.Popen([sys.executable, "-m", "handnet", "serve", str(spec), "--port", "0"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = process.stdout.readline()
+        port = int(re.search(r"127\.0\.0\.1:(\d+)/", line).group(1))
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/version")
+        assert connection.getresponse().status == 200
+        connection.close()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "stopped" in out and "Traceback" not in err
+    with pytest.raises(OSError):
+        http.client.HTTPConnection("127.0.0.1", port, timeout=2).request("GET", "/version")
