@@ -93,6 +93,8 @@ def test_drawing_a_seven_lights_up_both_networks_as_python_computes_them(browser
             np.testing.assert_allclose(list(report["activations"][layer.name].values()), page_a, atol=1e-5, rtol=0)
         assert report["prediction"] == prediction
     assert page.evaluate("handnetPlayground.timings.length") >= moves
+    assert "every weight compiled from a spec" in page.text_content(".net[data-net='0'] .summary")
+    assert "trained by gradient descent" in page.text_content(".net[data-net='1'] .summary")
     assert not page.errors
 
 

@@ -334,7 +334,7 @@
       h2.append(el("span", {}, net.label), el("span", { class: "source" }, net.source));
       section.append(h2);
       const kind = net.provenance.kind === "spec" ? "every weight compiled from a spec"
-        : net.provenance.kind === "train" || net.provenance.optimizer ? "trained by gradient descent" : "";
+        : net.provenance.kind === "trained" ? "trained by gradient descent" : "";
       section.append(el("p", { class: "summary note" },
         `${net.sizes.join("-")} network, ${net.nParameters.toLocaleString("en")} weights and biases${kind ? ", " + kind : ""}.`));
       const answer = el("div", { class: "answer" });
