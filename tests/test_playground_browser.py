@@ -5,6 +5,7 @@ redraw time per stroke point, and live reload under ``handnet serve``.
 Skipped, with the reason, where Playwright or Chromium is not installed (.ci/run installs both).
 """
 
+import hashlib
 import json
 import os
 import time
@@ -234,11 +235,12 @@ def test_serve_updates_the_open_page_on_save_and_keeps_the_drawing(browser, tmp_
         draw(page, SEVEN)
         drawn, before, _ = page_state(page, 0)
         assert_page_matches_python(page, [handnet.build(spec)])
-        version = page.evaluate("handnetPlayground.version()")
-
         edit(spec, "[edges.bar]\n", "[edges.bar]\nfraction = 0.3\n")
         saved = time.monotonic()
-        page.wait_for_function(f"handnetPlayground.version() > {version}", timeout=5000)
+        # the page has the new network when it has the new file's SHA-256 (the version also moves when
+        # maximizing inputs arrive for the old one)
+        sha = hashlib.sha256(spec.read_bytes()).hexdigest()
+        page.wait_for_function(f"handnetPlayground.networks()[0].sha256 === {sha!r}", timeout=5000)
         waited = time.monotonic() - saved
         assert waited < 1.0, f"the page updated {waited:.2f} s after the save"
         now, after, _ = page_state(page, 0)
