@@ -24,14 +24,19 @@ def build(path, data=None) -> Network:
 
 
 def load(path, data=None) -> Network:
-    """A network from a file: a saved ``.npz``, or a spec ``.toml`` compiled on the spot (see ``build``)."""
+    """A network from a file: a saved ``.npz``, a spec ``.toml`` compiled on the spot (see ``build``),
+    or a ``.safetensors`` file written by ``handnet export``."""
     from pathlib import Path
 
     suffix = Path(path).suffix.lower()
     if suffix == ".toml":
         return build(path, data=data)
+    if suffix == ".safetensors":
+        from handnet.nn.export import load_safetensors
+
+        return load_safetensors(path)
     if suffix != ".npz":
-        raise NetworkFileError(f"{path}: expected a saved network (.npz) or a spec file (.toml), got {suffix or 'no suffix'!r}")
+        raise NetworkFileError(f"{path}: expected a saved network (.npz) or a spec file (.toml), or a .safetensors export, got {suffix or 'no suffix'!r}")
     return Network.load(path)
 
 

@@ -2,7 +2,8 @@
 README (``handnet figures``).
 
 spec -> hand-designed net -> check -> evaluate; trained twin -> evaluate; figures; the study
-(ladder, comparison, surgery) and its report. Uses every package above it; only ``cli`` uses it.
+(ladder, comparison, surgery) and its report; the playground page. Uses every package above it; only
+``cli`` uses it.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
     everything under ``out``. ``say(text)`` gets the running commentary; ``progress(length, label)``
     is a context manager giving a bar with ``update(n)``.
 
-    Returns the numbers: ``{"data", "files", "report", "accuracy": {label: evaluation}, "ladder",
-    "comparison", "surgery"}``.
+    Returns the numbers: ``{"data", "files", "report", "playground", "accuracy": {label: evaluation},
+    "ladder", "comparison", "surgery"}``.
     """
     from handnet.compare.study import run_study
     from handnet.compiler import check_spec, compile_spec
@@ -42,6 +43,7 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
     from handnet.nn.train import TrainConfig, train
     from handnet.spec import load_spec
     from handnet.viz.gallery import write_figure_set
+    from handnet.viz.playground import write_playground
     from handnet.viz.report import report_steps, write_report
 
     out = Path(out)
@@ -103,8 +105,16 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
             f"confidence {noise['mean_confidence']:.2f} (digits: {prof['noise']['digits']['mean_confidence']:.2f})"
         )
     say(f"   the whole report, offline: {page}")
+
+    say("\n7. the playground: draw your own digit and watch both networks light up")
+    with progress(len(hand.units()) + len(twin.units()), "   maximizing") as bar:
+        playground = write_playground([(spec_path, hand), (out / "twin.npz", twin)], out / "playground.html",
+                                      splits.test, labels=["hand-designed", "gradient-trained twin"],
+                                      progress=bar.update)
+    say(f"   open {playground} in a browser (offline, one file)")
     files = sorted(str(p) for p in out.rglob("*") if p.is_file())
-    return {"data": splits.description, "files": files, "report": str(page), "accuracy": evaluations, **results}
+    return {"data": splits.description, "files": files, "report": str(page), "playground": str(playground),
+            "accuracy": evaluations, **results}
 
 
 def regenerate_figures(out, spec_path=SPEC, trained_path=None, dpi: int = 80, note=print):

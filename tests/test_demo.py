@@ -17,6 +17,9 @@ def test_demo_writes_networks_figures_and_report(tmp_path):
         assert str(out / name) in summary["files"]
         Network.load(out / name)
     assert (out / "report" / "index.html").stat().st_size > 10_000
+    playground = out / "playground.html"
+    assert summary["playground"] == str(playground) and str(playground) in summary["files"]
+    assert 100_000 < playground.stat().st_size < 2_000_000 and 'id="canvas"' in playground.read_text()
     assert len(list((out / "figures").glob("*.png"))) >= 20
     accuracy = summary["accuracy"]
     assert set(accuracy) == {"hand-designed (spec only)", "hand-designed, fitted readout", "gradient-trained twin"}

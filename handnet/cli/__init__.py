@@ -7,7 +7,7 @@ Commands import the library inside their bodies, so ``handnet --help`` stays fas
 
 import click
 
-from handnet.cli import compare, data, demo, evaluate, figures, network, render, spec, train, tune
+from handnet.cli import compare, data, demo, evaluate, figures, network, playground, predict, render, spec, train, tune
 from handnet.cli.common import HandnetGroup
 
 
@@ -27,6 +27,6 @@ def main(debug):
 
 for command in [data.data, network.info, demo.demo]:
     main.add_command(command)
-for area in (spec, evaluate, train, render, figures, compare, tune):
+for area in (spec, evaluate, predict, train, render, figures, compare, tune, playground):
     for command in area.commands:
         main.add_command(command)

@@ -162,7 +162,8 @@ def data_options(func):
         envvar="HANDNET_DATA",
         metavar="DIR",
         type=click.Path(file_okay=False),
-        help="Folder of MNIST IDX files (<split>-images-idx3-ubyte[.gz]); default: the bundled sample.",
+        help="Folder of MNIST IDX files (<split>-images-idx3-ubyte[.gz]), or of your own digit images in "
+        "folders named by label (7/my7.png); default: the bundled sample.",
     )(func)
     return func
 
@@ -224,3 +225,42 @@ def note(message: str) -> None:
 def progress(length: int, label: str):
     """A progress bar on stderr (hidden when stderr is not a terminal)."""
     return click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True)
+
+
+LABEL_FOLDERS = {str(d) for d in range(10)}
+
+
+def is_image_folder(data) -> bool:
+    """True when ``--data`` names a folder of digit images sorted into label folders (``7/my7.png``)
+    rather than MNIST IDX files."""
+    from pathlib import Path
+
+    if data is None or not Path(data).is_dir():
+        return False
+    from handnet.data.mnist import find_splits
+
+    try:
+        if find_splits(data):
+            return False
+    except HandnetError:
+        return False
+    return any(entry.is_dir() and entry.name in LABEL_FOLDERS for entry in Path(data).iterdir())
+
+
+def scoring_digits(data, split):
+    """The digits a command scores or draws: ``--data``'s test split, or a folder of images by label."""
+    if is_image_folder(data):
+        if split:
+            raise HandnetError(f"--split {split}: {data} is a folder of images sorted by label, which has no splits")
+        from handnet.data.images import load_images
+
+        return load_images(data)
+    from handnet.data.mnist import load_test
+
+    return load_test(data, split)
+
+
+def training_data(data):
+    """``--data`` as training data for specs that fit or calibrate: None (the bundled sample) when it is
+    a folder of the user's own test images."""
+    return None if is_image_folder(data) else data

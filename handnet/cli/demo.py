@@ -20,7 +20,8 @@ def demo(out, spec_path, seed, seeds, as_json):
     it, train its gradient-trained twin, evaluate both, draw the figures, and compare hand-designed and
     learned along the ladder from every-weight-from-the-spec to fully trained.
 
-    Everything is written under OUT: the networks (.npz), figures/ and report/index.html. With --json
+    Everything is written under OUT: the networks (.npz), figures/, report/index.html and
+    playground.html (draw a digit, watch both networks light up). With --json
     the running commentary goes to stderr and stdout gets one JSON object: the files written, the
     accuracy of each network and the report's numbers.
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from handnet import load
-from handnet.cli.common import FiniteFloat, HandnetGroup, check_output, data_inputs, data_options, json_option, print_json, progress
+from handnet.cli.common import (FiniteFloat, HandnetGroup, check_output, data_inputs, data_options, json_option, print_json,
+                                progress, scoring_digits, training_data)
 
 FORMATS = ("png", "svg")
 PALETTES = ("lesson", "colorblind")
@@ -98,7 +99,8 @@ def weights_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json):
 @render.command("maximize")
 @figure_options
 @click.option("--top", "top_k", type=click.IntRange(0, 50), default=5, show_default=True,
-              help="Show this many real digits (from --data) that most activate each unit.")
+              help="Show this many real digits (from --data: MNIST files or your own images by label) that most "
+                   "activate each unit.")
 @click.option("--objective", type=click.Choice(["preactivation", "activation"]), default="preactivation",
               show_default=True, help="Maximize z (for softmax outputs: the logit) or the activation (probability).")
 @click.option("--constraint", type=click.Choice(["box", "l2"]), default="box", show_default=True,
@@ -121,17 +123,17 @@ def maximize_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, top_k,
     Example:
         handnet render maximize demo/hand.npz --unit hidden2:7 --json
         handnet render maximize demo/hand.npz --data ../shared/mnist --npz maxima.npz
+        handnet render maximize demo/hand.npz --top 3 --data my_digits/
     """
     from handnet.viz import gallery
     from handnet.inside import maximize as mx
-    from handnet.data.mnist import load_test
 
     if npz_path:
         check_output(npz_path, [net, *data_inputs(data)], option="--npz")
-    network = load(net, data)
+    network = load(net, training_data(data))
     if unit is not None:
         network.unit(unit)  # a typo fails before any work
-    X = load_test(data, split).X if top_k else None
+    X = scoring_digits(data, split).X if top_k else None
     n_units = 1 if unit is not None else len(network.units())
     started = time.perf_counter()
     with progress(n_units, "maximizing") as bar:
@@ -176,13 +178,14 @@ def tuning_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json):
 
 @render.command("diagram")
 @figure_options
-@click.option("--image", "image_index", type=click.IntRange(0), default=0, show_default=True,
-              help="Index of the test digit to feed in.")
+@click.option("--image", "image", default="0", show_default=True, metavar="INDEX|FILE",
+              help="The digit to feed in: an index into the test digits, or an image file (PNG, JPEG, ...).")
 @click.option("--top-k", type=click.IntRange(1, 50), default=3, show_default=True,
               help="Strongest incoming connections drawn per unit.")
-def diagram_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, image_index, top_k):
-    """The lit-up network for one test digit: the image as the 784 inputs, every neuron shaded by its
+def diagram_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, image, top_k):
+    """The lit-up network for one digit: the image as the 784 inputs, every neuron shaded by its
     activation, each unit's strongest connections coloured by sign, the prediction highlighted.
+    The digit is a test digit by index, or your own image file, made into an MNIST digit first.
     With --unit, that unit's paths are drawn in full (the inputs that carried it on this digit and
     its connections to the layer above) and the other connections faded.
 
@@ -190,20 +193,29 @@ def diagram_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, image_i
     Example:
         handnet render diagram demo/hand.npz --image 7 --data ../shared/mnist
         handnet render diagram demo/hand.npz --unit parts:upper_loop
+        handnet render diagram demo/hand.npz --image my7.png
     """
     from handnet.viz import gallery
-    from handnet.data.mnist import load_test
     from handnet.errors import HandnetError
 
-    network = load(net, data)
+    network = load(net, training_data(data))
     if unit is not None:
         network.unit(unit)  # a typo fails before any work
-    test = load_test(data, split)
-    if image_index >= len(test):
-        raise HandnetError(f"--image {image_index}: the test split {test.name} has only {len(test)} digits (0-{len(test) - 1})")
-    fig = gallery.diagram_figure(network, test.X[image_index], int(test.y[image_index]), top_k, palette, image_index,
-                                 unit=unit)
-    stem = f"diagram-{image_index}" + ("" if unit is None else "-" + str(network.unit(unit)).replace(":", "-"))
+    suffix = "" if unit is None else "-" + str(network.unit(unit)).replace(":", "-")
+    if Path(image).is_file() or not image.isdigit():
+        from handnet.cli.predict import image_input
+
+        x = image_input(network, image)
+        fig = gallery.diagram_figure(network, x, None, top_k, palette, unit=unit)
+        fig.suptitle(f"{Path(image).name} as the network sees it", fontsize=9)
+        stem = f"diagram-{Path(image).stem}" + suffix
+    else:
+        index = int(image)
+        test = scoring_digits(data, split)
+        if index >= len(test):
+            raise HandnetError(f"--image {index}: the test split {test.name} has only {len(test)} digits (0-{len(test) - 1})")
+        fig = gallery.diagram_figure(network, test.X[index], int(test.y[index]), top_k, palette, index, unit=unit)
+        stem = f"diagram-{index}" + suffix
     written = _save({stem: fig}, out, _prefix(net), fmt, dpi)
     _report(as_json, net, written)
 
@@ -222,12 +234,11 @@ def digits_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, count):
         handnet render digits demo/hand.npz --unit parts:upper_loop --count 20
     """
     from handnet.viz import gallery
-    from handnet.data.mnist import load_test
 
-    network = load(net, data)
+    network = load(net, training_data(data))
     if unit is not None:
         network.unit(unit)
-    test = load_test(data, split)
+    test = scoring_digits(data, split)
     fig = gallery.digit_figure(network, test.X, test.y, unit, count=count, k=count, source=f"{test.name} digits")
     stem = "digits" if unit is None else f"digits-{str(network.unit(unit)).replace(':', '-')}"
     written = _save({stem: fig}, out, _prefix(net), fmt, dpi)

@@ -4,7 +4,7 @@
 ``activations`` the table of activation functions and their derivatives; ``forward`` the forward
 pass every caller uses; ``backprop`` and ``optimizers`` the vectorized training engine; ``train``
 the training loop; ``evaluate`` accuracy and confusion; ``convert`` conversion from scikit-learn
-and PyTorch. Uses ``handnet.data`` (datasets, augmentation) and the foundation modules.
+and PyTorch; ``export`` safetensors files and the PyTorch code that loads them. Uses ``handnet.data`` (datasets, augmentation) and the foundation modules.
 """
 
 from handnet.nn import convert as _convert  # noqa: F401  (attaches the deprecated Network.from_sklearn)
