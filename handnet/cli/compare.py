@@ -6,12 +6,14 @@ imports.py, report.py); heavy modules are imported inside the commands.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import click
 
-from handnet import load
-from handnet.cli.common import HandnetGroup, data_options, json_option, note, print_json, progress
+from handnet.cli.common import (
+    HandnetGroup, data_options, json_option, load_network, note, palette_option, print_json, progress,
+)
 
 
 def _pct(x) -> str:
@@ -30,8 +32,9 @@ def _stepper(bar):
               help="Silence a unit by setting its activation to 0, or to its mean over the test digits.")
 @click.option("--figures", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Also write the comparison figures (PNG) into DIR.")
+@palette_option
 @json_option
-def compare(net_a, net_b, data, split, ablation_mode, figures, as_json):
+def compare(net_a, net_b, data, split, ablation_mode, figures, palette, as_json):
     """Compare two networks of the same shape on one test split. A and B are saved networks (.npz)
     or specs (.toml, compiled on the spot).
 
@@ -49,7 +52,7 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, as_json):
     from handnet.compare.comparison import check_digit_outputs, check_same_shape, compare as run_compare, compare_steps
     from handnet.data.mnist import load_test
 
-    a, b = load(net_a, data), load(net_b, data)
+    a, b = load_network(net_a, data), load_network(net_b, data)
     names = (Path(net_a).stem, Path(net_b).stem)
     if names[0] == names[1]:
         names = (f"A:{names[0]}", f"B:{names[1]}")
@@ -62,7 +65,7 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, as_json):
     if figures:
         from handnet.viz.report import comparison_figures
 
-        for name, fig in comparison_figures(result).items():
+        for name, fig in comparison_figures(result, palette).items():
             from handnet.atomic import save_figure
 
             save_figure(fig, Path(figures) / f"{name}.png")
@@ -196,13 +199,13 @@ def surgery(hand, trained, layer, data, split, seed, epochs, as_json):
         handnet surgery demo/hand.npz demo/twin.npz --layer edges --data ../shared/mnist --split dev --json
     """
     from handnet.data.mnist import load_splits
-    from handnet.compare.surgery import check_surgery, surgery as run_surgery
+    from handnet.compare.surgery import MEANINGS, SURGERY_REFITS, check_surgery, surgery as run_surgery
 
-    hand_net, trained_net = load(hand, data), load(trained, data)
+    hand_net, trained_net = load_network(hand, data), load_network(trained, data)
     check_surgery(hand_net, trained_net, layer)
     splits = load_splits(data, split)
     config = _config(epochs)
-    with progress(4, "refitting") as bar:
+    with progress(SURGERY_REFITS, f"refitting the layers above {layer}, 4 times") as bar:
         result = run_surgery(hand_net, trained_net, splits.train.X, splits.train.y, splits.test.X, splits.test.y,
                              layer=layer, config=config, seed=seed, data=splits.description, progress=_stepper(bar))
     if as_json:
@@ -210,7 +213,12 @@ def surgery(hand, trained, layer, data, split, seed, epochs, as_json):
         return
     click.echo(f"surgery on layer {result.layer}; {result.data}")
     for v in result.variants:
-        click.echo(f"  {v['label']:24}{_pct(v['accuracy'])}   ({_pct(v['kept']).strip()} of the trained accuracy)")
+        click.echo(f"  {v['label']:22}{_pct(v['accuracy'])}  ({_pct(v['kept']).strip():>6} of trained)  "
+                   f"{MEANINGS.get(v['label'], '')}")
+    click.echo(textwrap.fill(
+        "Guessing gets 10%. If 'hand, refit above' is near 'trained, refit above', the hand layer carries what the "
+        "network needs; if it is no better than 'random, refit above', it adds nothing any features would not.",
+        100, initial_indent="  ", subsequent_indent="  "))
 
 
 # ---- ladder ----------------------------------------------------------------------------------------
@@ -272,8 +280,9 @@ def ladder(spec, data, split, seeds, epochs, figure, as_json):
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True, help="Training runs per trained rung.")
 @click.option("--layer", default="hidden1", show_default=True, metavar="NAME", help="Layer for the surgery.")
 @epochs_option
+@palette_option
 @json_option
-def report(spec, data, split, output, seeds, layer, epochs, as_json):
+def report(spec, data, split, output, seeds, layer, epochs, palette, as_json):
     """One self-contained HTML page: the ladder, hand vs trained, the surgery, weights side by side.
 
     Figures are embedded as base64 PNG, so index.html reads offline and can be mailed as one
@@ -284,6 +293,7 @@ def report(spec, data, split, output, seeds, layer, epochs, as_json):
     Example:
         handnet report weight_specs/3b1b.toml -o report/
         handnet report weight_specs/3b1b.toml --data ../shared/mnist --split dev -o report-dev/
+        handnet report weight_specs/3b1b.toml --palette colorblind -o report-cb/
     """
     import json
 
@@ -298,7 +308,7 @@ def report(spec, data, split, output, seeds, layer, epochs, as_json):
     splits = load_splits(data, split)
     with progress(report_steps(seeds), "report") as bar:
         study = run_study(spec, splits, seeds=seeds, config=_config(epochs), layer=layer, progress=_stepper(bar))
-        path = write_report(study, output, progress=_stepper(bar))
+        path = write_report(study, output, progress=_stepper(bar), palette=palette)
     results = study.to_dict()
     write_text(Path(output) / "report.json", json.dumps(_clean(results), indent=2))
     if as_json:

@@ -2,8 +2,7 @@
 
 import click
 
-from handnet import load
-from handnet.cli.common import data_options, json_option, print_json
+from handnet.cli.common import data_options, json_option, load_network, print_json
 
 
 @click.command("evaluate")
@@ -24,7 +23,7 @@ def evaluate(net, data, split, as_json):
     from handnet.data import mnist as datalib
     from handnet.nn.evaluate import evaluate as run_evaluation
 
-    network = load(net, data)
+    network = load_network(net, data)
     dataset = datalib.load_test(data, split)
     result = run_evaluation(network, dataset)
     if as_json:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import click
 
-from handnet import load
-from handnet.cli.common import HandnetGroup, data_options, json_option, print_json, progress
+from handnet.cli.common import (
+    HandnetGroup, data_options, json_option, load_network, palette_option, print_json, progress,
+)
 
 FORMATS = ("png", "svg")
-PALETTES = ("lesson", "colorblind")
 
 
 def _save(figures: dict, out, prefix: str, fmt: str, dpi: int) -> list[str]:
@@ -40,8 +40,7 @@ def figure_options(func):
     """NET, ``--unit``, ``-o``, ``--format``, ``--dpi``, ``--palette``, ``--json`` and the data options."""
     func = json_option(func)
     func = data_options(func)
-    func = click.option("--palette", type=click.Choice(PALETTES), default="lesson", show_default=True,
-                        help="Weight colours (weights, diagram): lesson green +/red -; colorblind blue +/orange -.")(func)
+    func = palette_option(func)
     func = click.option("--dpi", type=click.IntRange(20, 600), default=110, show_default=True,
                         help="Resolution of PNG files.")(func)
     func = click.option("--format", "fmt", type=click.Choice(FORMATS), default="png", show_default=True)(func)
@@ -85,7 +84,7 @@ def weights_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json):
     """
     from handnet.viz import gallery
 
-    network = load(net, data)
+    network = load_network(net, data)
     written = _save(gallery.weight_figures(network, unit, palette), out, _prefix(net), fmt, dpi)
     _report(as_json, net, written)
 
@@ -121,7 +120,7 @@ def maximize_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, top_k,
     from handnet.inside import maximize as mx
     from handnet.data.mnist import load_test
 
-    network = load(net, data)
+    network = load_network(net, data)
     if unit is not None:
         network.unit(unit)  # a typo fails before any work
     X = load_test(data, split).X if top_k else None
@@ -159,7 +158,7 @@ def tuning_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json):
     """
     from handnet.viz import gallery
 
-    network = load(net, data)
+    network = load_network(net, data)
     refs = gallery.tuning_refs(network, unit)
     with progress(len(refs), "tuning curves") as bar:
         figures, results = gallery.tuning_figures(network, unit, progress=bar.update)
@@ -185,7 +184,7 @@ def diagram_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, image_i
     from handnet.data.mnist import load_test
     from handnet.errors import HandnetError
 
-    network = load(net, data)
+    network = load_network(net, data)
     test = load_test(data, split)
     if image_index >= len(test):
         raise HandnetError(f"--image {image_index}: the test split {test.name} has only {len(test)} digits (0-{len(test) - 1})")
@@ -210,7 +209,7 @@ def digits_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, count):
     from handnet.viz import gallery
     from handnet.data.mnist import load_test
 
-    network = load(net, data)
+    network = load_network(net, data)
     if unit is not None:
         network.unit(unit)
     test = load_test(data, split)

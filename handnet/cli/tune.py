@@ -10,8 +10,7 @@ from pathlib import Path
 
 import click
 
-from handnet import load
-from handnet.cli.common import _clean, data_options, json_option, note, print_json
+from handnet.cli.common import _clean, data_options, json_option, load_network, note, print_json
 
 
 def _save(fig, path) -> Path:
@@ -42,7 +41,7 @@ def errors(net, data, split, digit, top, out, as_json):
     """
     from handnet.data.mnist import load_test
     from handnet.tune.mistakes import analyze_errors
-    network = load(net, data)
+    network = load_network(net, data)
     dataset = load_test(data, split)
     analysis = analyze_errors(network, dataset, digit=digit)
     saved = []
@@ -93,7 +92,7 @@ def diff(a, b, data, split, out, as_json):
     """
     from handnet.data.mnist import load_test
     from handnet.tune.diff import compare_versions
-    net_a, net_b = load(a, data), load(b, data)
+    net_a, net_b = load_network(a, data), load_network(b, data)
     dataset = load_test(data, split)
     comparison = compare_versions(net_a, net_b, dataset)
     saved = []
@@ -191,37 +190,41 @@ def watch(spec, data, split, out, once, interval, no_figures, as_json):
               help="The spec value to sweep, e.g. edges.upper_bar.fraction=0.3:0.8:11 or "
                    "edges.upper_bar.strokes.0.line.1.1=16:24:9 (STEPS values, both ends included).")
 @data_options
-@click.option("-o", "--out", default="sweep.png", show_default=True, type=click.Path(dir_okay=False),
-              help="The plot: accuracy overall and per digit against the value, the current value marked.")
+@click.option("-o", "--out", default=None, type=click.Path(dir_okay=False), metavar="PATH",
+              help="Also draw the plot here (.png or .svg): accuracy overall and per digit against the value, the "
+                   "current value marked. Without -o nothing is written.")
 @json_option
 def sweep(spec, assignment, data, split, out, as_json):
     """Sweep one spec value and see accuracy, overall and per digit, at each setting.
 
     PATH is dotted through the spec's tables (after includes), with list items by index. The
     spec's current value is swept too and marked. A value the spec rejects is reported in its row.
+    Prints a table (or, with --json, one JSON object); writes a plot only when -o names one.
 
     \b
     Example:
         handnet sweep weight_specs/3b1b.toml --set edges.upper_bar.fraction=0.3:0.8:11 --data ../shared/mnist
+        handnet sweep weight_specs/3b1b.toml --set edges.upper_bar.fraction=0.3:0.8:11 -o sweep.png
     """
-    from handnet.atomic import save_figure
     from handnet.data.mnist import load_test
     from handnet.tune.sweep import parse_assignment, sweep as run_sweep
-    from handnet.viz.tune import plot_sweep
 
     path, values = parse_assignment(assignment)
     dataset = load_test(data, split)
     with _progress(len(values) + 1, f"sweeping {path}") as bar:
         result = run_sweep(spec, path, values, dataset, data=data, progress=bar.update)
-    fig = plot_sweep(result.values, result.overall, result.per_digit, result.current, path)
-    save_figure(fig, out, dpi=100)
+    if out:
+        from handnet.atomic import save_figure
+        from handnet.viz.tune import plot_sweep
+
+        save_figure(plot_sweep(result.values, result.overall, result.per_digit, result.current, path), out, dpi=100)
     if as_json:
         payload = result.to_dict()
         payload["figure"] = out
         print_json(payload)
         return
     click.echo(result.format_text())
-    note(f"saved {out}")
+    note(f"saved {out}" if out else "(add -o sweep.png to draw this as a plot)")
 
 
 def _progress(length, label):

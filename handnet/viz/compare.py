@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from handnet.compare.edgelike import RANDOM_EDGE_LIKENESS
+from handnet.compare.surgery import MEANINGS as SURGERY_MEANINGS  # noqa: F401  (re-exported)
 from handnet.viz.style import (  # noqa: F401  (HAND, LEARNED: re-exported)
     HAND, LABEL, LEARNED, NEUTRAL, SMALL, TITLE, caption, figure as _figure, sign_legend, weight_cmap, weight_norm,
     wrap, wrap_name,
@@ -304,17 +305,6 @@ def plot_drift(units, cosines):
     ax.set_title("how far fine-tuning moved each hand-set unit", fontsize=TITLE, pad=14)
     caption(fig, "1 = the fine-tuned unit's weights still point the way the spec set them; 0 = unrelated to them.")
     return fig
-
-
-SURGERY_MEANINGS = {
-    "trained": "the trained network as it is",
-    "hand, no refit": "hand layer swapped in, nothing refit: the layers above expect other units, so this can fall "
-                      "below guessing",
-    "hand, refit above": "the answer: hand layer swapped in, the layers above retrained on it",
-    "trained, refit above": "trained layer kept, same retraining: the ceiling",
-    "random, refit above": "a layer of random weights, same retraining: what any features give",
-    "removed, refit above": "the layer's units held constant, same retraining: the floor",
-}
 
 
 def plot_surgery(rows: list):

@@ -236,6 +236,6 @@ def write_figure_set(net: Network, X, y, out, prefix: str, dpi: int = DPI, palet
     step = progress or (lambda k=1: None)
     written = []
     for stem, fig in figure_set(net, X, y, palette=palette, progress=step).items():
-        written.append(str(save_figure(fig, Path(out) / f"{prefix}-{stem}.png", dpi=dpi, bbox_inches="tight")))
+        written.append(str(save_figure(fig, Path(out) / f"{prefix}-{stem}.png", dpi=dpi)))
         step(1)
     return written
