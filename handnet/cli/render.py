@@ -21,10 +21,12 @@ def _save(figures: dict, out, prefix: str, fmt: str, dpi: int) -> list[str]:
     from handnet.atomic import save_figure
 
     written = []
-    for stem, fig in figures.items():
-        path = Path(out) / f"{prefix}{stem}.{fmt}"
-        save_figure(fig, path, dpi=dpi, bbox_inches="tight")
-        written.append(str(path))
+    with progress(len(figures), f"writing {len(figures)} figures into {out}") as bar:
+        for stem, fig in figures.items():
+            path = Path(out) / f"{prefix}{stem}.{fmt}"
+            save_figure(fig, path, dpi=dpi, bbox_inches="tight")
+            written.append(str(path))
+            bar.update(1)
     return written
 
 

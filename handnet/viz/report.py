@@ -185,7 +185,7 @@ def surgery_section(result) -> str:
     return (
         f"<p class='note'>Layer {html.escape(result.layer)}: the hand-designed layer put into the trained net, the layers "
         "above refit on the training data, next to the trained layer, a random layer and no layer at all under the same "
-        f"refit. Guessing gets {_pct(plots.CHANCE).strip()} of digits right. If the hand layer keeps about as much as "
+        f"refit. Guessing gets {plots.CHANCE:.0%} of digits right. If the hand layer keeps about as much as "
         "the trained one, its edges carry what the network needs; if it keeps no more than the random layer, they "
         "add nothing that any 16 features would not.</p>"
         + table(["variant", "test accuracy", "of trained accuracy", "what it means"], rows)
@@ -197,7 +197,7 @@ def ladder_section(ladder) -> str:
     header = ["rung", "weights", "test accuracy"] + edge_headers(ladder)
     drift = ladder.drift
     parts = [f"<p class='note'>Spec {html.escape(ladder.spec)}. Data: {html.escape(ladder.data)}. "
-             f"{html.escape(calibration_note(ladder))} Guessing gets {_pct(plots.CHANCE).strip()} right; edge-likeness "
+             f"{html.escape(calibration_note(ladder))} Guessing gets {plots.CHANCE:.0%} right; edge-likeness "
              f"is 1 for a drawn stroke and about {RANDOM_EDGE_LIKENESS:.2f} for random weights.</p>",
              table(header, ladder_rows(ladder)),
              img(plots.plot_ladder([r.to_dict() for r in ladder.rungs]), "ladder")]
