@@ -94,18 +94,19 @@ def text_summary(result) -> str:
         lines.append(f"{'  digit ' + str(d):14}{_pct(a.accuracy.per_digit[d]):>{w}}  {_pct(b.accuracy.per_digit[d]):>{w}}")
     lines.append(f"{'agreement':14}{_pct(result.agreement):>{w}}  (same answer on the same digit)")
     lines.append("")
-    lines.append("edge-likeness (median best-stroke correlation per hidden layer; deeper layers are linear approximations)")
+    lines.append("edge-likeness (median best-stroke correlation per hidden layer; deeper layers are linear approximations;"
+                 " 1 = exactly a drawn stroke, random weights 0.16)")
     sa, sb = summarize(a.edges), summarize(b.edges)
     for (la, va), (lb, vb) in zip(sa.items(), sb.items()):
         lines.append(f"  {la} {va['median']:.2f} (>0.7: {va['above_0.7']:.0%})   {lb} {vb['median']:.2f} (>0.7: {vb['above_0.7']:.0%})")
-    lines.append("linear CKA between corresponding layers")
+    lines.append("linear CKA between corresponding layers (1 = the same arrangement of the digits, 0 = unrelated)")
     for c in result.cka_layers:
         lines.append(f"  {c['layer_a']} / {c['layer_b']}: {c['cka']:.2f}")
-    lines.append("unit matching (Hungarian; mean matched score)")
+    lines.append("unit matching (Hungarian; mean matched score: 1 = every unit has an identical partner)")
     for crit, matchings in result.matchings.items():
         text = ", ".join(f"{m.layer_a}/{m.layer_b} {m.mean_score:+.2f}" for m in matchings)
         lines.append(f"  {'activation correlation' if crit == 'activation' else 'weight cosine':24}{text}")
-    lines.append("confidence (mean brightest output) on real digits / uniform noise / a blank image")
+    lines.append("confidence (mean brightest output) on real digits / uniform noise / a blank image (0.1 = no idea)")
     for p in (a, b):
         n = p.noise
         lines.append(
@@ -113,7 +114,8 @@ def text_summary(result) -> str:
             f"{n['blank']['mean_confidence']:.2f}   ({n['noise']['fraction_confident']:.0%} of noise images called a digit "
             f"with confidence >= {n['confident_threshold']})"
         )
-    lines.append(f"ablation (activation set to {'0' if a.ablation['mode'] == 'zero' else 'its mean'}): units that matter most")
+    lines.append(f"ablation (activation set to {'0' if a.ablation['mode'] == 'zero' else 'its mean'}): units that matter "
+                 "most, by the accuracy lost without them")
     for p in (a, b):
         top = sorted(p.ablation["units"], key=lambda u: -u["drop"])[:3]
         lines.append(f"  {p.name}: " + ", ".join(f"{u['unit']} -{100 * u['drop']:.1f} pts" for u in top))
@@ -266,6 +268,7 @@ def ladder(spec, data, split, seeds, epochs, figure, as_json):
     for row in ladder_rows(result):
         click.echo(f"  {row[0]:14}{row[2]:40} edge-likeness (median per hidden layer): {', '.join(row[3:])}")
     click.echo("  " + calibration_note(result))
+    click.echo("  Guessing gets 10%; edge-likeness is 1 for a drawn stroke and about 0.16 for random weights.")
     if result.drift:
         low = sorted(result.drift, key=lambda d: d["cosine_mean"])[:3]
         click.echo("  fine-tuning moved most: " + ", ".join(f"{d['unit']} (cosine {d['cosine_mean']:.2f})" for d in low))

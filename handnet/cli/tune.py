@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from handnet.cli.common import _clean, data_options, json_option, load_network, note, print_json
+from handnet.cli.common import _clean, data_options, json_option, load_network, note, print_json, progress
 
 
 def _save(fig, path) -> Path:
@@ -143,9 +143,12 @@ def watch(spec, data, split, out, once, interval, no_figures, as_json):
     from handnet.viz import tune as tune_figures
 
     dataset = load_test(data, split)
-    # looked up at each call, so a test can swap in a quicker renderer
-    render = None if no_figures else (lambda net, refs, folder: tune_figures.render_units(net, refs, folder))
-    watcher = Watcher(spec, dataset, out, render=render, data=data)
+    def render(net, refs, folder):
+        # render_units is looked up at each call, so a test can swap in a quicker renderer
+        with progress(len(refs), f"  drawing {len(refs)} unit picture{'s' * (len(refs) != 1)} into {Path(folder)}/") as bar:
+            return tune_figures.render_units(net, refs, folder, progress=bar.update)
+
+    watcher = Watcher(spec, dataset, out, render=None if no_figures else render, data=data)
 
     def show(report):
         if as_json:
@@ -228,8 +231,6 @@ def sweep(spec, assignment, data, split, out, as_json):
 
 
 def _progress(length, label):
-    from handnet.cli.common import progress
-
     return progress(length, label)
 
 

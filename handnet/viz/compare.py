@@ -326,7 +326,11 @@ def plot_surgery(rows: list):
     ax.set_xlim(0, 1.08)
     ax.set_xlabel("test accuracy", fontsize=LABEL)
     ax.set_title("the hand-designed layer inside the trained network", fontsize=TITLE)
+    # the caption rides in the legend's title: constrained layout stacks figure legends but not a supxlabel
+    explanation = ("The hand layer is worth what 'hand, refit above' keeps beyond 'random, refit above'; "
+                   "'trained, refit above' is the most any layer could give here.")
     fig.legend(handles=[Patch(color=HAND, label="hand-designed layer"), Patch(color=LEARNED, label="trained layer"),
                         Patch(color=NEUTRAL, label="controls: random or no layer")],
-               loc="outside lower center", ncols=3, fontsize=SMALL, frameon=False)
+               loc="outside lower center", ncols=3, fontsize=SMALL, frameon=False,
+               title=wrap(explanation, 7.3, SMALL), title_fontsize=SMALL)
     return fig

@@ -304,14 +304,14 @@ def version_figures(comparison, dataset, limit: int = 60) -> dict:
     return figures
 
 
-def render_units(net, refs, out, restarts: int = 1, maxiter: int = 30, screen: int = 8) -> list:
+def render_units(net, refs, out, restarts: int = 1, maxiter: int = 30, screen: int = 8, progress=None) -> list:
     """Draw each unit's weight grid (first layer) or incoming weights (deeper), beside the input
     that excites it most, as ``out/<layer>_<unit>.png`` (atomic). Returns the paths written.
 
     This is ``handnet watch``'s renderer (``Watcher(render=render_units)``). The maximizing input is
     exact for first-layer units; deeper units get a short search (``screen`` screening starts, then
     ``maxiter`` L-BFGS-B steps from the best), a preview that keeps a save's pictures near a
-    second; ``handnet render`` searches thoroughly."""
+    second; ``handnet render`` searches thoroughly. ``progress(1)`` is called after each unit."""
     from pathlib import Path
 
     from handnet.atomic import save_figure
@@ -330,4 +330,6 @@ def render_units(net, refs, out, restarts: int = 1, maxiter: int = 30, screen: i
         else:
             fig = plot_readout(layer.weights[u.index], net.layers[u.layer - 1].units, str(u), bias, best)
         paths.append(save_figure(fig, Path(out) / unit_filename(str(u)), dpi=DPI))
+        if progress is not None:
+            progress(1)
     return paths
