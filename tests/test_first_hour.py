@@ -107,6 +107,13 @@ def test_sweep_writes_no_file_unless_asked(tmp_path, monkeypatch):
     assert drawn.exit_code == 0 and (tmp_path / "plots" / "s.png").stat().st_size > 1000
 
 
+def test_watch_with_json_writes_nothing_unless_asked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["watch", str(SPEC), "--once", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ok"] and list(tmp_path.iterdir()) == []
+
+
 def test_build_never_overwrites_another_commands_file_unasked(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     random_network(seed=0).save(tmp_path / "3b1b.npz")  # as if `handnet train -o 3b1b.npz` had written it

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from handnet.cli.common import _clean, data_options, json_option, load_network, note, print_json, progress
 
@@ -116,7 +117,7 @@ def diff(a, b, data, split, out, as_json):
 @click.argument("spec", type=click.Path(dir_okay=False))
 @data_options
 @click.option("-o", "--out", default="watch", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the pictures of changed units and report.json.")
+              help="Folder for the pictures of changed units and report.json (with --json: only when -o is given).")
 @click.option("--once", is_flag=True, help="Build, report and exit (for scripts and tests).")
 @click.option("--interval", type=click.FloatRange(min=0.01), default=0.25, show_default=True,
               help="Seconds between looks at the files.")
@@ -129,7 +130,8 @@ def watch(spec, data, split, out, once, interval, no_figures, as_json):
     and per digit with the change since the previous version, e.g. `7: 81.2% (+3.4)`.
 
     A spec error is printed (file, table, field) and the last good network stays in place.
-    Ctrl-C stops. With --json, one JSON object per rebuild, one per line.
+    Ctrl-C stops. With --json, one JSON object per rebuild, one per line, and nothing is written
+    unless -o names a folder.
 
     \b
     Example:
@@ -143,6 +145,9 @@ def watch(spec, data, split, out, once, interval, no_figures, as_json):
     from handnet.viz import tune as tune_figures
 
     dataset = load_test(data, split)
+    if as_json and click.get_current_context().get_parameter_source("out") is ParameterSource.DEFAULT:
+        out, no_figures = None, True  # a script asked for numbers: no pictures, no report.json unasked
+
     def render(net, refs, folder):
         # render_units is looked up at each call, so a test can swap in a quicker renderer
         with progress(len(refs), f"  drawing {len(refs)} unit picture{'s' * (len(refs) != 1)} into {Path(folder)}/") as bar:
@@ -167,7 +172,7 @@ def watch(spec, data, split, out, once, interval, no_figures, as_json):
             click.echo("")
 
     if not once:
-        note(f"watching {spec} (Ctrl-C to stop); pictures in {Path(out)}/")
+        note(f"watching {spec} (Ctrl-C to stop)" + (f"; pictures in {Path(out)}/" if out and not no_figures else ""))
 
     first = watcher.step(draw=False)
     if once and not first.ok:
