@@ -176,9 +176,9 @@ def plot_edge_likeness(groups: dict, colours: dict | None = None):
         ax.scatter(k + rng.uniform(-0.15, 0.15, v.size), v, s=14, color=colour, alpha=0.8)
         if v.size:
             ax.hlines(np.median(v), k - 0.3, k + 0.3, color="black", lw=1.5)
-    ax.axhline(RANDOM_EDGE_LIKENESS, color=NEUTRAL, ls="--", lw=1)
-    ax.text(len(labels) - 0.5, RANDOM_EDGE_LIKENESS + 0.01, f"random weights {RANDOM_EDGE_LIKENESS:.2f}",
-            ha="right", va="bottom", fontsize=SMALL, color="0.3")
+    ax.axhline(RANDOM_EDGE_LIKENESS, color=NEUTRAL, ls="--", lw=1.2,
+               label=f"random weights ({RANDOM_EDGE_LIKENESS:.2f})")
+    ax.legend(fontsize=SMALL, loc="upper right")
     ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right", rotation_mode="anchor", fontsize=SMALL)
     ax.set_xlim(-0.6, len(labels) - 0.4)
     ax.set_ylim(0, 1.02)
@@ -261,6 +261,7 @@ def plot_ladder(rungs: list):
 
     ``rungs``: dicts with ``label``, ``accuracy_mean``, ``accuracy_min``, ``accuracy_max``, ``edge_likeness_median``.
     """
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     fig = _figure(8.6, 4.1)
@@ -271,14 +272,12 @@ def plot_ladder(rungs: list):
     err = np.array([[m - r["accuracy_min"], r["accuracy_max"] - m] for m, r in zip(mean, rungs)]).T
     colours = [HAND] * (len(rungs) - 1) + [LEARNED]
     ax_acc.bar(x, mean, yerr=err, color=colours, capsize=3)
-    ax_acc.axhline(CHANCE, color=NEUTRAL, ls="--", lw=1)
-    ax_acc.text(-0.4, CHANCE + 0.01, "guessing", fontsize=SMALL, color="0.3", va="bottom")
+    ax_acc.axhline(CHANCE, color=NEUTRAL, ls="--", lw=1.2)
     ax_acc.set_ylim(0, 1)
     ax_acc.set_ylabel("test accuracy", fontsize=LABEL)
     ax_acc.set_title("accuracy on the test digits", fontsize=TITLE)
     ax_edge.bar(x, [r["edge_likeness_median"] for r in rungs], color=colours)
-    ax_edge.axhline(RANDOM_EDGE_LIKENESS, color=NEUTRAL, ls="--", lw=1)
-    ax_edge.text(-0.4, RANDOM_EDGE_LIKENESS + 0.01, "random weights", fontsize=SMALL, color="0.3", va="bottom")
+    ax_edge.axhline(RANDOM_EDGE_LIKENESS, color=NEUTRAL, ls="--", lw=1.2)
     ax_edge.set_ylim(0, 1)
     ax_edge.set_ylabel("median edge-likeness, first layer", fontsize=LABEL)
     ax_edge.set_title("how much the first layer looks like strokes", fontsize=TITLE)
@@ -286,8 +285,10 @@ def plot_ladder(rungs: list):
         ax.set_xticks(x, labels, rotation=25, ha="right", rotation_mode="anchor", fontsize=SMALL)
         ax.tick_params(axis="y", labelsize=SMALL)
     fig.legend(handles=[Patch(color=HAND, label="starts from the hand-set weights"),
-                        Patch(color=LEARNED, label="trained from random weights")],
-               loc="outside upper center", ncols=2, fontsize=SMALL, frameon=False)
+                        Patch(color=LEARNED, label="trained from random weights"),
+                        Line2D([], [], color=NEUTRAL, ls="--", lw=1.2,
+                               label="guessing (left), random weights (right)")],
+               loc="outside upper center", ncols=3, fontsize=SMALL, frameon=False)
     caption(fig, "From every weight set by hand (left) to every weight learned (right): accuracy climbs while the first "
             "layer's units look less and less like drawn strokes (1 = exactly a stroke). Error bars: min-max over seeds.")
     return fig
@@ -309,6 +310,7 @@ def plot_drift(units, cosines):
 
 def plot_surgery(rows: list):
     """Accuracy after each surgery variant: ``rows`` of dicts with ``label`` and ``accuracy``."""
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     fig = _figure(7.6, 0.42 * len(rows) + 2.2)
@@ -319,7 +321,6 @@ def plot_surgery(rows: list):
     for i, r in enumerate(rows):
         ax.text(r["accuracy"] + 0.01, i, f"{r['accuracy']:.1%}", va="center", fontsize=SMALL)
     ax.axvline(CHANCE, color="black", ls="--", lw=1)
-    ax.text(CHANCE + 0.005, len(rows) - 0.45, "guessing", fontsize=SMALL, va="top")
     ax.set_yticks(range(len(rows)), [r["label"] for r in rows], fontsize=SMALL)
     ax.tick_params(axis="x", labelsize=SMALL)
     ax.invert_yaxis()
@@ -330,7 +331,8 @@ def plot_surgery(rows: list):
     explanation = ("The hand layer is worth what 'hand, refit above' keeps beyond 'random, refit above'; "
                    "'trained, refit above' is the most any layer could give here.")
     fig.legend(handles=[Patch(color=HAND, label="hand-designed layer"), Patch(color=LEARNED, label="trained layer"),
-                        Patch(color=NEUTRAL, label="controls: random or no layer")],
-               loc="outside lower center", ncols=3, fontsize=SMALL, frameon=False,
+                        Patch(color=NEUTRAL, label="controls: random or no layer"),
+                        Line2D([], [], color="black", ls="--", lw=1, label="guessing (10%)")],
+               loc="outside lower center", ncols=4, fontsize=SMALL, frameon=False,
                title=wrap(explanation, 7.3, SMALL), title_fontsize=SMALL)
     return fig
