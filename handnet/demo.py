@@ -16,7 +16,7 @@ SPEC = Path("weight_specs/3b1b.toml")
 
 def _no_progress(length: int, label: str):
     class _Bar:
-        def update(self, n=1, current_item=None):
+        def update(self, n=1, status=None):
             pass
 
     return contextlib.nullcontext(_Bar())
@@ -27,25 +27,31 @@ def _accuracy_line(label, evaluation) -> str:
     return f"  {label:<34} {evaluation.accuracy:7.1%}   per digit % {per_digit}"
 
 
-def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=print, progress=_no_progress) -> dict:
+def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=print, progress=_no_progress,
+             palette: str = "lesson", config=None) -> dict:
     """Build and check the hand-designed net (and its fitted-readout sibling ``<spec>-fitted.toml``
     when it exists), train the twin, evaluate all of them, draw the figures and write the report,
     everything under ``out``. ``say(text)`` gets the running commentary; ``progress(length, label)``
-    is a context manager giving a bar with ``update(n)``.
+    is a context manager giving a bar with ``update(n, status=None)`` (a training record as status
+    while training). ``palette`` colours the weights; ``config`` is the training recipe for the twin
+    and the study (default: the trainer's recipe, ``TrainConfig()``; the twin gets ``seed``).
 
     Returns the numbers: ``{"data", "files", "report", "playground", "accuracy": {label: evaluation},
     "ladder", "comparison", "surgery"}``.
     """
     from handnet.compare.study import run_study
     from handnet.compiler import check_spec, compile_spec
+    from handnet.compiler.compile import compile_steps
     from handnet.data import load_splits
     from handnet.nn.evaluate import evaluate
     from handnet.nn.train import TrainConfig, train
     from handnet.spec import load_spec
-    from handnet.viz.gallery import write_figure_set
+    from handnet.viz.gallery import figure_steps, write_figure_set
     from handnet.viz.playground import write_playground
     from handnet.viz.report import report_steps, write_report
+    from handnet.viz.style import check_palette
 
+    check_palette(palette)
     out = Path(out)
     spec_path = Path(spec_path)
     fitted_path = spec_path.with_name(f"{spec_path.stem}-fitted.toml")
@@ -67,33 +73,41 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
     nets = {"hand-designed (spec only)": hand}
     if fitted_path.is_file():
         say(f"\n2. the same edges and parts with a readout fitted on the training digits ({fitted_path})")
-        fitted = compile_spec(load_spec(fitted_path))
+        fitted_spec = load_spec(fitted_path)
+        with progress(compile_steps(fitted_spec), "   fitting") as bar:
+            fitted = compile_spec(fitted_spec, progress=bar.update)
         say(f"   saved {fitted.save(out / 'hand-fitted.npz')}")
         nets["hand-designed, fitted readout"] = fitted
 
-    config = TrainConfig(seed=seed)
-    say(f"\n3. the gradient-trained twin: {config.epochs} epochs of {config.optimizer}, {config.loss}, seed {seed}")
+    recipe = config  # the study trains with it too (None: the trainer's own recipe)
+    config = TrainConfig(seed=seed) if recipe is None else recipe.replace(seed=seed)
+    say(f"\n3. the gradient-trained twin: {config.epochs} epochs of {config.optimizer}, {config.loss}, seed {config.seed}")
     with progress(config.epochs, "   training") as bar:
-        result = train(splits.train.X, splits.train.y, config, progress=lambda record: bar.update(1),
+        result = train(splits.train.X, splits.train.y, config, progress=lambda record: bar.update(1, record),
                        data=splits.train.describe())
     twin = result.network
     say(f"   saved {twin.save(out / 'twin.npz')}")
     nets["gradient-trained twin"] = twin
 
-    say(f"\n4. accuracy on {splits.test.describe()}")
+    say(f"\n4. accuracy on {splits.test.describe()} (guessing gets 10%)")
     evaluations = {label: evaluate(net, splits.test) for label, net in nets.items()}
     for label, evaluation in evaluations.items():
         say(_accuracy_line(label, evaluation))
 
     say(f"\n5. figures in {out / 'figures'}")
-    for prefix, net in (("hand", hand), ("twin", twin)):
-        write_figure_set(net, splits.test.X, splits.test.y, out / "figures", prefix)
-    say(f"   {len(list((out / 'figures').glob('*.png')))} PNG files (weights, maximizing inputs, tuning, diagram)")
+    written = []
+    steps = figure_steps(hand, saved=True) + figure_steps(twin, saved=True)
+    with progress(steps, "   drawing") as bar:
+        for prefix, net in (("hand", hand), ("twin", twin)):
+            written += write_figure_set(net, splits.test.X, splits.test.y, out / "figures", prefix, palette=palette,
+                                        progress=bar.update)
+    say(f"   {len(written)} PNG files (weights, maximizing inputs, tuning, diagram)")
 
-    say(f"\n6. hand-designed vs learned: the ladder, the comparison and the surgery ({seeds} seeds)")
+    say(f"\n6. hand-designed vs learned: the ladder, the comparison and the surgery ({seeds} seed{'s' * (seeds != 1)})")
     with progress(report_steps(seeds), "   measuring") as bar:
-        study = run_study(spec_path, splits, seeds=seeds, progress=bar.update)
-        page = write_report(study, out / "report", progress=bar.update)
+        study = run_study(spec_path, splits, seeds=seeds, config=recipe,
+                          progress=bar.update)
+        page = write_report(study, out / "report", progress=bar.update, palette=palette)
     results = study.to_dict()
     say((out / "report" / "ladder.md").read_text())
     for side in ("a", "b"):
@@ -104,6 +118,8 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
             f"   {prof['name']}: edge-likeness (median) {likeness}; on uniform noise it answers with mean "
             f"confidence {noise['mean_confidence']:.2f} (digits: {prof['noise']['digits']['mean_confidence']:.2f})"
         )
+    say("   (edge-likeness: 1 = exactly a drawn stroke, about 0.16 for random weights; confidence: 0.1 = no idea, "
+        "1 = certain)")
     say(f"   the whole report, offline: {page}")
 
     say("\n7. the playground: draw your own digit and watch both networks light up")
@@ -117,19 +133,23 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
             "accuracy": evaluations, **results}
 
 
-def regenerate_figures(out, spec_path=SPEC, trained_path=None, dpi: int = 80, note=print):
+def regenerate_figures(out, spec_path=SPEC, trained_path=None, dpi: int | None = None, note=print,
+                       progress=_no_progress, palette: str = "lesson"):
     """Rebuild the committed ``figures/`` folder: ``hand-*`` from the spec, ``trained-*`` from its
     trained twin (loaded from ``trained_path``, or trained on the bundled sample with seed 0).
 
-    A missing spec is skipped and said so through ``note``. Returns ``(written paths, notes)``.
+    A missing spec is skipped and said so through ``note``; ``progress`` is as in ``run_demo``.
+    Returns ``(written paths, notes)``.
     """
     from handnet.compiler import compile_spec
     from handnet.data import load_splits
     from handnet.nn.network import Network
     from handnet.nn.train import TrainConfig, train
     from handnet.spec import load_spec
-    from handnet.viz.gallery import write_figure_set
+    from handnet.viz.gallery import figure_steps, write_figure_set
+    from handnet.viz.style import DPI, check_palette
 
+    check_palette(palette)
     notes = []
 
     def tell(message):
@@ -146,10 +166,14 @@ def regenerate_figures(out, spec_path=SPEC, trained_path=None, dpi: int = 80, no
     if trained_path:
         nets.append(("trained", Network.load(trained_path)))
     else:
-        note(f"training the twin on {splits.train.describe()} (seed 0) ...")
-        nets.append(("trained", train(splits.train.X, splits.train.y, TrainConfig(seed=0)).network))
+        config = TrainConfig(seed=0)
+        with progress(config.epochs, f"training the twin on {splits.train.describe()} (seed 0)") as bar:
+            twin = train(splits.train.X, splits.train.y, config, progress=lambda record: bar.update(1, record))
+        nets.append(("trained", twin.network))
     written = []
-    for prefix, net in nets:
-        note(f"drawing {prefix}-* ({'-'.join(map(str, net.sizes))} net) ...")
-        written += write_figure_set(net, splits.test.X, splits.test.y, out, prefix, dpi)
+    with progress(sum(figure_steps(net, saved=True) for _, net in nets),
+                  "drawing " + " and ".join(f"{prefix}-*" for prefix, _ in nets)) as bar:
+        for prefix, net in nets:
+            written += write_figure_set(net, splits.test.X, splits.test.y, out, prefix, dpi or DPI, palette,
+                                        progress=bar.update)
     return written, notes

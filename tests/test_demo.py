@@ -1,6 +1,9 @@
-"""`handnet demo`, the README's first command, end to end on the bundled sample (about a minute)."""
+"""`handnet demo`, the README's first command, end to end on the bundled sample (small settings: a
+few epochs, one seed), written somewhere other than demo/ so its closing hints must name the real paths."""
 
 import json
+import shlex
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -8,9 +11,9 @@ from handnet.cli import main
 from handnet.nn.network import Network
 
 
-def test_demo_writes_networks_figures_and_report(tmp_path):
-    out = tmp_path / "demo"
-    result = CliRunner().invoke(main, ["demo", "-o", str(out), "--seeds", "1", "--json"])
+def test_demo_writes_networks_figures_and_report_and_names_them(tmp_path):
+    out = tmp_path / "elsewhere"
+    result = CliRunner().invoke(main, ["demo", "-o", str(out), "--seeds", "1", "--epochs", "8", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     for name in ("hand.npz", "hand-fitted.npz", "twin.npz"):
@@ -27,3 +30,15 @@ def test_demo_writes_networks_figures_and_report(tmp_path):
     hand, fitted, twin = (accuracy[k]["accuracy"] for k in accuracy)
     assert 0.5 < hand < fitted < twin
     assert [r["label"] for r in summary["ladder"]["rungs"]] == ["spec", "calibrated", "readout", "fine-tuned", "trained"]
+
+    # the closing hints: every path they name is one the demo wrote (or the spec it read), none is demo/...
+    hints = result.stderr[result.stderr.index("\ndone."):]
+    assert f"{out}/" in hints and str(out / "report" / "index.html") in hints
+    named = [word for line in hints.splitlines() if line.startswith("  ") and "handnet" in line
+             for word in shlex.split(line) if word.endswith((".npz", ".toml", ".html"))]
+    assert len(named) >= 3 and all(Path(word).is_file() for word in named), named
+    assert str(out / "twin.npz") in named and "demo/" not in hints.replace(str(out), "OUT")
+    # the same progress style for every step when stderr is not a terminal: what, how far, how long
+    for label in ("fitting", "training", "drawing", "measuring"):
+        assert any(line.strip().startswith(f"{label}: ") and "done in" in line for line in result.stderr.splitlines())
+    assert any(line.strip().startswith("training: 8/8") and "loss" in line for line in result.stderr.splitlines())

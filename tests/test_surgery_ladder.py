@@ -79,7 +79,7 @@ def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small
         write_idx(folder / f"{split}-labels-idx1-ubyte.gz", dataset.labels)
     out = tmp_path / "report"
     result = CliRunner().invoke(main, ["report", str(SPEC), "--data", str(folder), "--seeds", "1", "--epochs", "1",
-                                       "-o", str(out)])
+                                       "--palette", "colorblind", "-o", str(out)])
     assert result.exit_code == 0, result.output
     ladder = json.loads((out / "report.json").read_text())["ladder"]
     assert [r["label"] for r in ladder["rungs"]] == ["spec", "calibrated", "readout", "fine-tuned", "trained"]
@@ -94,6 +94,10 @@ def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small
     assert not re.search(r'(src|href)="(http|//)', page)  # nothing fetched from elsewhere
     for heading in ("The ladder", "hand vs trained", "Surgery", "maximizing inputs"):
         assert heading in page
+    # every number beside its baseline, and the surprising one explained
+    for sentence in ("Guessing gets 10%", "random weights score about 0.16", "0.1 to each of the ten digits",
+                     "can fall below guessing", "what any features give", "Weight pictures: blue +, orange -"):
+        assert sentence in page, sentence
     numbers = json.loads((out / "report.json").read_text())
     assert set(numbers) == {"ladder", "comparison", "surgery"}
     assert "| 5. trained |" in (out / "ladder.md").read_text() and "train (1500 digits" in result.output

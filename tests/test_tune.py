@@ -410,9 +410,9 @@ def test_watch_command_loop_reports_each_save_and_stops_on_ctrl_c(tmp_path, monk
     real_render = handnet.viz.tune.render_units
     drawn = []
 
-    def edges_only(net, refs, out):  # the edge pictures are quick; deeper units' maximizers are not
+    def edges_only(net, refs, out, **options):  # the edge pictures are quick; deeper units' maximizers are not
         drawn.append(list(refs))
-        return real_render(net, [r for r in refs if r.startswith("edges:")], out)
+        return real_render(net, [r for r in refs if r.startswith("edges:")], out, **options)
 
     monkeypatch.setattr(handnet.viz.tune, "render_units", edges_only)
     result = CliRunner().invoke(main, ["watch", str(spec), "--json", "-o", str(tmp_path / "w")])

@@ -222,9 +222,140 @@ def note(message: str) -> None:
     click.echo(message, err=True)
 
 
-def progress(length: int, label: str):
-    """A progress bar on stderr (hidden when stderr is not a terminal)."""
-    return click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True)
+def _seconds(t: float) -> str:
+    return f"{t:.0f} s" if t < 90 else f"{t / 60:.1f} min"
+
+
+def training_status(record: dict) -> str:
+    """A training epoch's record (``handnet.nn.train``) as the one status line every trainer shows."""
+    parts = [f"loss {record['loss']:.4f}"] if record.get("loss") is not None else []
+    for key, name in (("train_accuracy", "train"), ("test_accuracy", "test")):
+        if record.get(key) is not None:
+            parts.append(f"{name} {record[key]:.1%}")
+    return "  ".join(parts)
+
+
+class Progress:
+    """What is happening, how far it got and how long is left, on stderr: a bar with the count and
+    an ETA on a terminal; otherwise (a log, a pipe, CI) plain lines, ``label: done/total ... (about
+    N s left)``, at most one every ``interval`` seconds and always one when the step ends, so a
+    quick step is one line and a long one shows it is moving.
+
+    ``update(n=1, status=None)`` advances by ``n`` steps; ``status`` is a short text shown beside the
+    count (a dict is read as a training record: loss and accuracy). ``update(0, status)`` changes the
+    status only, which on a terminal shows that work goes on and otherwise prints nothing.
+    """
+
+    def __init__(self, length: int, label: str, file=None, terminal: bool | None = None, interval: float = 5.0):
+        self.length, self.label, self.interval = max(int(length), 1), label, interval
+        self.file = file if file is not None else sys.stderr
+        self.terminal = bool(getattr(self.file, "isatty", lambda: False)()) if terminal is None else terminal
+        self.done, self.started, self.shown, self._bar = 0, time.monotonic(), None, None
+
+    def __enter__(self):
+        self.started = time.monotonic()
+        if self.terminal:
+            self._bar = click.progressbar(length=self.length, label=self.label, file=self.file, show_pos=True,
+                                          show_eta=True, item_show_func=lambda status: status)
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+        return False
+
+    def update(self, n: int = 1, status=None) -> None:
+        if isinstance(status, dict):
+            status = training_status(status)
+        self.done = min(self.done + n, self.length)
+        if self._bar is not None:
+            self._bar.update(n, status)
+            return
+        now = time.monotonic()
+        finished = self.done >= self.length
+        if n == 0 or self.shown == "end" or not (finished or now - (self.shown or self.started) >= self.interval):
+            return
+        self.shown, elapsed = now, now - self.started
+        line = f"{self.label.strip()}: {self.done}/{self.length}" + (f"  {status}" if status else "")
+        if finished:
+            line += f"  (done in {_seconds(elapsed)})"
+        else:
+            line += f"  ({_seconds(elapsed)} so far, about {_seconds(elapsed * (self.length - self.done) / self.done)} left)"
+        click.echo(f"{self.label[: len(self.label) - len(self.label.lstrip())]}{line}", file=self.file)
+        if finished:
+            self.shown = "end"
+
+
+def progress(length: int, label: str) -> Progress:
+    """The one progress display: ``with progress(n, "what") as bar: ... bar.update(1)`` (see ``Progress``)."""
+    return Progress(length, label)
+
+
+def load_network(path, data=None):
+    """``handnet.load``: a saved network, or a spec compiled on the spot; a spec that fits or
+    calibrates on training digits shows its progress while it does."""
+    from pathlib import Path
+
+    from handnet import load
+
+    if Path(path).suffix.lower() != ".toml" or not Path(path).is_file():
+        return load(path, data)
+    from handnet.compiler.compile import compile_spec, compile_steps
+    from handnet.spec import load_spec
+
+    spec = load_spec(path)
+    if not spec.needs_data:
+        return compile_spec(spec)
+    where = "the bundled training sample" if data is None else data
+    with progress(compile_steps(spec), f"compiling {path} (fitting on {where})") as bar:
+        return compile_spec(spec, data, progress=bar.update)
+
+
+def palette_option(func):
+    """``--palette``, the weight colours of every figure a command draws (``handnet.viz.style``)."""
+    from handnet.viz.style import PALETTE_HELP, PALETTES
+
+    return click.option("--palette", type=click.Choice(list(PALETTES)), default="lesson", show_default=True,
+                        help=PALETTE_HELP)(func)
+
+
+def command_name() -> str:
+    """How to run handnet again from this shell, for hints: ``handnet`` when that is on PATH, else the
+    path it was run by (``.venv/bin/handnet`` after ``make demo``), else ``PYTHON -m handnet``."""
+    import os
+    import shlex
+    import shutil
+    from pathlib import Path
+
+    def shown(path) -> str:
+        path = Path(path)
+        try:
+            path = path.resolve().relative_to(Path.cwd().resolve()) if path.is_absolute() else path
+        except ValueError:
+            pass
+        text = str(path)
+        return shlex.quote(text if "/" in text or path.is_absolute() else f"./{text}")
+
+    on_path = shutil.which("handnet")
+    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if argv0 is not None and argv0.stem == "handnet" and argv0.is_file():
+        if on_path and os.path.samefile(on_path, argv0):
+            return "handnet"
+        return shown(argv0)
+    if on_path and Path(on_path).parent == Path(sys.executable).parent:
+        return "handnet"
+    return f"{shown(sys.executable)} -m handnet"
+
+
+def activate_hint(command: str) -> str | None:
+    """When ``command`` is a virtualenv's handnet, how to make plain ``handnet`` work in this shell."""
+    from pathlib import Path
+
+    if command in ("handnet",) or " " in command:
+        return None
+    activate = Path(command).parent / "activate"
+    return f"(or run `. {activate}` once, and plain `handnet` works in this shell)" if activate.is_file() else None
 
 
 LABEL_FOLDERS = {str(d) for d in range(10)}

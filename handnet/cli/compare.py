@@ -6,13 +6,13 @@ imports.py, report.py); heavy modules are imported inside the commands.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import click
 
-from handnet import load
 from handnet.cli.common import (HandnetGroup, check_output, data_inputs, data_options, digits_option, json_option,
-                                note, print_json, progress, spec_inputs)
+                                load_network, note, palette_option, print_json, progress, spec_inputs)
 
 
 def _pct(x) -> str:
@@ -32,8 +32,9 @@ def _stepper(bar):
 @click.option("--figures", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Also write the comparison figures (PNG) into DIR.")
 @digits_option
+@palette_option
 @json_option
-def compare(net_a, net_b, data, split, ablation_mode, figures, digits, as_json):
+def compare(net_a, net_b, data, split, ablation_mode, figures, digits, palette, as_json):
     """Compare two networks of the same shape on one test split. A and B are saved networks (.npz)
     or specs (.toml, compiled on the spot).
 
@@ -55,7 +56,7 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, digits, as_json):
     if figures:
         check_output(figures, folder=True, option="--figures")
 
-    a, b = load(net_a, data), load(net_b, data)
+    a, b = load_network(net_a, data), load_network(net_b, data)
     names = (Path(net_a).stem, Path(net_b).stem)
     if names[0] == names[1]:
         names = (f"A:{names[0]}", f"B:{names[1]}")
@@ -69,7 +70,7 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, digits, as_json):
     if figures:
         from handnet.viz.report import comparison_figures
 
-        for name, fig in comparison_figures(result).items():
+        for name, fig in comparison_figures(result, palette).items():
             from handnet.atomic import save_figure
 
             save_figure(fig, Path(figures) / f"{name}.png")
@@ -101,18 +102,19 @@ def text_summary(result) -> str:
         lines.append(f"{'  digit ' + str(d):14}{_pct(a.accuracy.per_digit[d]):>{w}}  {_pct(b.accuracy.per_digit[d]):>{w}}")
     lines.append(f"{'agreement':14}{_pct(result.agreement):>{w}}  (same answer on the same digit)")
     lines.append("")
-    lines.append("edge-likeness (median best-stroke correlation per hidden layer; deeper layers are linear approximations)")
+    lines.append("edge-likeness (median best-stroke correlation per hidden layer; deeper layers are linear approximations;"
+                 " 1 = exactly a drawn stroke, random weights 0.16)")
     sa, sb = summarize(a.edges), summarize(b.edges)
     for (la, va), (lb, vb) in zip(sa.items(), sb.items()):
         lines.append(f"  {la} {va['median']:.2f} (>0.7: {va['above_0.7']:.0%})   {lb} {vb['median']:.2f} (>0.7: {vb['above_0.7']:.0%})")
-    lines.append("linear CKA between corresponding layers")
+    lines.append("linear CKA between corresponding layers (1 = the same arrangement of the digits, 0 = unrelated)")
     for c in result.cka_layers:
         lines.append(f"  {c['layer_a']} / {c['layer_b']}: {c['cka']:.2f}")
-    lines.append("unit matching (Hungarian; mean matched score)")
+    lines.append("unit matching (Hungarian; mean matched score: 1 = every unit has an identical partner)")
     for crit, matchings in result.matchings.items():
         text = ", ".join(f"{m.layer_a}/{m.layer_b} {m.mean_score:+.2f}" for m in matchings)
         lines.append(f"  {'activation correlation' if crit == 'activation' else 'weight cosine':24}{text}")
-    lines.append("confidence (mean brightest output) on real digits / uniform noise / a blank image")
+    lines.append("confidence (mean brightest output) on real digits / uniform noise / a blank image (0.1 = no idea)")
     for p in (a, b):
         n = p.noise
         lines.append(
@@ -120,7 +122,8 @@ def text_summary(result) -> str:
             f"{n['blank']['mean_confidence']:.2f}   ({n['noise']['fraction_confident']:.0%} of noise images called a digit "
             f"with confidence >= {n['confident_threshold']})"
         )
-    lines.append(f"ablation (activation set to {'0' if a.ablation['mode'] == 'zero' else 'its mean'}): units that matter most")
+    lines.append(f"ablation (activation set to {'0' if a.ablation['mode'] == 'zero' else 'its mean'}): units that matter "
+                 "most, by the accuracy lost without them")
     for p in (a, b):
         top = sorted(p.ablation["units"], key=lambda u: -u["drop"])[:3]
         lines.append(f"  {p.name}: " + ", ".join(f"{u['unit']} -{100 * u['drop']:.1f} pts" for u in top))
@@ -219,15 +222,15 @@ def surgery(hand, trained, layer, alone, units, data, split, seed, epochs, digit
         handnet surgery demo/hand.npz demo/twin.npz --layer edges --data ../shared/mnist --split dev --json
     """
     from handnet.data.mnist import load_splits
-    from handnet.compare.surgery import check_surgery, surgery as run_surgery
+    from handnet.compare.surgery import MEANINGS, SURGERY_REFITS, check_surgery, surgery as run_surgery
 
-    hand_net, trained_net = load(hand, data), load(trained, data)
+    hand_net, trained_net = load_network(hand, data), load_network(trained, data)
     check_surgery(hand_net, trained_net, layer)
     for ref in units:
         trained_net.unit(ref)  # a typo fails before any training
     splits = load_splits(data, split)
     config = _config(epochs)
-    with progress(4, "refitting") as bar:
+    with progress(SURGERY_REFITS, f"refitting the layers above {layer}, 4 times") as bar:
         result = run_surgery(hand_net, trained_net, splits.train.X, splits.train.y, splits.test.X, splits.test.y,
                              layer=layer, config=config, seed=seed, data=splits.description, progress=_stepper(bar),
                              alone=alone, digits=digits, units=list(units) or None)
@@ -240,7 +243,12 @@ def surgery(hand, trained, layer, alone, units, data, split, seed, epochs, digit
     if result.note:
         click.echo(f"note: {result.note}")
     for v in result.variants:
-        click.echo(f"  {v['label']:24}{_pct(v['accuracy'])}   ({_pct(v['kept']).strip()} of the trained accuracy)")
+        click.echo(f"  {v['label']:22}{_pct(v['accuracy'])}  ({_pct(v['kept']).strip():>6} of trained)  "
+                   f"{MEANINGS.get(v['label'], '')}")
+    click.echo(textwrap.fill(
+        "Guessing gets 10%. If 'hand, refit above' is near 'trained, refit above', the hand layer carries what the "
+        "network needs; if it is no better than 'random, refit above', it adds nothing any features would not.",
+        100, initial_indent="  ", subsequent_indent="  "))
     click.echo("unit substitution, nothing retrained (loss: cross-entropy on the test digits; 'recovers' = the share "
                "of the loss lost by holding the unit at its mean that the hand unit wins back):")
     for u in result.units:
@@ -299,6 +307,7 @@ def ladder(spec, data, split, seeds, epochs, figure, digits, as_json):
     for row in ladder_rows(result):
         click.echo(f"  {row[0]:14}{row[2]:40} edge-likeness (median per hidden layer): {', '.join(row[3:])}")
     click.echo("  " + calibration_note(result))
+    click.echo("  Guessing gets 10%; edge-likeness is 1 for a drawn stroke and about 0.16 for random weights.")
     if result.drift:
         low = sorted(result.drift, key=lambda d: d["cosine_mean"])[:3]
         click.echo("  fine-tuning moved most: " + ", ".join(f"{d['unit']} (cosine {d['cosine_mean']:.2f})" for d in low))
@@ -314,8 +323,9 @@ def ladder(spec, data, split, seeds, epochs, figure, digits, as_json):
 @click.option("--layer", default="hidden1", show_default=True, metavar="NAME", help="Layer for the surgery.")
 @epochs_option
 @digits_option
+@palette_option
 @json_option
-def report(spec, data, split, output, seeds, layer, epochs, digits, as_json):
+def report(spec, data, split, output, seeds, layer, epochs, digits, palette, as_json):
     """One self-contained HTML page: the ladder, hand vs trained, the surgery, weights side by side.
 
     Figures are embedded as base64 PNG, so index.html reads offline and can be mailed as one
@@ -326,6 +336,7 @@ def report(spec, data, split, output, seeds, layer, epochs, digits, as_json):
     Example:
         handnet report weight_specs/3b1b.toml -o report/
         handnet report weight_specs/3b1b.toml --data ../shared/mnist --split dev -o report-dev/
+        handnet report weight_specs/3b1b.toml --palette colorblind -o report-cb/
     """
     import json
 
@@ -342,7 +353,7 @@ def report(spec, data, split, output, seeds, layer, epochs, digits, as_json):
     with progress(report_steps(seeds), "report") as bar:
         study = run_study(spec, splits, seeds=seeds, config=_config(epochs), layer=layer, progress=_stepper(bar),
                           digits=digits)
-        path = write_report(study, output, progress=_stepper(bar))
+        path = write_report(study, output, progress=_stepper(bar), palette=palette)
     results = study.to_dict()
     write_text(Path(output) / "report.json", json.dumps(_clean(results), indent=2))
     if as_json:
@@ -350,6 +361,7 @@ def report(spec, data, split, output, seeds, layer, epochs, digits, as_json):
         return
     click.echo(f"report written to {path}")
     click.echo(Path(output, "ladder.md").read_text())
+    click.echo("Guessing gets 10%; edge-likeness is 1 for a drawn stroke and about 0.16 for random weights.")
 
 
 commands = [compare, surgery, ladder, import_group, report]

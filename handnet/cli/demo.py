@@ -1,10 +1,30 @@
 """``handnet demo``: the main job on the bundled data, end to end (``handnet.demo.run_demo``)."""
 
+import shlex
+from pathlib import Path
+
 import click
 
-from handnet.cli.common import check_output, json_option, note, print_json, progress
+from handnet.cli.common import activate_hint, check_output, command_name, json_option, note, palette_option, print_json, progress
 
 SPEC = "weight_specs/3b1b.toml"
+
+
+def next_steps(out, spec_path, command: str) -> list[str]:
+    """The demo's last lines: what to run next, with the paths it really wrote and the way to run handnet."""
+    out, q = Path(out), shlex.quote
+    lines = [
+        f"\ndone. Everything is in {out}/; open {out / 'report' / 'index.html'} in a browser for the whole comparison.",
+        "Next:",
+        f"  {command} explain {q(str(spec_path))} parts:upper_loop",
+        "      what one hand-designed unit reads, and why",
+        f"  {command} render maximize {q(str(out / 'twin.npz'))} --unit hidden2:7 -o {q(str(out / 'figures'))}",
+        "      the image that excites one trained unit most, next to the digits that do",
+        f"  {command} compare {q(str(out / 'hand.npz'))} {q(str(out / 'twin.npz'))}",
+        "      the hand-designed net against the trained one, in numbers",
+    ]
+    hint = activate_hint(command)
+    return lines + ([f"  {hint}"] if hint else [])
 
 
 @click.command("demo")
@@ -14,8 +34,11 @@ SPEC = "weight_specs/3b1b.toml"
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True, help="Seed for training the twin.")
 @click.option("--seeds", type=click.IntRange(1, 100), default=3, show_default=True,
               help="Training runs per trained rung of the ladder.")
+@palette_option
+@click.option("--epochs", type=click.IntRange(min=1), default=None, hidden=True,
+              help="Train every network for this many epochs (for quick checks; default: the trainer's recipe).")
 @json_option
-def demo(out, spec_path, seed, seeds, as_json):
+def demo(out, spec_path, seed, seeds, palette, epochs, as_json):
     """Run the main job on the bundled sample: build the hand-designed 3b1b network from its spec, check
     it, train its gradient-trained twin, evaluate both, draw the figures, and compare hand-designed and
     learned along the ladder from every-weight-from-the-spec to fully trained.
@@ -28,13 +51,17 @@ def demo(out, spec_path, seed, seeds, as_json):
     \b
     Example:
         handnet demo -o demo
+        handnet demo -o demo-cb --palette colorblind
     """
     from handnet.demo import run_demo
+    from handnet.nn.train import TrainConfig
 
     check_output(out, folder=True)
 
     say = note if as_json else click.echo
-    results = run_demo(out, spec_path, seed, seeds, say=say, progress=progress)
+    config = None if epochs is None else TrainConfig().replace(epochs=epochs)
+    results = run_demo(out, spec_path, seed, seeds, say=say, progress=progress, palette=palette, config=config)
     if as_json:
         print_json(dict(results, accuracy={label: e.to_dict() for label, e in results["accuracy"].items()}))
-    note("\ndone. Next: `handnet explain weight_specs/3b1b.toml`, `handnet render weights demo/twin.npz`")
+    for line in next_steps(out, spec_path, command_name()):
+        note(line)

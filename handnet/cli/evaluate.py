@@ -2,8 +2,8 @@
 
 import click
 
-from handnet import load
-from handnet.cli.common import data_options, digits_option, json_option, print_json, scorable, scoring_digits, training_data
+from handnet.cli.common import (data_options, digits_option, json_option, load_network, print_json, scorable, scoring_digits,
+                                training_data)
 
 
 @click.command("evaluate")
@@ -29,7 +29,7 @@ def evaluate(net, data, split, digits, as_json):
     """
     from handnet.nn.evaluate import evaluate as run_evaluation
 
-    network = load(net, training_data(data))
+    network = load_network(net, training_data(data))
     read = scorable(network, net, digits)
     dataset = scoring_digits(data, split)
     result = run_evaluation(network, dataset, read=read)

@@ -10,22 +10,22 @@ from pathlib import Path
 
 import click
 
-from handnet import load
-from handnet.cli.common import (FiniteFloat, HandnetGroup, check_output, data_inputs, data_options, json_option, print_json,
-                                progress, scoring_digits, training_data)
+from handnet.cli.common import (FiniteFloat, HandnetGroup, check_output, data_inputs, data_options, json_option, load_network,
+                                palette_option, print_json, progress, scoring_digits, training_data)
 
 FORMATS = ("png", "svg")
-PALETTES = ("lesson", "colorblind")
 
 
 def _save(figures: dict, out, prefix: str, fmt: str, dpi: int) -> list[str]:
     from handnet.atomic import save_figure
 
     written = []
-    for stem, fig in figures.items():
-        path = Path(out) / f"{prefix}{stem}.{fmt}"
-        save_figure(fig, path, dpi=dpi, bbox_inches="tight")
-        written.append(str(path))
+    with progress(len(figures), f"writing {len(figures)} figures into {out}") as bar:
+        for stem, fig in figures.items():
+            path = Path(out) / f"{prefix}{stem}.{fmt}"
+            save_figure(fig, path, dpi=dpi, bbox_inches="tight")
+            written.append(str(path))
+            bar.update(1)
     return written
 
 
@@ -41,8 +41,7 @@ def figure_options(func):
     """NET, ``--unit``, ``-o``, ``--format``, ``--dpi``, ``--palette``, ``--json`` and the data options."""
     func = json_option(func)
     func = data_options(func)
-    func = click.option("--palette", type=click.Choice(PALETTES), default="lesson", show_default=True,
-                        help="Weight colours (weights, diagram): lesson green +/red -; colorblind blue +/orange -.")(func)
+    func = palette_option(func)
     func = click.option("--dpi", type=click.IntRange(20, 600), default=110, show_default=True,
                         help="Resolution of PNG files.")(func)
     func = click.option("--format", "fmt", type=click.Choice(FORMATS), default="png", show_default=True)(func)
@@ -91,7 +90,7 @@ def weights_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json):
     """
     from handnet.viz import gallery
 
-    network = load(net, data)
+    network = load_network(net, data)
     written = _save(gallery.weight_figures(network, unit, palette), out, _prefix(net), fmt, dpi)
     _report(as_json, net, written)
 
@@ -130,7 +129,7 @@ def maximize_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, top_k,
 
     if npz_path:
         check_output(npz_path, [net, *data_inputs(data)], option="--npz")
-    network = load(net, training_data(data))
+    network = load_network(net, training_data(data))
     if unit is not None:
         network.unit(unit)  # a typo fails before any work
     X = scoring_digits(data, split).X if top_k else None
@@ -168,7 +167,7 @@ def tuning_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json):
     """
     from handnet.viz import gallery
 
-    network = load(net, data)
+    network = load_network(net, data)
     refs = gallery.tuning_refs(network, unit)
     with progress(len(refs), "tuning curves") as bar:
         figures, results = gallery.tuning_figures(network, unit, progress=bar.update)
@@ -198,7 +197,7 @@ def diagram_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, image, 
     from handnet.viz import gallery
     from handnet.errors import HandnetError
 
-    network = load(net, training_data(data))
+    network = load_network(net, training_data(data))
     if unit is not None:
         network.unit(unit)  # a typo fails before any work
     suffix = "" if unit is None else "-" + str(network.unit(unit)).replace(":", "-")
@@ -235,7 +234,7 @@ def digits_cmd(net, unit, out, fmt, dpi, palette, data, split, as_json, count):
     """
     from handnet.viz import gallery
 
-    network = load(net, training_data(data))
+    network = load_network(net, training_data(data))
     if unit is not None:
         network.unit(unit)
     test = scoring_digits(data, split)

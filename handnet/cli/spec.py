@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from handnet.cli.common import check_output, data_inputs, data_options, json_option, note, print_json, spec_inputs
+from handnet.cli.common import check_output, data_inputs, data_options, json_option, print_json, progress, spec_inputs
 
 
 def _data(data, split):
@@ -18,18 +18,43 @@ def _data(data, split):
 
 
 def _compile(spec_path, data, split):
-    from handnet.compiler.compile import compile_spec
+    from handnet.compiler.compile import compile_spec, compile_steps
     from handnet.spec import load_spec
 
     spec = load_spec(spec_path)
-    if spec.needs_data:
-        note(f"{spec_path}: fitting/calibrating on {'the bundled training sample' if data is None else data}")
-    return spec, compile_spec(spec, _data(data, split) if spec.needs_data else None)
+    if not spec.needs_data:
+        return spec, compile_spec(spec)
+    where = "the bundled training sample" if data is None else data
+    with progress(compile_steps(spec), f"{spec_path}: fitting/calibrating on {where}") as bar:
+        return spec, compile_spec(spec, _data(data, split), progress=bar.update)
+
+
+def _default_out(spec_path) -> Path:
+    """Where ``build`` writes without -o: ``<spec stem>.npz`` here, unless that file holds something
+    else (a trained network, a net from another spec, not a network): then it refuses, in one line."""
+    from handnet.errors import HandnetError, NetworkFileError
+    from handnet.nn.network import Network
+
+    out = Path(Path(spec_path).stem + ".npz")
+    if not out.exists():
+        return out
+    try:
+        provenance = Network.load(out).metadata.get("provenance") or {}
+    except NetworkFileError:
+        provenance = {}
+    if provenance.get("kind") != "spec" or Path(str(provenance.get("spec", ""))).name != Path(spec_path).name:
+        held = {"trained": "a trained network", "spec": f"a network built from {provenance.get('spec')}"}.get(
+            provenance.get("kind"), "something build did not write")
+        raise HandnetError(f"{out} already exists and holds {held}; build will not overwrite it unasked: "
+                           f"choose the file with -o, e.g. -o nets/{out}")
+    return out
 
 
 @click.command("build")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", default=None, type=click.Path(dir_okay=False), help="Output .npz (default: <spec stem>.npz).")
+@click.option("-o", "--out", default=None, type=click.Path(dir_okay=False),
+              help="Output .npz (default: <spec stem>.npz in the current folder, replaced only if built from the "
+                   "same spec).")
 @data_options
 @json_option
 def build(spec, out, data, split, as_json):
@@ -37,14 +62,14 @@ def build(spec, out, data, split, as_json):
 
     \b
     Example:
-        handnet build weight_specs/3b1b.toml -o 3b1b.npz
-        handnet build weight_specs/3b1b-fitted.toml --data ../shared/mnist
+        handnet build weight_specs/3b1b.toml -o nets/3b1b.npz
+        handnet build weight_specs/3b1b-fitted.toml --data ../shared/mnist -o nets/3b1b-fitted.npz
     """
     inputs = spec_inputs(spec) + data_inputs(data)  # neither the spec, its includes nor the data is overwritten
-    out = out or Path(spec).with_suffix(".npz").name
-    check_output(out, inputs)
+    target = Path(out) if out else _default_out(spec)
+    check_output(target, inputs)
     parsed, net = _compile(spec, data, split)
-    path = net.save(out)
+    path = net.save(target)
     summary = {"spec": spec, "out": str(path), "sha256": parsed.sha256, "sizes": net.sizes,
                "n_parameters": net.n_parameters, "layers": {layer.name: list(layer.units) for layer in net.layers},
                "fitted": parsed.fit, "provenance": net.metadata["provenance"]}

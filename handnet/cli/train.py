@@ -1,10 +1,8 @@
 """``handnet train``: the gradient-trained twin, over ``handnet.nn.train``."""
 
-import sys
-
 import click
 
-from handnet.cli.common import FiniteFloat, check_output, data_inputs, data_options, digits_option, json_option, note, print_json
+from handnet.cli.common import FiniteFloat, check_output, data_inputs, data_options, digits_option, json_option, note, print_json, progress
 
 DEFAULTS = {  # mirrors handnet.nn.train.TrainConfig() so --help stays fast (checked by the tests)
     "epochs": 60,
@@ -172,13 +170,7 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
         resolve_freeze(init, frozen)  # fail on a bad layer name before any work
     note(f"data: {description}")
 
-    bar = click.progressbar(
-        length=epochs, label="training", file=sys.stderr, show_pos=True,
-        item_show_func=lambda r: None if r is None else (
-            f"loss {r['loss']:.4f}  train {r['train_accuracy']:.1%}  test {r['test_accuracy']:.1%}"
-        ),
-    )
-    with bar:
+    with progress(epochs, f"training ({epochs} epochs)") as bar:
         result = run_training(
             train_set.X, train_set.y, config, init=init, freeze=frozen, X_test=test.X, y_test=test.y,
             progress=lambda record: bar.update(1, record), data=description, output_units=output_units,

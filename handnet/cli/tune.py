@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
-from handnet import load
 from handnet.cli.common import (FiniteFloat, _clean, check_output, data_inputs, data_options, digits_option, json_option,
-                                note, print_json, scorable, spec_inputs)
+                                load_network, note, print_json, progress, scorable, spec_inputs)
 
 
 def _save(fig, path) -> Path:
@@ -48,7 +48,7 @@ def errors(net, data, split, digit, top, out, digits, as_json):
 
     if out:
         check_output(out, folder=True)
-    network = load(net, data)
+    network = load_network(net, data)
     scorable(network, net, digits)
     dataset = load_test(data, split)
     analysis = analyze_errors(network, dataset, digit=digit, digits=digits)
@@ -106,7 +106,7 @@ def diff(a, b, data, split, out, digits, as_json):
 
     if out:
         check_output(out, folder=True)
-    net_a, net_b = load(a, data), load(b, data)
+    net_a, net_b = load_network(a, data), load_network(b, data)
     dataset = load_test(data, split)
     comparison = compare_versions(net_a, net_b, dataset, digits)
     saved = []
@@ -130,7 +130,7 @@ def diff(a, b, data, split, out, digits, as_json):
 @click.argument("spec", type=click.Path(dir_okay=False))
 @data_options
 @click.option("-o", "--out", default="watch", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the pictures of changed units and report.json.")
+              help="Folder for the pictures of changed units and report.json (with --json: only when -o is given).")
 @click.option("--once", is_flag=True, help="Build, report and exit (for scripts and tests).")
 @click.option("--interval", type=FiniteFloat(0.01, 3600), default=0.25, show_default=True,
               help="Seconds between looks at the files.")
@@ -144,7 +144,8 @@ def watch(spec, data, split, out, once, interval, no_figures, digits, as_json):
     and per digit with the change since the previous version, e.g. `7: 81.2% (+3.4)`.
 
     A spec error is printed (file, table, field) and the last good network stays in place.
-    Ctrl-C stops. With --json, one JSON object per rebuild, one per line.
+    Ctrl-C stops. With --json, one JSON object per rebuild, one per line, and nothing is written
+    unless -o names a folder.
 
     \b
     Example:
@@ -160,9 +161,15 @@ def watch(spec, data, split, out, once, interval, no_figures, digits, as_json):
     check_output(out, folder=True)
 
     dataset = load_test(data, split)
-    # looked up at each call, so a test can swap in a quicker renderer
-    render = None if no_figures else (lambda net, refs, folder: tune_figures.render_units(net, refs, folder))
-    watcher = Watcher(spec, dataset, out, render=render, data=data, digits=digits)
+    if as_json and click.get_current_context().get_parameter_source("out") is ParameterSource.DEFAULT:
+        out, no_figures = None, True  # a script asked for numbers: no pictures, no report.json unasked
+
+    def render(net, refs, folder):
+        # render_units is looked up at each call, so a test can swap in a quicker renderer
+        with progress(len(refs), f"  drawing {len(refs)} unit picture{'s' * (len(refs) != 1)} into {Path(folder)}/") as bar:
+            return tune_figures.render_units(net, refs, folder, progress=bar.update)
+
+    watcher = Watcher(spec, dataset, out, render=None if no_figures else render, data=data, digits=digits)
 
     def show(report):
         if as_json:
@@ -181,7 +188,7 @@ def watch(spec, data, split, out, once, interval, no_figures, digits, as_json):
             click.echo("")
 
     if not once:
-        note(f"watching {spec} (Ctrl-C to stop); pictures in {Path(out)}/")
+        note(f"watching {spec} (Ctrl-C to stop)" + (f"; pictures in {Path(out)}/" if out and not no_figures else ""))
 
     first = watcher.step(draw=False)
     if once and not first.ok:
@@ -207,8 +214,9 @@ def watch(spec, data, split, out, once, interval, no_figures, digits, as_json):
               help="The spec value to sweep, e.g. edges.upper_bar.fraction=0.3:0.8:11 or "
                    "edges.upper_bar.strokes.0.line.1.1=16:24:9 (STEPS values, both ends included).")
 @data_options
-@click.option("-o", "--out", default="sweep.png", show_default=True, type=click.Path(dir_okay=False),
-              help="The plot: accuracy overall and per digit against the value, the current value marked.")
+@click.option("-o", "--out", default=None, type=click.Path(dir_okay=False), metavar="PATH",
+              help="Also draw the plot here (.png or .svg): accuracy overall and per digit against the value, the "
+                   "current value marked. Without -o nothing is written.")
 @digits_option
 @json_option
 def sweep(spec, assignment, data, split, out, digits, as_json):
@@ -216,35 +224,37 @@ def sweep(spec, assignment, data, split, out, digits, as_json):
 
     PATH is dotted through the spec's tables (after includes), with list items by index. The
     spec's current value is swept too and marked. A value the spec rejects is reported in its row.
+    Prints a table (or, with --json, one JSON object); writes a plot only when -o names one.
 
     \b
     Example:
         handnet sweep weight_specs/3b1b.toml --set edges.upper_bar.fraction=0.3:0.8:11 --data ../shared/mnist
+        handnet sweep weight_specs/3b1b.toml --set edges.upper_bar.fraction=0.3:0.8:11 -o sweep.png
     """
-    from handnet.atomic import save_figure
     from handnet.data.mnist import load_test
     from handnet.tune.sweep import parse_assignment, sweep as run_sweep
-    from handnet.viz.tune import plot_sweep
 
-    check_output(out, spec_inputs(spec) + data_inputs(data), figure=True)
+    if out:
+        check_output(out, spec_inputs(spec) + data_inputs(data), figure=True)
     path, values = parse_assignment(assignment)
     dataset = load_test(data, split)
     with _progress(len(values) + 1, f"sweeping {path}") as bar:
         result = run_sweep(spec, path, values, dataset, data=data, progress=bar.update, digits=digits)
-    fig = plot_sweep(result.values, result.overall, result.per_digit, result.current, path)
-    save_figure(fig, out, dpi=100)
+    if out:
+        from handnet.atomic import save_figure
+        from handnet.viz.tune import plot_sweep
+
+        save_figure(plot_sweep(result.values, result.overall, result.per_digit, result.current, path), out, dpi=100)
     if as_json:
         payload = result.to_dict()
         payload["figure"] = out
         print_json(payload)
         return
     click.echo(result.format_text())
-    note(f"saved {out}")
+    note(f"saved {out}" if out else "(add -o sweep.png to draw this as a plot)")
 
 
 def _progress(length, label):
-    from handnet.cli.common import progress
-
     return progress(length, label)
 
 

@@ -36,6 +36,9 @@ ARC_STARTS = np.arange(0.0, 360.0, 45.0)
 ARC_SWEEPS = (90.0, 180.0)
 WIDTHS = (2.0, 3.0)
 LINE, ARC = 0, 1
+# What chance gives: the median edge-likeness of a freshly initialized (Glorot-uniform) first layer,
+# the best of many chance correlations in 784 dimensions (seeds 0-2: 0.160, 0.162, 0.161).
+RANDOM_EDGE_LIKENESS = 0.16
 
 
 def _pixels(shape=SHAPE):

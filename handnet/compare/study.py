@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from handnet.compare.comparison import Comparison, compare
 from handnet.compare.ladder import Ladder, ladder, ladder_steps
-from handnet.compare.surgery import surgery
+from handnet.compare.surgery import SURGERY_REFITS, surgery
 from handnet.nn.network import Network
 
 
@@ -50,11 +50,10 @@ def run_study(spec_path, splits, seeds: int = 3, config=None, layer: str = "hidd
     comparison = compare(hand, twin, Xt, yt, names=("hand", "trained"), data=splits.test.describe(), digits=digits)
     step(1)
     cut = surgery(hand, twin, splits.train.X, splits.train.y, Xt, yt, layer=layer, config=config,
-                  data=splits.description, digits=digits)
-    step(1)
+                  data=splits.description, digits=digits, progress=step)  # one step per refit
     return Study(str(spec_path), splits.description, lad, comparison, cut, hand, twin)
 
 
 def study_steps(seeds: int) -> int:
     """How many progress steps ``run_study`` reports."""
-    return ladder_steps(seeds) + 2
+    return ladder_steps(seeds) + 1 + SURGERY_REFITS

@@ -48,6 +48,18 @@ from handnet.nn.labels import Readout, Scope, readout, scope
 from handnet.nn.network import Network, random_network
 
 
+MEANINGS = {  # what each variant's accuracy says, in one sentence for the learner
+    "trained": "the trained network as it is",
+    "hand, no refit": "hand layer swapped in, nothing refit: the layers above were trained on other units and now "
+                      "read nonsense, so this can fall below guessing",
+    "hand, refit above": "the answer: hand layer swapped in, the layers above retrained on it",
+    "trained, refit above": "trained layer kept, the same retraining: the ceiling",
+    "random, refit above": "a layer of random weights, the same retraining: what any features give",
+    "removed, refit above": "the layer's units held constant, the same retraining: the floor",
+}
+SURGERY_REFITS = 4  # hand, trained, random and removed, each with the layers above retrained
+
+
 @dataclass(frozen=True)
 class UnitSubstitution:
     """One trained unit replaced by its matched hand unit, rescaled, nothing retrained.

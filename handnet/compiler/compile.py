@@ -23,22 +23,35 @@ from handnet.nn.network import Layer, Network
 from handnet.compiler.templates import edge_template
 
 
-def compile_spec(spec, data=None) -> Network:
+def compile_spec(spec, data=None, progress=None) -> Network:
     """Compile ``spec`` (a Spec, or a path to one) into a Network with layers edges, parts, digits.
 
     ``data`` is the training data for fitted or calibrated units: a ``Dataset``, a directory
     of MNIST files (its training data per ``handnet.data.mnist.load_train``), or None for the default.
-    It is read only when the spec fits or calibrates something.
+    It is read only when the spec fits or calibrates something. ``progress(1, next_stage)`` is
+    called after each stage (``compile_steps(spec)`` in all).
     """
     if not hasattr(spec, "edges"):
         from handnet.spec import load_spec
 
         spec = load_spec(spec)
-    train = _training_data(data) if spec.needs_data else None
+    step = progress or (lambda n=1, status=None: None)
+    train = None
+    if spec.needs_data:
+        train = _training_data(data)
+        step(1, "edges")
     edges = edge_layer(spec, train)
+    step(1, "parts")
     parts = rule_layer(spec, 1, spec.parts, edges, train)
+    step(1, f"fitting the readout ({spec.fit})" if spec.fit else "digits")
     digits = readout_layer(spec, parts, edges, train)
+    step(1)
     return Network([edges, parts, digits], spec.canvas, metadata(spec, [edges, parts, digits], train))
+
+
+def compile_steps(spec) -> int:
+    """How many progress steps ``compile_spec`` reports for ``spec``."""
+    return 4 if spec.needs_data else 3
 
 
 def _training_data(data):

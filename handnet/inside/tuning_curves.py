@@ -17,6 +17,7 @@ the first-layer units it weights most strongly.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,33 +119,51 @@ def best_line(weights, lengths=(5.0, 8.0, 12.0), angles=np.arange(0.0, 180.0, 15
     A line's ink at integer shifts is the same picture moved, so one drawing per angle and length,
     slid over the canvas, scores every position exactly (ink that slides off the canvas is lost,
     as when the moved line is drawn; lines less than ``min_visible`` on the canvas are skipped).
+    The same weights give the same line without searching again (a part's edges are shared).
     """
+    w = np.ascontiguousarray(weights, dtype=float)
+    return _best_line(w.tobytes(), w.shape, tuple(float(x) for x in lengths), tuple(float(a) for a in angles),
+                      float(width), float(min_visible))
+
+
+@functools.lru_cache(maxsize=256)
+def _best_line(data: bytes, shape, lengths, angles, width, min_visible) -> strokelib.Line:
     from numpy.lib.stride_tricks import sliding_window_view
 
-    w = np.asarray(weights, dtype=float)
-    h, wd = w.shape
-    centre = (h // 2, wd // 2)
+    w = np.frombuffer(data).reshape(shape)
+    h, wd = shape
     best = (-np.inf, None)
     for length in lengths:
         for angle in angles:
-            a = np.radians(angle)
-            half = np.array([-np.sin(a), np.cos(a)]) * length / 2  # (row, col): 90 degrees points up
-            line = strokelib.Line(_point(centre - half), _point(centre + half))
-            kernel = strokelib.ink([line], width, (h, wd))
-            padded = np.zeros((3 * h, 3 * wd))
-            padded[h : 2 * h, wd : 2 * wd] = kernel
-            windows = sliding_window_view(padded, (h, wd))  # windows[a, b] = kernel shifted by (h - a, wd - b)
-            dots = np.einsum("abij,ij->ab", windows, w)
-            sq = np.einsum("abij,abij->ab", windows, windows)
-            visible = sq / (kernel**2).sum()
-            score = np.where(visible >= min_visible, dots / np.sqrt(np.maximum(sq, 1e-12)), -np.inf)
+            padded, half, norm, visible = _sliding_line(length, angle, width, shape)
+            windows = sliding_window_view(padded, (h, wd))  # windows[a, b] = the line shifted by (h - a, wd - b)
+            score = np.where(visible >= min_visible, np.einsum("abij,ij->ab", windows, w) / norm, -np.inf)
             i, j = np.unravel_index(int(np.argmax(score)), score.shape)
             if score[i, j] > best[0]:
+                centre = np.array((h // 2, wd // 2))
                 shift = np.array([h - i, wd - j], dtype=float)
                 best = (score[i, j], strokelib.Line(_point(centre - half + shift), _point(centre + half + shift)))
     if best[1] is None:
         raise HandnetError("no line fits on the canvas")
     return best[1]
+
+
+@functools.lru_cache(maxsize=128)
+def _sliding_line(length: float, angle: float, width: float, shape):
+    """A centred line's ink on a canvas padded by one canvas each side, its half-extent, and for every
+    shift the norm of its ink and the fraction of it left on the canvas (these do not depend on weights)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    h, wd = shape
+    a = np.radians(angle)
+    half = np.array([-np.sin(a), np.cos(a)]) * length / 2  # (row, col): 90 degrees points up
+    centre = np.array((h // 2, wd // 2))
+    kernel = strokelib.ink([strokelib.Line(_point(centre - half), _point(centre + half))], width, (h, wd))
+    padded = np.zeros((3 * h, 3 * wd))
+    padded[h : 2 * h, wd : 2 * wd] = kernel
+    padded.setflags(write=False)
+    sq = np.einsum("abij,abij->ab", *(2 * [sliding_window_view(padded, (h, wd))]))
+    return padded, half, np.sqrt(np.maximum(sq, 1e-12)), sq / (kernel**2).sum()
 
 
 def _point(p) -> tuple[float, float]:

@@ -84,11 +84,13 @@ class Evaluation(NotebookView):
 
     def format_text(self) -> str:
         """The report the CLI prints: accuracy, a per-digit table, the confusion matrix."""
+        chance = 1 / max(len(self.per_digit), 1)
         lines = [f"data: {self.data}"]
         if self.scope is not None:
             lines.append(self.scope.sentence())
         lines += [
-            f"accuracy: {self.accuracy:.2%} ({self.n_correct:,} of {self.n:,} digits)",
+            f"accuracy: {self.accuracy:.2%} ({self.n_correct:,} of {self.n:,} digits); guessing gets {chance:.0%}, the "
+            "lesson's trained network about 96%",
             "",
             "digit      n  correct  accuracy",
         ]

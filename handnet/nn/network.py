@@ -108,6 +108,18 @@ class Layer:
         """A copy with some fields changed (e.g. ``weights=...``)."""
         return dataclasses.replace(self, **changes)
 
+    def __repr__(self) -> str:
+        return f"<Layer {self.name}: {self.n_out} {self.activation} units over {self.n_in} inputs: {_names(self.units)}>"
+
+
+def _names(units, shown: int = 4) -> str:
+    """Unit names, the first few of a long list (``top_slope, upper_bar, ... (16 in all)``), or
+    ``0-15`` for units named by their index."""
+    units = list(units)
+    if len(units) > 2 and units == [str(i) for i in range(len(units))]:
+        return f"0-{len(units) - 1}"
+    return ", ".join(units[:shown]) + (f", ... ({len(units)} in all)" if len(units) > shown else "")
+
 
 @dataclass(frozen=True)
 class UnitRef:
@@ -314,6 +326,41 @@ class Network(NotebookView):
         """A deep copy (weights and metadata)."""
         layers = [layer.replace(weights=layer.weights.copy(), biases=layer.biases.copy()) for layer in self.layers]
         return Network(layers, self.input_shape, json.loads(json.dumps(self.metadata)))
+
+    def origin(self) -> str:
+        """Where the network came from, in words, from its provenance: a spec, training, an import."""
+        p = self.metadata.get("provenance") or {}
+        kind = p.get("kind")
+        if kind == "spec":
+            fitted = f", fitted on {p['data']}" if p.get("data") else ""
+            return f"compiled from the spec {p.get('spec')}{fitted}"
+        if kind == "trained":
+            config = p.get("config") or {}
+            init = p.get("init") or {}
+            start = (f", starting from {Network(self.layers, metadata={'provenance': init}).origin()}"
+                     if init.get("kind") else "")
+            on = f" on {p['data']}" if p.get("data") else ""
+            return (f"trained by gradient descent: {p.get('epochs_completed')} epochs of {config.get('optimizer')}, "
+                    f"seed {p.get('seed')}{on}{start}")
+        if kind == "random":
+            return f"random initial weights, seed {p.get('seed')}"
+        if kind in ("sklearn", "torch"):
+            source = p.get("file") or p.get("estimator") or p.get("class") or ""
+            return f"imported from {kind}" + (f" ({source})" if source else "")
+        return str(kind) if kind else "no provenance recorded"
+
+    def format_text(self) -> str:
+        """A short summary: shape, parameter count, one line per layer with its unit names, and where
+        the network came from. It is also the network's ``repr``, so a plain Python prompt shows it."""
+        lines = [f"Network {'-'.join(map(str, self.sizes))}, {self.n_parameters:,} parameters: {self.origin()}"]
+        for i, layer in enumerate(self.layers):
+            aliases = "/".join(a for a in self._aliases(i) if a != layer.name)
+            lines.append(f"  {layer.name}{f' ({aliases})' if aliases else ''}: {layer.n_out} {layer.activation} units "
+                         f"over {layer.n_in} inputs: {_names(layer.units)}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.format_text()
 
     def describe(self) -> dict:
         """A JSON-ready summary: sizes, layers, unit names, parameter count, metadata."""

@@ -1,22 +1,31 @@
 """Figures for the hand-vs-learned comparison: arrays in, matplotlib Figure out (never shown).
 
-Weight pictures follow the lesson: green for positive weights, red for negative, brightness for
-magnitude, so weights near zero are dark.
+Weight pictures follow the lesson (``handnet.viz.style``): green for positive weights, magenta for
+negative by default, brightness for magnitude, so weights near zero are dark. The hand-designed
+side of a comparison is blue, the learned side orange, references grey; each figure says so in a
+legend or caption, and draws the baseline a number should be read against (chance, random weights).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from handnet.viz.style import HAND, LEARNED, figure as _figure, weight_cmap, weight_norm  # noqa: F401  (HAND, LEARNED: re-exported)
+from handnet.compare.edgelike import RANDOM_EDGE_LIKENESS
+from handnet.compare.surgery import MEANINGS as SURGERY_MEANINGS  # noqa: F401  (re-exported)
+from handnet.viz.style import (  # noqa: F401  (HAND, LEARNED: re-exported)
+    HAND, LABEL, LEARNED, NEUTRAL, SMALL, TITLE, caption, figure as _figure, sign_legend, weight_cmap, weight_norm,
+    wrap, wrap_name,
+)
+
+CHANCE = 0.1  # accuracy of guessing one of ten digits
 
 
-def weight_rgb(weights, scale: float | None = None) -> np.ndarray:
+def weight_rgb(weights, scale: float | None = None, palette: str = "lesson") -> np.ndarray:
     """A weight picture ``(28, 28)`` as RGB ``(28, 28, 3)`` in [0, 1], in ``plots``' colours (the
-    lesson's green positive, red negative, dark near 0); ``scale`` is the magnitude shown at full
-    brightness (default: the largest |weight|)."""
+    lesson's green positive, magenta negative by default, dark near 0); ``scale`` is the magnitude
+    shown at full brightness (default: the largest |weight|)."""
     w = np.asarray(weights, dtype=np.float64)
-    return weight_cmap()(weight_norm(w, vmax=scale)(w))[..., :3]
+    return weight_cmap(palette)(weight_norm(w, vmax=scale)(w))[..., :3]
 
 
 def image_rgb(image) -> np.ndarray:
@@ -24,7 +33,8 @@ def image_rgb(image) -> np.ndarray:
     return np.repeat(np.clip(np.asarray(image, dtype=np.float64), 0, 1)[..., None], 3, axis=2)
 
 
-def mosaic(templates, columns: int, gap: int = 2, shape=(28, 28), scale: float | None = None, images: bool = False) -> np.ndarray:
+def mosaic(templates, columns: int, gap: int = 2, shape=(28, 28), scale: float | None = None, images: bool = False,
+           palette: str = "lesson") -> np.ndarray:
     """Weight pictures ``(k, 784)`` tiled into one RGB image, ``columns`` across, ``gap`` px of grey between.
 
     Each picture is scaled by its own largest |weight| unless ``scale`` is given; with ``images``
@@ -38,41 +48,47 @@ def mosaic(templates, columns: int, gap: int = 2, shape=(28, 28), scale: float |
         r, c = divmod(n, columns)
         top, left = gap + r * (h + gap), gap + c * (w + gap)
         t = np.asarray(t).reshape(shape)
-        canvas[top : top + h, left : left + w] = image_rgb(t) if images else weight_rgb(t, scale)
+        canvas[top : top + h, left : left + w] = image_rgb(t) if images else weight_rgb(t, scale, palette)
     return canvas
 
 
-def _tiles(ax, templates, labels, columns, gap=2, label_size=7, label_below=False, images=False):
-    """Draw a mosaic of weight pictures (or images) on ``ax`` with one label per tile (one imshow: fast)."""
-    ax.imshow(mosaic(templates, columns, gap, images=images), interpolation="nearest")
-    for n, label in enumerate(labels):
-        r, c = divmod(n, columns)
-        x = gap + c * (28 + gap) + 14
-        y = gap + r * (28 + gap) + (29 if label_below else -0.5)
-        ax.text(x, y, label, ha="center", va="top" if label_below else "bottom", fontsize=label_size, clip_on=False)
+def _tile(ax, picture, images: bool, palette: str, shape=(28, 28)):
+    """One weight picture (each scaled by its own largest |weight|) or grey image on ``ax``, without ticks."""
+    t = np.asarray(picture).reshape(shape)
+    ax.imshow(image_rgb(t) if images else weight_rgb(t, palette=palette), interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_visible(False)
 
 
-def plot_template_mosaic(templates, labels, title: str = "", columns: int = 8, images: bool = False):
-    """One weight picture per row of ``templates`` (units, 784), labelled, in a grid (``images``: grey images in [0, 1])."""
+def plot_template_mosaic(templates, labels, title: str = "", columns: int = 8, images: bool = False,
+                         palette: str = "lesson", note: str | None = None):
+    """One weight picture per row of ``templates`` (units, 784), labelled, in a grid (``images``: grey
+    images in [0, 1]); each picture has its own brightness scale. ``note`` is a caption under it."""
     n = len(templates)
     columns = min(columns, max(n, 1))
     rows = max(1, int(np.ceil(n / columns)))
-    fig = _figure(columns * 1.05 + 0.3, rows * 1.2 + 0.5)
-    ax = fig.subplots()
-    # a wide gap leaves room for each tile's label above it
-    _tiles(ax, templates, labels, columns, gap=9, label_size=6.5, images=images)
+    labels = [wrap_name(label, 12) for label in labels]
+    lines = max((label.count("\n") + 1 for label in labels), default=1)
+    width = max(4.2, columns * 1.1 + 0.3)
+    title = wrap(title, width - 0.2, TITLE) if title else ""
+    fig = _figure(width, rows * (1.05 + 0.15 * lines) + 0.25 * (title.count("\n") + 1) + (0.5 if note else 0.1))
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for i, ax in enumerate(axes):
+        if i >= n:
+            ax.set_visible(False)
+            continue
+        _tile(ax, templates[i], images, palette)
+        ax.set_title(labels[i], fontsize=SMALL)
     if title:
-        ax.set_title(title, fontsize=9, pad=4)
+        fig.suptitle(title, fontsize=TITLE)
+    if note:
+        caption(fig, note)
     return fig
 
 
 def plot_confusions(confusions, names):
     """Confusion matrices ``(10, 10)`` side by side (rows = true digit), one per network."""
-    fig = _figure(4.2 * len(confusions), 3.9)
+    fig = _figure(4.4 * len(confusions), 4.5)
     axes = fig.subplots(1, len(confusions), squeeze=False)[0]
     for ax, conf, name in zip(axes, confusions, names):
         conf = np.asarray(conf)
@@ -80,53 +96,78 @@ def plot_confusions(confusions, names):
         ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
         for (i, j), v in np.ndenumerate(conf):
             if v:
-                ax.text(j, i, str(v), ha="center", va="center", fontsize=6,
+                ax.text(j, i, str(v), ha="center", va="center", fontsize=SMALL,
                         color="white" if rates[i, j] > 0.5 else "black")
-        ax.set_title(f"{name}: {np.trace(conf) / max(conf.sum(), 1):.1%} correct", fontsize=9)
-        ax.set_xlabel("predicted digit")
-        ax.set_ylabel("true digit")
+        ax.set_title(f"{name}: {np.trace(conf) / max(conf.sum(), 1):.1%} correct", fontsize=LABEL)
+        ax.set_xlabel("predicted digit", fontsize=LABEL)
+        ax.set_ylabel("true digit", fontsize=LABEL)
         ax.set_xticks(range(conf.shape[1]))
         ax.set_yticks(range(conf.shape[0]))
+        ax.tick_params(labelsize=SMALL)
+    caption(fig, "Each row is one true digit: the number in a square counts the test digits read as that column's "
+            "digit. The diagonal is right; bright squares off it are the common mistakes.")
     return fig
 
 
-def plot_matched_pairs(templates_a, templates_b, pairs, names, title: str = ""):
+def plot_matched_pairs(templates_a, templates_b, pairs, names, title: str = "", palette: str = "lesson",
+                       columns: int = 8):
     """Matched units side by side: for each ``(i, j, score, label_a, label_b)`` in ``pairs``, A's unit i
-    above B's unit j, with the matching score. ``templates_a`` / ``templates_b`` (units, 784)."""
+    above B's unit j, with the matching score. ``templates_a`` / ``templates_b`` (units, 784). More
+    pairs than ``columns`` wrap into blocks, one under the other."""
     n = len(pairs)
-    fig = _figure(max(4.0, n * 0.75 + 1.0), 2.9)
-    ax_a, ax_b = fig.subplots(2, 1)
-    _tiles(ax_a, [templates_a[p[0]] for p in pairs], [p[3] for p in pairs], n)
-    _tiles(ax_b, [templates_b[p[1]] for p in pairs], [f"{p[4]}\n{p[2]:+.2f}" for p in pairs], n, label_below=True)
-    ax_a.set_ylabel(names[0], fontsize=8)
-    ax_b.set_ylabel(names[1], fontsize=8)
+    columns = min(columns, max(n, 1))
+    blocks = max(1, int(np.ceil(n / columns)))
+    label_a = [wrap_name(p[3], 12) for p in pairs]
+    label_b = [f"{wrap_name(p[4], 12)}\n{p[2]:+.2f}" for p in pairs]
+    lines = max((lbl.count("\n") + 1 for lbl in label_a + label_b), default=1)
+    width = max(4.5, columns * 1.12 + 0.9)
+    title = wrap(title, width - 0.2, TITLE) if title else ""
+    fig = _figure(width, blocks * 2 * (1.05 + 0.15 * lines) + 0.25 * (title.count("\n") + 1) + 0.5)
+    axes = fig.subplots(2 * blocks, columns, squeeze=False)
+    for ax in axes.ravel():
+        ax.set_visible(False)
+    for k, p in enumerate(pairs):
+        block, c = divmod(k, columns)
+        top, bottom = axes[2 * block, c], axes[2 * block + 1, c]
+        for ax, picture, label in ((top, templates_a[p[0]], label_a[k]), (bottom, templates_b[p[1]], label_b[k])):
+            ax.set_visible(True)
+            _tile(ax, picture, False, palette)
+            ax.set_title(label, fontsize=SMALL)
+    for block in range(blocks):
+        axes[2 * block, 0].set_ylabel(names[0], fontsize=LABEL)
+        axes[2 * block + 1, 0].set_ylabel(names[1], fontsize=LABEL)
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(title, fontsize=TITLE)
+    caption(fig, f"Each column pairs a unit of {names[0]} (top) with the unit of {names[1]} matched to it (below, "
+            "with the score: 1 = the same, 0 = unrelated, negative = opposite). Weights: "
+            f"{sign_legend(palette)}, each picture on its own scale.")
     return fig
 
 
 def plot_cka(matrix, rows, columns, names):
     """Linear CKA between every layer of A (rows) and every layer of B (columns)."""
     matrix = np.asarray(matrix)
-    fig = _figure(1.2 * len(columns) + 1.8, 1.0 * len(rows) + 1.2)
+    fig = _figure(max(4.4, 1.2 * len(columns) + 2.2), 1.0 * len(rows) + 1.9)
     ax = fig.subplots()
     im = ax.imshow(matrix, cmap="viridis", vmin=0, vmax=1)
     for (i, j), v in np.ndenumerate(matrix):
-        ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="white" if v < 0.6 else "black", fontsize=9)
-    ax.set_xticks(range(len(columns)), columns)
-    ax.set_yticks(range(len(rows)), rows)
-    ax.set_xlabel(names[1])
-    ax.set_ylabel(names[0])
-    ax.set_title("linear CKA between layers", fontsize=10)
-    fig.colorbar(im, ax=ax, shrink=0.8)
+        ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="white" if v < 0.6 else "black", fontsize=LABEL)
+    ax.set_xticks(range(len(columns)), columns, fontsize=SMALL)
+    ax.set_yticks(range(len(rows)), rows, fontsize=SMALL)
+    ax.set_xlabel(names[1], fontsize=LABEL)
+    ax.set_ylabel(names[0], fontsize=LABEL)
+    ax.set_title("linear CKA between layers", fontsize=TITLE)
+    bar = fig.colorbar(im, ax=ax, shrink=0.8)
+    bar.ax.tick_params(labelsize=SMALL)
+    caption(fig, "1 = the two layers arrange the test digits the same way (up to rotation and scale); 0 = unrelated.")
     return fig
 
 
 def plot_edge_likeness(groups: dict, colours: dict | None = None):
     """Edge-likeness per unit: ``groups`` maps a label (e.g. "hand edges") to a list of correlations in [0, 1];
-    ``colours`` maps a label to its colour (default: alternating)."""
+    ``colours`` maps a label to its colour (default: alternating). A dashed line marks random weights."""
     labels = list(groups)
-    fig = _figure(max(4.0, 1.1 * len(labels) + 1.5), 3.2)
+    fig = _figure(max(5.0, 1.2 * len(labels) + 2.0), 3.9)
     ax = fig.subplots()
     rng = np.random.default_rng(0)  # jitter only, so points do not hide each other
     for k, label in enumerate(labels):
@@ -135,10 +176,17 @@ def plot_edge_likeness(groups: dict, colours: dict | None = None):
         ax.scatter(k + rng.uniform(-0.15, 0.15, v.size), v, s=14, color=colour, alpha=0.8)
         if v.size:
             ax.hlines(np.median(v), k - 0.3, k + 0.3, color="black", lw=1.5)
-    ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right", fontsize=8)
+    ax.axhline(RANDOM_EDGE_LIKENESS, color=NEUTRAL, ls="--", lw=1.2,
+               label=f"random weights ({RANDOM_EDGE_LIKENESS:.2f})")
+    ax.legend(fontsize=SMALL, loc="upper right")
+    ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right", rotation_mode="anchor", fontsize=SMALL)
+    ax.set_xlim(-0.6, len(labels) - 0.4)
     ax.set_ylim(0, 1.02)
-    ax.set_ylabel("best stroke correlation")
-    ax.set_title("edge-likeness of hidden units (bar: median)", fontsize=10)
+    ax.set_ylabel("best stroke correlation", fontsize=LABEL)
+    ax.tick_params(axis="y", labelsize=SMALL)
+    ax.set_title("edge-likeness of hidden units (black bar: median)", fontsize=TITLE)
+    caption(fig, "Each dot is one unit: how well one drawn stroke explains its weights (1 = exactly a stroke "
+            "detector; deeper units through their pixel pattern, a linear approximation).")
     return fig
 
 
@@ -146,32 +194,65 @@ def plot_noise(results: dict):
     """Mean output confidence on noise, blank and real digits; ``results`` maps a network name to ``noise_test``."""
     kinds = ("digits", "noise", "blank")
     names = list(results)
-    fig = _figure(4.8, 3.0)
+    fig = _figure(5.4, 3.8)
     ax = fig.subplots()
     width = 0.8 / max(len(names), 1)
     for k, name in enumerate(names):
         values = [results[name][kind]["mean_confidence"] for kind in kinds]
         ax.bar(np.arange(3) + (k - (len(names) - 1) / 2) * width, values, width, label=name,
                color=HAND if k % 2 == 0 else LEARNED)
-    ax.set_xticks(range(3), ["real digits", "uniform noise", "blank image"])
+    ax.axhline(CHANCE, color=NEUTRAL, ls="--", lw=1, label="no idea (0.1 on each digit)")
+    ax.set_xticks(range(3), ["real digits", "uniform noise", "blank image"], fontsize=SMALL)
+    ax.tick_params(axis="y", labelsize=SMALL)
     ax.set_ylim(0, 1)
-    ax.set_ylabel("mean confidence (brightest output)")
-    ax.legend(fontsize=8)
+    ax.set_ylabel("mean confidence\n(brightest output)", fontsize=LABEL)
+    ax.set_title("how sure each network is, on digits and on nonsense", fontsize=TITLE)
+    ax.legend(fontsize=SMALL, loc="upper right")
+    caption(fig, "A network that knew when it does not know would stay near the dashed line on noise and blank images; "
+            "one trained only on digits answers them with confidence anyway.")
     return fig
+
+
+def _layer_groups(labels) -> list[tuple[str, int, int]]:
+    """``layer:unit`` labels in order -> ``(layer, first index, last index)`` per run of one layer."""
+    groups = []
+    for i, label in enumerate(labels):
+        layer = str(label).split(":", 1)[0] if ":" in str(label) else ""
+        if groups and groups[-1][0] == layer:
+            groups[-1] = (layer, groups[-1][1], i)
+        else:
+            groups.append((layer, i, i))
+    return groups
+
+
+def _unit_axis(ax, labels) -> None:
+    """Bars over units: tick labels without the layer, the layer named over each run of its units."""
+    ax.set_xticks(range(len(labels)), [str(u).split(":", 1)[-1] for u in labels], rotation=90, fontsize=SMALL)
+    ax.set_xlim(-0.6, len(labels) - 0.4)
+    for layer, first, last in _layer_groups(labels):
+        if first:
+            ax.axvline(first - 0.5, color="0.6", lw=0.8)
+        if layer:
+            ax.text((first + last) / 2, 1.0, layer, transform=ax.get_xaxis_transform(), ha="center", va="bottom",
+                    fontsize=SMALL, color="0.3")
 
 
 def plot_ablation(drops: dict):
     """Accuracy drop when each hidden unit is silenced; ``drops`` maps a network name to (unit labels, drops)."""
     names = list(drops)
-    fig = _figure(7.5, 2.2 * len(names) + 0.4)
+    n_units = max((len(drops[n][0]) for n in names), default=1)
+    fig = _figure(max(6.0, 0.24 * n_units + 1.6), 3.3 * len(names) + 0.6)
     axes = fig.subplots(len(names), 1, squeeze=False)[:, 0]
     for k, (ax, name) in enumerate(zip(axes, names)):
         labels, values = drops[name]
-        ax.bar(range(len(values)), values, color=HAND if k % 2 == 0 else LEARNED)
-        ax.set_xticks(range(len(values)), labels, rotation=90, fontsize=6)
-        ax.set_ylabel("accuracy drop")
-        ax.set_title(name, fontsize=9)
+        ax.bar(range(len(values)), 100 * np.asarray(values, dtype=float), color=HAND if k % 2 == 0 else LEARNED)
+        _unit_axis(ax, labels)
+        ax.tick_params(axis="y", labelsize=SMALL)
+        ax.set_ylabel("accuracy lost\n(points)", fontsize=LABEL)
+        ax.set_title(f"{name}: silencing one hidden unit at a time", fontsize=LABEL, pad=14)
         ax.axhline(0, color="black", lw=0.5)
+    caption(fig, "A tall bar is a unit the network relies on; a bar near 0 is one it can do without; a bar below 0 "
+            "means the network does better without that unit.")
     return fig
 
 
@@ -180,7 +261,10 @@ def plot_ladder(rungs: list):
 
     ``rungs``: dicts with ``label``, ``accuracy_mean``, ``accuracy_min``, ``accuracy_max``, ``edge_likeness_median``.
     """
-    fig = _figure(8.0, 3.2)
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    fig = _figure(8.6, 4.1)
     ax_acc, ax_edge = fig.subplots(1, 2)
     x = np.arange(len(rungs))
     labels = [r["label"] for r in rungs]
@@ -188,37 +272,67 @@ def plot_ladder(rungs: list):
     err = np.array([[m - r["accuracy_min"], r["accuracy_max"] - m] for m, r in zip(mean, rungs)]).T
     colours = [HAND] * (len(rungs) - 1) + [LEARNED]
     ax_acc.bar(x, mean, yerr=err, color=colours, capsize=3)
+    ax_acc.axhline(CHANCE, color=NEUTRAL, ls="--", lw=1.2)
     ax_acc.set_ylim(0, 1)
-    ax_acc.set_ylabel("test accuracy")
+    ax_acc.set_ylabel("test accuracy", fontsize=LABEL)
+    ax_acc.set_title("accuracy on the test digits", fontsize=TITLE)
     ax_edge.bar(x, [r["edge_likeness_median"] for r in rungs], color=colours)
+    ax_edge.axhline(RANDOM_EDGE_LIKENESS, color=NEUTRAL, ls="--", lw=1.2)
     ax_edge.set_ylim(0, 1)
-    ax_edge.set_ylabel("median edge-likeness, first layer")
+    ax_edge.set_ylabel("median edge-likeness, first layer", fontsize=LABEL)
+    ax_edge.set_title("how much the first layer looks like strokes", fontsize=TITLE)
     for ax in (ax_acc, ax_edge):
-        ax.set_xticks(x, labels, rotation=25, ha="right", fontsize=8)
+        ax.set_xticks(x, labels, rotation=25, ha="right", rotation_mode="anchor", fontsize=SMALL)
+        ax.tick_params(axis="y", labelsize=SMALL)
+    fig.legend(handles=[Patch(color=HAND, label="starts from the hand-set weights"),
+                        Patch(color=LEARNED, label="trained from random weights"),
+                        Line2D([], [], color=NEUTRAL, ls="--", lw=1.2,
+                               label="guessing (left), random weights (right)")],
+               loc="outside upper center", ncols=3, fontsize=SMALL, frameon=False)
+    caption(fig, "From every weight set by hand (left) to every weight learned (right): accuracy climbs while the first "
+            "layer's units look less and less like drawn strokes (1 = exactly a stroke). Error bars: min-max over seeds.")
     return fig
 
 
 def plot_drift(units, cosines):
     """Cosine between each unit's fine-tuned weights and its hand-set weights (1 = unchanged direction)."""
-    fig = _figure(max(4.0, 0.3 * len(units) + 1.0), 2.6)
+    fig = _figure(max(5.0, 0.24 * len(units) + 1.6), 3.6)
     ax = fig.subplots()
     ax.bar(range(len(cosines)), cosines, color=HAND)
-    ax.set_xticks(range(len(units)), units, rotation=90, fontsize=6)
+    _unit_axis(ax, units)
+    ax.tick_params(axis="y", labelsize=SMALL)
     ax.set_ylim(min(0.0, float(np.min(cosines)) if len(cosines) else 0.0), 1.0)
-    ax.set_ylabel("cosine to hand weights")
-    ax.set_title("drift of fine-tuned units from their hand-set weights", fontsize=10)
+    ax.set_ylabel("cosine to hand weights", fontsize=LABEL)
+    ax.set_title("how far fine-tuning moved each hand-set unit", fontsize=TITLE, pad=14)
+    caption(fig, "1 = the fine-tuned unit's weights still point the way the spec set them; 0 = unrelated to them.")
     return fig
 
 
 def plot_surgery(rows: list):
     """Accuracy after each surgery variant: ``rows`` of dicts with ``label`` and ``accuracy``."""
-    fig = _figure(6.0, 2.8)
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    fig = _figure(7.6, 0.42 * len(rows) + 2.2)
     ax = fig.subplots()
-    colours = [HAND if r["label"].startswith("hand") else LEARNED if r["label"].startswith("trained") else "#999999"
+    colours = [HAND if r["label"].startswith("hand") else LEARNED if r["label"].startswith("trained") else NEUTRAL
                for r in rows]
     ax.barh(range(len(rows)), [r["accuracy"] for r in rows], color=colours)
-    ax.set_yticks(range(len(rows)), [r["label"] for r in rows], fontsize=8)
+    for i, r in enumerate(rows):
+        ax.text(r["accuracy"] + 0.01, i, f"{r['accuracy']:.1%}", va="center", fontsize=SMALL)
+    ax.axvline(CHANCE, color="black", ls="--", lw=1)
+    ax.set_yticks(range(len(rows)), [r["label"] for r in rows], fontsize=SMALL)
+    ax.tick_params(axis="x", labelsize=SMALL)
     ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("test accuracy")
+    ax.set_xlim(0, 1.08)
+    ax.set_xlabel("test accuracy", fontsize=LABEL)
+    ax.set_title("the hand-designed layer inside the trained network", fontsize=TITLE)
+    # the caption rides in the legend's title: constrained layout stacks figure legends but not a supxlabel
+    explanation = ("The hand layer is worth what 'hand, refit above' keeps beyond 'random, refit above'; "
+                   "'trained, refit above' is the most any layer could give here.")
+    fig.legend(handles=[Patch(color=HAND, label="hand-designed layer"), Patch(color=LEARNED, label="trained layer"),
+                        Patch(color=NEUTRAL, label="controls: random or no layer"),
+                        Line2D([], [], color="black", ls="--", lw=1, label="guessing (10%)")],
+               loc="outside lower center", ncols=4, fontsize=SMALL, frameon=False,
+               title=wrap(explanation, 7.3, SMALL), title_fontsize=SMALL)
     return fig

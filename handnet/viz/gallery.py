@@ -13,12 +13,14 @@ from handnet.viz import plots
 from handnet.inside import tuning_curves as tuninglib
 from handnet.inside import effective as weightlib
 from handnet.nn.network import Network
+from handnet.viz.style import DPI, sign_legend
 
 
 def weight_figures(net: Network, unit=None, palette: str = "lesson") -> dict:
     """First layer: the 28x28 weight grid. Deeper layers: the strip over the layer below and the
     effective pixel templates (linear approximation). With ``unit``, only that unit."""
     figures = {}
+    colours = sign_legend(palette)
     refs = None if unit is None else [net.unit(unit)]
     layers = range(len(net.layers)) if refs is None else [refs[0].layer]
     for li in layers:
@@ -30,20 +32,23 @@ def weight_figures(net: Network, unit=None, palette: str = "lesson") -> dict:
         if li == 0:
             figures[f"weights-{suffix}"] = plots.plot_weight_grid(
                 layer.weights[rows], names, palette,
-                title=f"{layer.name}: each unit's 784 input weights (green +, red -)"
-                if palette == "lesson" else f"{layer.name}: each unit's 784 input weights (blue +, orange -)",
+                title=f"{layer.name}: each unit's 784 input weights as a 28x28 picture ({colours})",
+                note="A unit lights up for ink on its bright pixels of the positive colour and is held back by ink on "
+                     "those of the negative colour; black pixels have almost no weight. One colour scale for all units.",
             )
             continue
         weights, unit_names, input_names, biases = weightlib.incoming(net, li, chosen)
         figures[f"weights-{suffix}-strip"] = plots.plot_strip(
             weights, [n.split(":", 1)[1] for n in unit_names] if refs is None else unit_names, input_names, palette,
-            title=f"{layer.name}: weights over {net.layers[li - 1].name}", biases=biases,
+            title=f"{layer.name}: weights over {net.layers[li - 1].name} ({colours})", biases=biases,
         )
         chain = " · ".join(f"W{k + 1}" for k in range(li, -1, -1))
         figures[f"weights-{suffix}-templates"] = plots.plot_weight_grid(
             weightlib.effective_templates(net, li)[rows], names, palette,
-            title=f"{layer.name}: effective pixel templates {chain} (linear approximation)",
+            title=f"{layer.name}: the pixel pattern each unit looks for, {chain} (a linear approximation; {colours})",
             colorbar_label="weight summed over paths",
+            note="The weight matrices multiplied through the layers below: what each unit would respond to if the "
+                 "units in between were linear, so a rough guide, not exact.",
         )
     return figures
 
@@ -85,10 +90,10 @@ def _note(result: mx.Maximizer) -> str:
     """``z`` reached and how it compares with the bound (or that it is exact)."""
     z = f"z {result.preactivation:.3g}"
     if result.exact:
-        return f"{z}, exact"
+        return f"{z}\nexact"
     if result.gap is None:
         return z
-    return f"{z}, at bound" if result.gap < 1e-4 else f"{z}, {result.gap:.0%} < bound"
+    return f"{z}\nat bound" if result.gap < 1e-4 else f"{z}\n{result.gap:.1%} < bound" if result.gap < 0.01 else f"{z}\n{result.gap:.0%} < bound"
 
 
 def tuning_refs(net: Network, unit=None) -> list:
@@ -116,7 +121,8 @@ def tuning_figures(net: Network, unit=None, progress=None) -> tuple[dict, list]:
             edges[0].angles, np.stack([e.angle_activations for e in edges]),
             edges[0].shifts, np.stack([e.shift_activations for e in edges]),
             np.stack([e.stimulus for e in edges]), [e.source for e in edges],
-            title=None if single else f"{net.layers[0].name}: activation as each unit's stroke is rotated and shifted",
+            title=f"{edges[0].unit if single else net.layers[0].name}: is each unit tuned to one stroke at one angle "
+            "and place?",
         )
     if parts:
         stem = f"tuning-{parts[0].unit.replace(':', '-')}" if single else f"tuning-{net.layers[1].name}"
@@ -125,7 +131,7 @@ def tuning_figures(net: Network, unit=None, progress=None) -> tuple[dict, list]:
             [p.labels for p in parts],
             [p.activations for p in parts],
             [p.stimuli for p in parts],
-            title=f"{parts[0].unit if single else net.layers[1].name}: activation as each edge is removed\n"
+            title=f"{parts[0].unit if single else net.layers[1].name}: does each unit need every edge it reads? "
             f"(edges from the {parts[0].source}; strokes: {edge_source(net)})",
         )
     return figures, results
@@ -201,33 +207,57 @@ def digit_figure(net: Network, X, y, unit=None, count: int = 40, k: int = 20, so
         titles = [f"{p} (is {t})" if p != t else f"{p}" for p, t in zip(predicted, y)]
         accuracy = float(np.mean(predicted == y)) if len(y) else float("nan")
         return plots.plot_digits(X, titles, wrong=predicted != y, ncols=min(10, max(1, len(picks) if per_digit else 10)),
-                                 title=f"{what}: predicted digit ({accuracy:.0%} of these right; red = wrong)")
+                                 title=f"{what}: the network's answer above each ({accuracy:.0%} of these right)",
+                                 note="A red, framed answer is wrong; '(is 7)' gives the true digit. Guessing would get "
+                                      "about 10% right.")
     ref = net.unit(unit)
     idx, acts = mx.top_activating(net, ref, X, k)
     titles = [f"#{i}: {a:.3g}" for i, a in zip(idx, acts)]
-    return plots.plot_digits(X[idx], titles, title=f"the {len(idx)} {source} that most activate {ref}")
+    return plots.plot_digits(X[idx], titles, title=f"the {len(idx)} {source} that most activate {ref}",
+                             note="Above each: its index in the test split and the unit's activation on it (0 to 1 for "
+                                  "a sigmoid unit). What they share is what the unit responds to.")
 
 
+def figure_steps(net: Network, saved: bool = False) -> int:
+    """How many progress steps ``figure_set`` reports for ``net`` (one per maximized unit, per tuning
+    curve and per figure drawn), or with ``saved`` ``write_figure_set`` (one more per figure saved)."""
+    n_figures = 1 + 2 * (len(net.layers) - 1) + len(net.layers) + 2
+    tuned = tuning_refs(net) if len(net.layers) >= 2 else []
+    n_figures += len({r.layer for r in tuned})
+    return len(net.units()) + len(tuned) + n_figures * (2 if saved else 1)
 
-def figure_set(net: Network, X, y, top_k: int = 5) -> dict:
+
+def figure_set(net: Network, X, y, top_k: int = 3, palette: str = "lesson", progress=None) -> dict:
     """Every figure for one net: weights, maximizers (with the top ``top_k`` digits of ``X``), tuning
-    curves, the lit-up diagram for ``X[0]``, and the first digits with predictions."""
-    figures = dict(weight_figures(net))
-    figures.update(maximize_figures(net, X=X, k=top_k)[0])
+    curves, the lit-up diagram for ``X[0]``, and the first digits with predictions.
+    ``progress(1)`` is called per maximized unit, per tuning curve and per figure drawn."""
+    step = progress or (lambda k=1: None)
+    figures = dict(weight_figures(net, palette=palette))
+    step(len(figures))
+    maxima = maximize_figures(net, X=X, k=top_k, progress=step)[0]
+    figures.update(maxima)
+    step(len(maxima))
     if len(net.layers) >= 2:
-        figures.update(tuning_figures(net)[0])
-    figures["diagram-0"] = diagram_figure(net, X[0], int(y[0]), index=0)
+        tuned = tuning_figures(net, progress=step)[0]
+        figures.update(tuned)
+        step(len(tuned))
+    figures["diagram-0"] = diagram_figure(net, X[0], int(y[0]), index=0, palette=palette)
     figures["digits"] = digit_figure(net, X, y)
+    step(2)
     return figures
 
 
-def write_figure_set(net: Network, X, y, out, prefix: str, dpi: int = 80) -> list[str]:
-    """Save ``figure_set(net, X, y)`` as ``out/PREFIX-STEM.png`` (atomically); returns the paths."""
+def write_figure_set(net: Network, X, y, out, prefix: str, dpi: int = DPI, palette: str = "lesson",
+                     progress=None) -> list[str]:
+    """Save ``figure_set(net, X, y)`` as ``out/PREFIX-STEM.png`` (atomically); returns the paths.
+    ``progress(1)`` as in ``figure_set``, and once per file saved (``figure_steps(net, saved=True)`` in all)."""
     from pathlib import Path
 
     from handnet.atomic import save_figure
 
-    return [
-        str(save_figure(fig, Path(out) / f"{prefix}-{stem}.png", dpi=dpi, bbox_inches="tight"))
-        for stem, fig in figure_set(net, X, y).items()
-    ]
+    step = progress or (lambda k=1: None)
+    written = []
+    for stem, fig in figure_set(net, X, y, palette=palette, progress=step).items():
+        written.append(str(save_figure(fig, Path(out) / f"{prefix}-{stem}.png", dpi=dpi)))
+        step(1)
+    return written

@@ -18,7 +18,7 @@ from handnet.views import register, text_html
 
 
 
-def png_bytes(fig, dpi: int = 80) -> bytes:
+def png_bytes(fig, dpi: int = 100) -> bytes:
     """A matplotlib Figure as PNG bytes."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)

@@ -1,9 +1,10 @@
 """Figures: arrays in, matplotlib Figure out (headless Agg; nothing here shows or saves).
 
-Weights use the lesson's picture: green for positive, red for negative, on black, brightness
-proportional to |w|, with one colour scale per figure, symmetric around 0 and shared by every
-panel. ``palette="colorblind"`` swaps green/red for blue/orange, which stay distinct for
-red-green colour blindness. Images of digits are drawn as MNIST stores them: bright ink on black.
+Weights use the lesson's picture (``handnet.viz.style``): green for positive, magenta for negative
+by default, on black, brightness proportional to |w|, with one colour scale per figure, symmetric
+around 0 and shared by every panel. Images of digits are drawn as MNIST stores them: bright ink on
+black. Every figure has a title saying what to look at and, where a colour, a frame or a number
+needs it, a one-sentence caption.
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ import math
 
 import numpy as np
 
-from handnet.viz.style import PALETTES, figure as _figure, weight_cmap, weight_norm  # noqa: F401  (PALETTES: re-exported)
+from handnet.viz.style import (  # noqa: F401  (PALETTES: re-exported)
+    HAND, LABEL, LEARNED, PALETTES, SMALL, TITLE, caption, figure as _figure, sign_colours, sign_legend, weight_cmap,
+    weight_norm, wrap, wrap_name,
+)
+
 
 def _grid(n, ncols=None):
     ncols = ncols or min(n, 8 if n > 16 else 4 if n > 4 else n)
@@ -24,37 +29,44 @@ def _hide(ax):
     ax.set_yticks([])
 
 
+def _title(fig, title: str | None, width: float) -> None:
+    if title:
+        fig.suptitle(wrap(title, width - 0.2, TITLE), fontsize=TITLE)
+
+
+def _title_height(title: str | None, width: float) -> float:
+    """Inches a suptitle of ``title`` wrapped to ``width`` takes."""
+    return 0.2 * (wrap(title, width - 0.2, TITLE).count("\n") + 1) + 0.1 if title else 0.0
+
+
 def plot_weight_grid(weights, names, palette: str = "lesson", title: str | None = None, ncols=None,
-                     shape=(28, 28), vmax=None, colorbar_label: str = "weight"):
+                     shape=(28, 28), vmax=None, colorbar_label: str = "weight", note: str | None = None):
     """Each unit's input weights as a ``shape`` image, one panel per unit.
 
     ``weights`` is ``(n_units, 784)``; ``names`` gives each panel's title. Every panel shares one
-    colour scale, symmetric around 0, shown by one colour bar.
+    colour scale, symmetric around 0, shown by one colour bar. ``note`` is a caption under the figure.
     """
     weights = np.atleast_2d(np.asarray(weights, dtype=float))
     n = len(weights)
     rows, cols = _grid(n, ncols)
-    width = max(3.9, 1.55 * cols + 0.9)
-    fig = _figure(width, 1.65 * rows + (0.35 if title else 0.1) + (0.25 if title and width < 5 else 0))
+    width = max(4.2, 1.3 * cols + 1.2)
+    title_lines = wrap(title, width - 0.2, TITLE).count("\n") + 1 if title else 0
+    fig = _figure(width, 1.45 * rows + 0.25 * title_lines + (0.45 if note else 0.1))
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     cmap, norm = weight_cmap(palette), weight_norm(weights, vmax=vmax)
     image = None
     for ax, w, name in zip(axes, weights, names):
         image = ax.imshow(w.reshape(shape), cmap=cmap, norm=norm, interpolation="nearest")
-        ax.set_title(str(name), fontsize=8)
+        ax.set_title(wrap_name(name, 14), fontsize=SMALL)
         _hide(ax)
     for ax in axes[n:]:
         ax.set_visible(False)
-    fig.colorbar(image, ax=axes.tolist(), shrink=0.8, label=colorbar_label)
-    if title:
-        fig.suptitle(_wrap(title, width), fontsize=10 if width >= 5 else 8.5)
+    bar = fig.colorbar(image, ax=axes.tolist(), shrink=0.8, label=f"{colorbar_label} ({sign_legend(palette)})")
+    bar.ax.tick_params(labelsize=SMALL)
+    _title(fig, title, width)
+    if note:
+        caption(fig, note)
     return fig
-
-
-def _wrap(text: str, width_inches: float) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.wrap(text, max(30, int(width_inches * 13))))
 
 
 def plot_strip(weights, unit_names, input_names, palette: str = "lesson", title: str | None = None, biases=None):
@@ -65,64 +77,95 @@ def plot_strip(weights, unit_names, input_names, palette: str = "lesson", title:
     """
     weights = np.atleast_2d(np.asarray(weights, dtype=float))
     n_units, n_inputs = weights.shape
-    fig = _figure(max(4.0, 0.42 * n_inputs + 2.6), max(1.6, 0.36 * n_units + 1.6))
+    width = max(5.0, 0.36 * n_inputs + 3.4)
+    fig = _figure(width, max(2.4, 0.3 * n_units + 2.9))
     ax = fig.subplots()
     cmap, norm = weight_cmap(palette), weight_norm(weights)
     image = ax.imshow(weights, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
-    ax.set_xticks(range(n_inputs), [str(s) for s in input_names], rotation=60, ha="right", fontsize=7)
-    ax.set_yticks(range(n_units), [str(s) for s in unit_names], fontsize=7)
+    ax.set_xticks(range(n_inputs), [str(s) for s in input_names], rotation=60, ha="right", rotation_mode="anchor",
+                  fontsize=SMALL)
+    ax.set_yticks(range(n_units), [str(s) for s in unit_names], fontsize=SMALL)
     if biases is not None:
         for i, b in enumerate(np.atleast_1d(biases)):
-            ax.text(n_inputs - 0.4, i, f" b={b:+.2g}", va="center", ha="left", fontsize=6, clip_on=False)
-    ax.set_xlabel("unit in the layer below")
-    fig.colorbar(image, ax=ax, shrink=0.9, label="weight", pad=0.12 if biases is not None else 0.02)
+            ax.text(n_inputs - 0.4, i, f" b={b:+.2g}", va="center", ha="left", fontsize=SMALL, clip_on=False)
+    ax.set_xlabel("unit in the layer below", fontsize=LABEL)
+    bar = fig.colorbar(image, ax=ax, shrink=0.9, label=f"weight\n({sign_legend(palette)})",
+                       pad=0.14 if biases is not None else 0.02)
+    bar.ax.tick_params(labelsize=SMALL)
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(wrap(title, width - 1.5, TITLE), fontsize=TITLE)
+    caption(fig, "Each row is one unit; each square is the weight it gives one unit of the layer below"
+            + (", and b its bias: the unit lights up when the weighted sum plus b is above 0." if biases is not None
+               else "."))
     return fig
 
 
+def _maximizer_label(name, activation, note) -> str:
+    label = f"{wrap_name(name, 11)}\n{activation:.3g}"
+    return label + (f"\n{note}" if note else "")
+
+
 def plot_maximizers(images, names, activations, top_images=None, top_activations=None, notes=None,
-                    title: str | None = None, shape=(28, 28)):
+                    title: str | None = None, shape=(28, 28), columns: int | None = None):
     """Per unit, one column: its optimized image on top, then the real digits that most activate it.
 
     ``images`` is ``(n_units, 784)`` in [0, 1]; ``activations`` ``(n_units,)`` the activation each
     reaches; ``top_images`` ``(n_units, k, 784)`` and ``top_activations`` ``(n_units, k)`` are
-    optional; ``notes`` adds a short line per unit (e.g. how close to the bound).
+    optional; ``notes`` adds a short line per unit (e.g. how close to the bound). More units than
+    ``columns`` (default 8, or all of up to 10) wrap into blocks, one under the other.
     """
     images = np.atleast_2d(np.asarray(images, dtype=float))
     n = len(images)
     k = 0 if top_images is None else np.asarray(top_images).shape[1]
-    # one unit reads best as a row: optimized image, then its top digits
-    across = n == 1
-    width = 0.95 * (1 + k) + 0.7 if across else 0.95 * n + 0.7
-    height = 1.9 if across else 1.0 * (1 + k) + 0.55
-    fig = _figure(max(width, 3.0), height + (0.3 if title else 0))
-    axes = fig.subplots(1, 1 + k, squeeze=False) if across else fig.subplots(1 + k, n, squeeze=False)
-
-    def panel(i, j):
-        return axes[0, j] if across else axes[j, i]
-
-    for i in range(n):
-        ax = panel(i, 0)
-        ax.imshow(images[i].reshape(shape), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        label = f"{names[i]}\n{activations[i]:.3g}"
-        if notes is not None and notes[i]:
-            label += f"\n{notes[i]}"
-        ax.set_title(label, fontsize=6.5)
-        _hide(ax)
+    notes = notes if notes is not None else [None] * n
+    if n == 1:  # one unit reads best as a row: optimized image, then its top digits
+        width = max(4.2, 1.05 * (1 + k) + 0.4)
+        fig = _figure(width, 2.75 + _title_height(title, width))
+        axes = fig.subplots(1, 1 + k, squeeze=False)[0]
+        axes[0].imshow(images[0].reshape(shape), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        axes[0].set_title(_maximizer_label(names[0], activations[0], notes[0]), fontsize=SMALL)
         for j in range(k):
-            ax = panel(i, 1 + j)
-            ax.imshow(np.asarray(top_images[i][j], dtype=float).reshape(shape), cmap="gray", vmin=0, vmax=1,
-                      interpolation="nearest")
-            ax.set_title(f"top {j + 1}: {top_activations[i][j]:.3g}" if across else f"{top_activations[i][j]:.3g}",
-                         fontsize=6)
+            axes[1 + j].imshow(np.asarray(top_images[0][j], dtype=float).reshape(shape), cmap="gray", vmin=0, vmax=1,
+                               interpolation="nearest")
+            axes[1 + j].set_title(f"top {j + 1}\n{top_activations[0][j]:.3g}", fontsize=SMALL)
+        for ax in axes:
             _hide(ax)
-    panel(0, 0).set_ylabel("optimized" if not across else "", fontsize=7)
-    if not across:
-        for j in range(k):
-            axes[1 + j, 0].set_ylabel(f"top {j + 1}", fontsize=7)
-    if title:
-        fig.suptitle(_wrap(title, max(width, 3.0)), fontsize=9)
+    else:
+        columns = columns or (n if n <= 10 else 8)
+        blocks = math.ceil(n / columns)
+        width = 1.08 * columns + 0.9
+        name_lines = max(_maximizer_label(nm, a, nt).count("\n") + 1 for nm, a, nt in zip(names, activations, notes))
+        block_height = 0.95 + 0.15 * name_lines + k * 1.1 + 0.1
+        fig = _figure(width, blocks * block_height + _title_height(title, width) + 0.75)
+        rows = blocks * (1 + k)
+        axes = fig.subplots(rows, columns, squeeze=False)
+        for ax in axes.ravel():
+            _hide(ax)
+            ax.set_visible(False)
+        for i in range(n):
+            block, c = divmod(i, columns)
+            top = block * (1 + k)
+            ax = axes[top, c]
+            ax.set_visible(True)
+            ax.imshow(images[i].reshape(shape), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            ax.set_title(_maximizer_label(names[i], activations[i], notes[i]), fontsize=SMALL)
+            for j in range(k):
+                ax = axes[top + 1 + j, c]
+                ax.set_visible(True)
+                ax.imshow(np.asarray(top_images[i][j], dtype=float).reshape(shape), cmap="gray", vmin=0, vmax=1,
+                          interpolation="nearest")
+                ax.set_title(f"{top_activations[i][j]:.3g}", fontsize=SMALL)
+        for block in range(blocks):
+            axes[block * (1 + k), 0].set_ylabel("optimized", fontsize=SMALL)
+            for j in range(k):
+                axes[block * (1 + k) + 1 + j, 0].set_ylabel(f"top {j + 1}", fontsize=SMALL)
+    _title(fig, title, width)
+    bound = notes is not None and any(notes)
+    caption(fig, "The optimized image is the input in [0, 1] per pixel that drives the unit hardest; the number under "
+            "its name is the activation it reaches" + (" and z the weighted sum plus bias (exact: the best possible, "
+            "computed in closed form; at bound: provably within 0.01% of the best possible; x% < bound: at most x% "
+            "short of it)" if bound else "") + ((". Right of it: " if n == 1 else ". Below it: ")
+                                                 + "the real test digits that activate the unit most." if k else "."))
     return fig
 
 
@@ -137,8 +180,10 @@ def plot_edge_tuning(names, angles, angle_activations, shifts, shift_activations
     n = len(names)
     per_row = per_row or (1 if n == 1 else 2)
     rows = math.ceil(n / per_row)
-    fig = _figure(4.4 * per_row, 1.45 * rows + 0.35 + (0.3 if title else 0))
-    axes = fig.subplots(rows, 3 * per_row, squeeze=False, width_ratios=[0.6, 1, 1] * per_row)
+    shared = sources is not None and len(set(sources)) == 1
+    width = 4.9 * per_row + 0.3
+    fig = _figure(width, 1.75 * rows + 1.0 + _title_height(title, width))
+    axes = fig.subplots(rows, 3 * per_row, squeeze=False, width_ratios=[0.62, 1, 1] * per_row)
     for i in range(rows * per_row):
         r, c = divmod(i, per_row)
         thumb, rot, shift = axes[r, 3 * c], axes[r, 3 * c + 1], axes[r, 3 * c + 2]
@@ -148,34 +193,56 @@ def plot_edge_tuning(names, angles, angle_activations, shifts, shift_activations
             continue
         thumb.imshow(np.asarray(stimuli[i]).reshape(28, 28), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         _hide(thumb)
-        thumb.set_title(str(names[i]) + (f"\n({sources[i]})" if sources is not None else ""), fontsize=6.5)
-        for ax, x, y, color in ((rot, angles, angle_activations[i], "#2a9d4a"),
-                                (shift, shifts, shift_activations[i], "#3a6dd8")):
+        label = wrap_name(names[i], 11) + (f"\n({sources[i]})" if sources is not None and not shared else "")
+        thumb.set_ylabel(label, fontsize=SMALL, rotation=0, ha="right", va="center")
+        for ax, x, y, color in ((rot, angles, angle_activations[i], HAND), (shift, shifts, shift_activations[i], LEARNED)):
             ax.plot(x, y, color=color)
             ax.axvline(0, color="0.7", lw=0.6)
             ax.set_ylim(-0.03, 1.03)
-            ax.tick_params(labelsize=5.5)
+            ax.set_yticks([0, 0.5, 1])
+            ax.tick_params(labelsize=SMALL)
         rot.set_xticks([-90, 0, 90])
         if r == 0:
-            rot.set_title("rotated by (deg)", fontsize=7)
-            shift.set_title("shifted across (px)", fontsize=7)
+            rot.set_title("rotated by (degrees)", fontsize=SMALL)
+            shift.set_title("shifted across (pixels)", fontsize=SMALL)
+        if r < rows - 1 and i + per_row < n:
+            rot.set_xticklabels([])
+            shift.set_xticklabels([])
         if c > 0:
             rot.set_yticklabels([])
         shift.set_yticklabels([])
-    axes[0, 1].set_ylabel("activation", fontsize=6.5)
-    if title:
-        fig.suptitle(title, fontsize=9)
+    axes[0, 1].set_ylabel("activation", fontsize=SMALL)
+    _title(fig, title, width)
+    caption(fig, "Left: the unit's own stroke" + (f" ({sources[0]})" if shared else "") + ". Middle: its activation as "
+            "that stroke is turned about its centre; right: as it is moved sideways. A single sharp peak at 0 means "
+            "the unit detects that stroke at that angle and place; a flat curve means it does not care.")
     return fig
+
+
+def _part_label(label: str) -> str:
+    """``tuning_curves``' condition labels, short enough for a panel: a verb, then the edge's name wrapped."""
+    for prefix, short in (("without ", "without"), ("plus ", "plus")):
+        if label.startswith(prefix):
+            return f"{short}\n{wrap_name(label[len(prefix):].removesuffix(' (-)'), 11)}"
+    return "all its\nedges" if label == "all its edges" else wrap_name(label, 11)
+
+
+FULL_FRAME, DROP_FRAME, KEPT_FRAME = HAND, LEARNED, "0.7"
 
 
 def plot_part_tuning(names, labels, activations, stimuli, title: str | None = None):
     """Part units, one row each: the stimulus with all its edges, then with each edge removed (or an
-    inhibiting edge added), titled with the unit's activation. ``labels[i]`` and ``activations[i]``
-    ``(c,)`` per unit, ``stimuli[i]`` ``(c, 784)``. A panel's frame turns red as the activation drops
-    below the full stimulus's."""
+    inhibiting edge added), each with the unit's activation. ``labels[i]`` and ``activations[i]``
+    ``(c,)`` per unit, ``stimuli[i]`` ``(c, 784)``. The first panel has a blue frame; a panel whose
+    activation falls below half of the first's has a thick orange frame (the unit needs that edge,
+    or is switched off by the added one); the legend says so."""
+    from matplotlib.patches import Patch
+
     n = len(names)
     c_max = max(len(l) for l in labels)
-    fig = _figure(max(4.8, 0.95 * c_max + 1.3), 1.2 * n + 0.2 + (0.5 if title else 0))
+    lines = max(_part_label(l).count("\n") + 1 for ls in labels for l in ls)
+    width = max(5.6, 1.0 * c_max + 1.6)
+    fig = _figure(width, (0.95 + 0.14 * lines) * n + 1.4 + _title_height(title, width))
     axes = fig.subplots(n, c_max, squeeze=False)
     for i in range(n):
         full = float(activations[i][0])
@@ -187,25 +254,37 @@ def plot_part_tuning(names, labels, activations, stimuli, title: str | None = No
             ax.imshow(np.asarray(stimuli[i][j]).reshape(28, 28), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
             _hide(ax)
             a = float(activations[i][j])
-            ax.set_title(f"{labels[i][j]}\n{a:.2f}", fontsize=5.5)
-            drop = np.clip((full - a) / max(full, 1e-9), 0, 1) if j else 0.0
-            color = (0.2 + 0.8 * drop, 0.75 * (1 - drop), 0.2) if j else (0.16, 0.62, 0.29)
+            ax.set_title(_part_label(labels[i][j]), fontsize=SMALL)
+            ax.text(0.96, 0.04, f"{a:.2f}", transform=ax.transAxes, ha="right", va="bottom", fontsize=SMALL,
+                    color="white", bbox={"facecolor": "black", "edgecolor": "none", "pad": 1})
+            colour, width_ = (FULL_FRAME, 2.5) if j == 0 else (DROP_FRAME, 3.0) if a < full / 2 else (KEPT_FRAME, 1.0)
             for spine in ax.spines.values():
-                spine.set_edgecolor(color)
-                spine.set_linewidth(2.2)
-        axes[i, 0].set_ylabel(str(names[i]), fontsize=6.5, rotation=0, ha="right", va="center")
-    if title:
-        fig.suptitle(title, fontsize=9)
+                spine.set_edgecolor(colour)
+                spine.set_linewidth(width_)
+        axes[i, 0].set_ylabel(wrap_name(names[i], 11), fontsize=SMALL, rotation=0, ha="right", va="center")
+    # the caption rides in the legend's title: constrained layout stacks figure legends but not a supxlabel
+    explanation = ("Each row is one unit, shown the strokes of the edges it reads (number: its activation). "
+                   "'without X' removes one edge: an orange frame means the unit needs it. 'plus X' adds an edge the "
+                   "unit reads with a negative weight: an orange frame there means that edge switches the unit off, "
+                   "as intended.")
+    fig.legend(handles=[Patch(facecolor="white", edgecolor=FULL_FRAME, linewidth=2.5, label="all its edges"),
+                        Patch(facecolor="white", edgecolor=DROP_FRAME, linewidth=3, label="activation falls below half"),
+                        Patch(facecolor="white", edgecolor=KEPT_FRAME, label="activation stays above half")],
+               loc="outside lower center", ncols=3, fontsize=SMALL, frameon=False,
+               title=wrap(explanation, width - 0.3, SMALL), title_fontsize=SMALL)
+    _title(fig, title, width)
     return fig
 
 
-def plot_digits(images, titles, wrong=None, ncols: int = 10, title: str | None = None):
+def plot_digits(images, titles, wrong=None, ncols: int = 10, title: str | None = None, note: str | None = None):
     """A grid of digit images ``(n, 784)`` in [0, 1] with a title each; ``wrong`` (n,) bool marks
-    panels in red (e.g. misclassified)."""
+    panels with a thick frame and red title (e.g. misclassified). ``note`` is a caption under it."""
     images = np.atleast_2d(np.asarray(images, dtype=float))
     n = len(images)
     rows, cols = _grid(n, min(ncols, n))
-    fig = _figure(1.05 * cols + 0.2, 1.2 * rows + (0.4 if title else 0.1))
+    width = max(4.2, 1.05 * cols + 0.3)
+    title_lines = wrap(title, width - 0.2, TITLE).count("\n") + 1 if title else 0
+    fig = _figure(width, 1.2 * rows + 0.25 * title_lines + 0.15 + (0.4 if note else 0))
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for i, ax in enumerate(axes):
         if i >= n:
@@ -214,13 +293,15 @@ def plot_digits(images, titles, wrong=None, ncols: int = 10, title: str | None =
         ax.imshow(images[i].reshape(28, 28), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         _hide(ax)
         bad = wrong is not None and bool(wrong[i])
-        ax.set_title(str(titles[i]), fontsize=7, color="#d62020" if bad else "black")
+        ax.set_title(str(titles[i]), fontsize=SMALL, color="#c01818" if bad else "black",
+                     fontweight="bold" if bad else "normal")
         if bad:
             for spine in ax.spines.values():
-                spine.set_edgecolor("#d62020")
-                spine.set_linewidth(2)
-    if title:
-        fig.suptitle(title, fontsize=10)
+                spine.set_edgecolor("#c01818")
+                spine.set_linewidth(2.5)
+    _title(fig, title, width)
+    if note:
+        caption(fig, note)
     return fig
 
 
@@ -245,7 +326,11 @@ def digit_grid(images, labels, per_digit: int = 10, title: str | None = None):
         raise ValueError(f"images must be (n, rows, cols) with one label each, got {images.shape} and {len(labels)}")
     vmax = 255 if np.issubdtype(images.dtype, np.integer) else 1.0
     chosen = pick_examples(labels, per_digit)
-    fig = Figure(figsize=(0.6 * per_digit + 0.6, 6.4 + (0.4 if title else 0)))
+    width = 0.6 * per_digit + 0.6
+    title = wrap(title, width - 0.2, TITLE) if title else None
+    title_lines = title.count("\n") + 1 if title else 0
+    height = 6.4 + 0.25 * title_lines
+    fig = Figure(figsize=(width, height))
     axes = fig.subplots(10, per_digit, squeeze=False, gridspec_kw={"wspace": 0.05, "hspace": 0.05})
     for digit, row in enumerate(axes):
         for column, ax in enumerate(row):
@@ -258,10 +343,10 @@ def digit_grid(images, labels, per_digit: int = 10, title: str | None = None):
                 ax.set_facecolor("white")
         row[0].set_ylabel(str(digit), rotation=0, fontsize=12, labelpad=12, va="center")
         if len(chosen[digit]) == 0:
-            row[0].text(0.5, 0.5, "none", transform=row[0].transAxes, ha="center", va="center", fontsize=8)
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.02, top=0.94 if title else 0.98)
+            row[0].text(0.5, 0.5, "none", transform=row[0].transAxes, ha="center", va="center", fontsize=SMALL)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.02, top=1 - (0.1 + 0.25 * title_lines) / height)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=TITLE)
     return fig
 
 
@@ -280,14 +365,18 @@ def plot_network_diagram(image, activations, weights, names, layer_names=None, p
     on this image (largest weight x activation) and its connection to every unit of the layer above.
     """
     from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Circle
 
-    negative, positive = PALETTES[palette]
+    negative, positive = sign_colours(palette)
     n_layers = len(activations)
-    fig = _figure(3.0 + 2.6 * n_layers, 6.4)
+    gap = 3.4  # between layers, room for the unit names on the left of each
+    first = 7.7
+    right = first + gap * (n_layers - 1) + 2.2
+    fig = _figure(0.62 * right + 0.4, 8.3)
     ax = fig.subplots()
-    ax.set_xlim(-0.2, 5.6 + 2.6 * n_layers)
-    ax.set_ylim(-0.6, 10.6)
+    ax.set_xlim(-0.2, right)
+    ax.set_ylim(-0.9, 10.8)
     ax.set_aspect("equal")
     ax.axis("off")
     # the input: the digit itself, pixels as the 784 input neurons
@@ -297,11 +386,11 @@ def plot_network_diagram(image, activations, weights, names, layer_names=None, p
               extent=(left, left + size, bottom, bottom + size), interpolation="nearest", zorder=2.5)
     pixel_xy = np.array([(left + (c + 0.5) * size / 28, bottom + size - (r + 0.5) * size / 28)
                          for r in range(28) for c in range(28)])
-    ax.text(left + size / 2, bottom - 0.45, "784 inputs", ha="center", fontsize=8)
+    ax.text(left + size / 2, bottom - 0.3, f"{len(image)} input pixels", ha="center", va="top", fontsize=LABEL)
     positions = [pixel_xy]
     for li, acts in enumerate(activations):
         n = len(acts)
-        x = 6.8 + 2.6 * li
+        x = first + gap * li
         ys = np.linspace(10.0, 0.0, n) if n > 1 else np.array([5.0])
         if n <= 10:
             ys = 5.0 + (ys - 5.0) * (n / 16 + 0.3)
@@ -328,9 +417,9 @@ def plot_network_diagram(image, activations, weights, names, layer_names=None, p
                 start = source[i] + (np.array([radius, 0]) if li > 0 else 0)
                 segments.append([start, target[j] - np.array([radius, 0])])
                 on_path = hl is None or (li == hl and j == hj) or (li == hl + 1 and i == hj)
-                alpha = (0.25 + 0.7 * strength) if hl is None else (0.45 + 0.55 * strength if on_path else 0.07)
+                alpha = (0.3 + 0.65 * strength) if hl is None else (0.45 + 0.55 * strength if on_path else 0.07)
                 colors.append(np.array(_hex_rgb(positive if W[j, i] > 0 else negative) + (alpha,)))
-                widths.append(0.4 + 2.0 * strength + (1.0 if hl is not None and on_path else 0.0))
+                widths.append(0.5 + 2.0 * strength + (1.0 if hl is not None and on_path else 0.0))
         # pixel connections pass under the image, so they seem to leave it at its edge
         ax.add_collection(LineCollection(segments, colors=colors, linewidths=widths, zorder=2 if li else 1))
     for li, acts in enumerate(activations):
@@ -338,29 +427,36 @@ def plot_network_diagram(image, activations, weights, names, layer_names=None, p
         last = li == n_layers - 1
         for j, a in enumerate(acts):
             a = float(np.clip(a, 0, 1))
+            chosen = last and predicted == j
             chosen_unit = li == hl and j == hj
-            edge = "#00bcd4" if chosen_unit else ("#ffd700" if last and predicted == j else "0.55")
+            edge = "#00838f" if chosen_unit else ("black" if chosen else "0.55")
             ax.add_patch(Circle(xy[j], radius, facecolor=(a, a, a), edgecolor=edge,
-                                linewidth=2.5 if edge != "0.55" else 0.8, zorder=3))
+                                linewidth=3.0 if edge != "0.55" else 0.8, zorder=3))
             label = str(names[li][j]) if names is not None else str(j)
-            side = 1 if last else -1
             if chosen_unit and not last:
-                ax.text(xy[j][0] + radius + 0.08, xy[j][1] + 0.3, f"{label} {a:.2f}", ha="left", va="center",
-                        fontsize=7, fontweight="bold", color="#007c8c", zorder=4,
-                        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 0.5})
-            elif last or not label.isdigit():
-                ax.text(xy[j][0] + side * (radius + 0.08), xy[j][1] + (0 if last else 0.3), label,
-                        ha="left" if last else "right", va="center", fontsize=7 if last else 5.5,
-                        fontweight="bold" if last and predicted == j else "normal", zorder=4)
+                ax.text(xy[j][0] - radius - 0.1, xy[j][1], f"{label} {a:.2f}", ha="right", va="center",
+                        fontsize=SMALL, fontweight="bold", color="#00838f", zorder=4,
+                        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 0.3})
+                continue
             if last:
-                ax.text(xy[j][0] + radius + 0.55, xy[j][1], f"{a:.2f}", ha="left", va="center", fontsize=6, color="0.35")
+                ax.text(xy[j][0] + radius + 0.12, xy[j][1], f"{label}  {a:.2f}", ha="left", va="center",
+                        fontsize=LABEL, fontweight="bold" if chosen else "normal", zorder=4)
+            elif not label.isdigit():
+                ax.text(xy[j][0] - radius - 0.1, xy[j][1], label, ha="right", va="center", fontsize=SMALL, zorder=4,
+                        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 0.3})
         header = layer_names[li] if layer_names is not None else f"layer {li + 1}"
-        ax.text(xy[0][0], 10.45, f"{header} ({len(acts)})", ha="center", fontsize=8)
+        ax.text(xy[0][0], 10.55, f"{header} ({len(acts)})", ha="center", fontsize=LABEL)
     if predicted is not None:
-        ax.text(positions[-1][0][0], -0.5, f"prediction: {names[-1][predicted] if names else predicted}",
-                ha="center", fontsize=9, fontweight="bold", color="#b08c00")
+        ax.text(positions[-1][0][0], -0.75, f"prediction: {names[-1][predicted] if names else predicted}",
+                ha="center", fontsize=LABEL, fontweight="bold", color="black")
+    ax.legend(handles=[Line2D([], [], color=positive, lw=2.5, label="positive weight"),
+                       Line2D([], [], color=negative, lw=2.5, label="negative weight")],
+              loc="lower left", fontsize=SMALL, frameon=False)
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(wrap(title, fig.get_figwidth() - 0.4, TITLE), fontsize=TITLE)
+    caption(fig, f"Each circle is a neuron, shaded by its activation (black 0, white 1); each line is one of a neuron's "
+            f"{top_k} strongest incoming weights, thicker when stronger. The output with the brightest circle (ringed) "
+            "is the network's answer.")
     return fig
 
 

@@ -20,7 +20,9 @@ import numpy as np
 from handnet.viz import compare as plots
 from handnet.atomic import write_text
 from handnet.compare.ladder import _pct, calibration_note, edge_headers, ladder_markdown, ladder_rows
+from handnet.compare.edgelike import RANDOM_EDGE_LIKENESS
 from handnet.inside.effective import effective_templates
+from handnet.viz.style import sign_legend
 
 STYLE = """
 body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
@@ -58,7 +60,7 @@ def table(header, rows) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def comparison_figures(comparison) -> dict:
+def comparison_figures(comparison, palette: str = "lesson") -> dict:
     """Figures of a ``compare.Comparison`` by name: confusions, edge_likeness, cka, noise, ablation,
     and matched pairs per hidden layer and criterion (``matched_<layer>_<criterion>``)."""
     a, b = comparison.a, comparison.b
@@ -89,12 +91,12 @@ def comparison_figures(comparison) -> dict:
             what = "activation correlation" if criterion == "activation" else "weight cosine"
             figs[f"matched_{m.layer_a}_{criterion}"] = plots.plot_matched_pairs(
                 ta, tb, pairs, names, f"{m.layer_a} / {m.layer_b} matched on {what} (best first; pixel templates"
-                + (", linear approximation)" if li else ")")
+                + (", linear approximation)" if li else ")"), palette=palette,
             )
     return figs
 
 
-def side_by_side(nets: dict, progress=None) -> str:
+def side_by_side(nets: dict, progress=None, palette: str = "lesson") -> str:
     """Weight grids, maximizing inputs and deeper pixel templates, the nets side by side.
 
     Weight grids and maximizing inputs come from ``plots`` and ``maximize`` (exact for first-layer
@@ -108,11 +110,12 @@ def side_by_side(nets: dict, progress=None) -> str:
         for li in range(len(net.layers) - 1):
             layer = net.layers[li]
             if li == 0:
-                fig = inside_plots.plot_weight_grid(layer.weights, layer.units, title=f"{name}: {layer.name} weights",
-                                                    ncols=4)
+                fig = inside_plots.plot_weight_grid(layer.weights, layer.units, palette,
+                                                    title=f"{name}: {layer.name} weights", ncols=4)
             else:
                 fig = plots.plot_template_mosaic(effective_templates(net, li), list(layer.units),
-                                             f"{name}: {layer.name}, pixel templates (linear approx.)", columns=4)
+                                                 f"{name}: {layer.name}, pixel templates (linear approx.)", columns=4,
+                                                 palette=palette)
             columns[name].append(img(fig, f"{name} {layer.name} weights"))
             found = maximize_units(net, net.units(li))
             fig = plots.plot_template_mosaic(np.array([m.image for m in found]),
@@ -128,9 +131,9 @@ def side_by_side(nets: dict, progress=None) -> str:
             f"reaches.</p><div class='side'>{cells}</div>")
 
 
-def comparison_section(comparison) -> str:
+def comparison_section(comparison, palette: str = "lesson") -> str:
     a, b = comparison.a, comparison.b
-    figs = comparison_figures(comparison)
+    figs = comparison_figures(comparison, palette)
     rows = [["overall", _pct(a.accuracy.accuracy) + f" ({_pct(a.accuracy.interval[0])}-{_pct(a.accuracy.interval[1])})",
              _pct(b.accuracy.accuracy) + f" ({_pct(b.accuracy.interval[0])}-{_pct(b.accuracy.interval[1])})"]]
     scored = comparison.scope.labels if comparison.scope is not None else range(len(a.accuracy.per_digit))
@@ -152,9 +155,13 @@ def comparison_section(comparison) -> str:
         img(figs.pop("confusions"), "confusion matrices"),
         "<h3>Edge-likeness</h3><p class='note'>Each hidden unit's weights (deeper units: their pixel template, a linear "
         "approximation) correlated with the best single stroke template over positions, orientations, lengths and "
-        "widths. 1 = exactly an edge detector.</p>",
+        f"widths. 1 = exactly an edge detector; random weights score about {RANDOM_EDGE_LIKENESS:.2f} (the dashed "
+        "line), the best of many chance correlations.</p>",
         img(figs.pop("edge_likeness"), "edge-likeness per unit"),
-        "<h3>Layer similarity and unit matching</h3>",
+        "<h3>Layer similarity and unit matching</h3><p class='note'>Linear CKA compares how two layers arrange the "
+        "test digits (1 = the same arrangement up to rotation and scale, 0 = unrelated). Unit matching pairs each unit "
+        "of one net with one of the other (the Hungarian assignment) and averages the paired scores: 1 = every unit "
+        "has an identical partner.</p>",
         "<div class='side'><div>" + table(["layers", "linear CKA"], cka_rows) + table(["layer", "matched on", "mean score"], match_rows)
         + "</div><div>" + img(figs.pop("cka"), "CKA matrix") + "</div></div>",
     ]
@@ -163,18 +170,21 @@ def comparison_section(comparison) -> str:
     parts += [
         "<h3>Noise and blank images</h3><p class='note'>Mean confidence (the brightest output) on real digits, uniform "
         "random noise and an all-black image; the last column is how often a noise image is called a digit with "
-        f"confidence at least {a.noise['confident_threshold']}.</p>",
+        f"confidence at least {a.noise['confident_threshold']}. A network with no idea would give 0.1 to each of the "
+        "ten digits; one trained only on digits is rarely that honest.</p>",
         table(["network", "digits", "noise", "blank", "noise called confidently"], noise_rows),
         img(figs.pop("noise"), "confidence on noise"),
         f"<h3>Ablation</h3><p class='note'>Accuracy lost when one hidden unit is silenced (activation set to "
-        f"{'0' if a.ablation['mode'] == 'zero' else 'its mean'}).</p>",
+        f"{'0' if a.ablation['mode'] == 'zero' else 'its mean'}), in percentage points of test accuracy: a tall bar is "
+        "a unit the network relies on.</p>",
         img(figs.pop("ablation"), "ablation"),
     ]
     return "".join(parts)
 
 
 def surgery_section(result) -> str:
-    rows = [[v["label"], _pct(v["accuracy"]), _pct(v["kept"])] for v in result.variants]
+    rows = [[v["label"], _pct(v["accuracy"]), _pct(v["kept"]), plots.SURGERY_MEANINGS.get(v["label"], "")]
+            for v in result.variants]
     note = f" Note: {html.escape(result.note)}." if getattr(result, "note", "") else ""
     units = getattr(result, "units", [])
     unit_rows = [[u.unit, u.hand_unit, f"{u.correlation:+.2f}", f"{u.loss_ablated - u.loss_trained:+.3f}",
@@ -183,7 +193,10 @@ def surgery_section(result) -> str:
     return (
         f"<p class='note'>Layer {html.escape(result.layer)}: the hand-designed layer put into the trained net, the layers "
         "above refit on the training data, next to the trained layer, a random layer and no layer at all under the same "
-        f"refit.{note}</p>" + table(["variant", "test accuracy", "of trained accuracy"], rows)
+        f"refit.{note} Guessing gets {plots.CHANCE:.0%} of digits right. If the hand layer keeps about as much as "
+        "the trained one, its edges carry what the network needs; if it keeps no more than the random layer, they "
+        "add nothing that any 16 features would not.</p>"
+        + table(["variant", "test accuracy", "of trained accuracy", "what it means"], rows)
         + img(plots.plot_surgery(result.variants), "surgery")
         + ("<p class='note'>Unit substitution, nothing retrained: each trained unit replaced by its matched hand unit "
            "(activation correlation r), rescaled by least squares. Loss is the cross-entropy on the test digits, "
@@ -199,7 +212,8 @@ def ladder_section(ladder) -> str:
     drift = ladder.drift
     scored = f"Test digits {ladder.scope.sentence()}. " if getattr(ladder, "scope", None) is not None else ""
     parts = [f"<p class='note'>Spec {html.escape(ladder.spec)}. Data: {html.escape(ladder.data)}. {html.escape(scored)}"
-             f"{html.escape(calibration_note(ladder))}</p>",
+             f"{html.escape(calibration_note(ladder))} Guessing gets {plots.CHANCE:.0%} right; edge-likeness "
+             f"is 1 for a drawn stroke and about {RANDOM_EDGE_LIKENESS:.2f} for random weights.</p>",
              table(header, ladder_rows(ladder)),
              img(plots.plot_ladder([r.to_dict() for r in ladder.rungs]), "ladder")]
     if drift:
@@ -208,30 +222,30 @@ def ladder_section(ladder) -> str:
 
 
 def render_report(title: str, intro: str = "", ladder=None, comparison=None, surgery=None, nets: dict | None = None,
-                  progress=None) -> str:
+                  progress=None, palette: str = "lesson") -> str:
     """The HTML page from results already computed; every part is optional (``nets``: name -> Network
     for the side-by-side pictures, whose maximizers are computed here)."""
     sections = []
     if ladder is not None:
         sections.append(("The ladder: from hand-set to learned", ladder_section(ladder)))
     if comparison is not None:
-        sections.append((f"{comparison.a.name} vs {comparison.b.name}", comparison_section(comparison)))
+        sections.append((f"{comparison.a.name} vs {comparison.b.name}", comparison_section(comparison, palette)))
     if surgery is not None:
         sections.append(("Surgery: the hand layer inside the trained net", surgery_section(surgery)))
     if nets:
-        sections.append(("Inside: weights and maximizing inputs side by side", side_by_side(nets, progress)))
+        sections.append(("Inside: weights and maximizing inputs side by side", side_by_side(nets, progress, palette)))
     body = "".join(f"<h2>{html.escape(h)}</h2>{content}" for h, content in sections)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><p>{intro}</p>{body}"
-        f"<p class='note'>Made by handnet on {stamp}. Weight pictures: green positive, red negative, dark near zero.</p>"
+        f"<p class='note'>Made by handnet on {stamp}. Weight pictures: {sign_legend(palette)}, dark near zero.</p>"
         "</body></html>"
     )
 
 
-def write_report(study, output_dir, progress=None) -> Path:
+def write_report(study, output_dir, progress=None, palette: str = "lesson") -> Path:
     """Lay out a ``compare.study.Study`` as ``output_dir/index.html`` (and the ladder as
     ``output_dir/ladder.md``), atomically. Returns the page's path. ``progress(1)`` is called after
     each network's maximizers."""
@@ -242,7 +256,7 @@ def write_report(study, output_dir, progress=None) -> Path:
         f"and lines? Data: {html.escape(study.data)}."
     )
     page = render_report(f"handnet report: {Path(study.spec_path).stem}", intro, study.ladder, study.comparison,
-                         study.surgery, {"hand": hand, "trained": twin}, progress)
+                         study.surgery, {"hand": hand, "trained": twin}, progress, palette)
     out = Path(output_dir)
     write_text(out / "index.html", page)
     write_text(out / "ladder.md", ladder_markdown(study.ladder) + "\n")

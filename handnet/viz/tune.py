@@ -9,24 +9,27 @@ from __future__ import annotations
 import numpy as np
 
 from handnet.nn.evaluate import DIGITS
-from handnet.viz.style import figure, weight_cmap, weight_norm
+from handnet.viz.style import (
+    DPI, HAND, LABEL, LEARNED, NEUTRAL, SMALL, TITLE, caption, figure, sign_colours, sign_legend, weight_cmap,
+    weight_norm, wrap,
+)
 
 
 
-def _figure(width: float, height: float):
-    return figure(width, height, layout=None)
+def _figure(width: float, height: float, layout: str | None = None):
+    return figure(width, height, layout=layout)
 
 
-def _show_weights(ax, weights, scale, title):
-    """Weights on the lesson's green/red-on-black scale (``handnet.viz.plots``), symmetric to ``scale``
-    (default: the largest absolute weight)."""
-    ax.imshow(weights, cmap=weight_cmap(), norm=weight_norm(weights, vmax=scale), interpolation="nearest")
+def _show_weights(ax, weights, scale, title, palette: str = "lesson"):
+    """Weights on the lesson's scale (``handnet.viz.style``: green +, magenta - by default, on black),
+    symmetric to ``scale`` (default: the largest absolute weight)."""
+    ax.imshow(weights, cmap=weight_cmap(palette), norm=weight_norm(weights, vmax=scale), interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(title, fontsize=8)
+    ax.set_title(title, fontsize=SMALL)
 
 
-def plot_weight_changes(before: np.ndarray, after: np.ndarray, names, biases=None):
+def plot_weight_changes(before: np.ndarray, after: np.ndarray, names, biases=None, palette: str = "lesson"):
     """One row per unit: its weight grid before, after, and the difference (after - before).
 
     ``before``/``after`` ``(n_units, 28, 28)`` float; ``names`` one label per unit; ``biases`` an
@@ -34,7 +37,7 @@ def plot_weight_changes(before: np.ndarray, after: np.ndarray, names, biases=Non
     removed) may be all-NaN and is drawn blank.
     """
     n = len(names)
-    fig = _figure(6.0, 2.1 * max(n, 1))
+    fig = _figure(6.0, 2.1 * max(n, 1) + 0.9, "constrained")
     axes = fig.subplots(max(n, 1), 3, squeeze=False)
     for i, name in enumerate(names):
         b, a = np.nan_to_num(before[i]), np.nan_to_num(after[i])
@@ -49,64 +52,72 @@ def plot_weight_changes(before: np.ndarray, after: np.ndarray, names, biases=Non
         for j, (img, t) in enumerate(zip((before[i], after[i], d), titles)):
             if np.all(np.isnan(img)):
                 axes[i, j].set_axis_off()
-                axes[i, j].set_title(t + " (none)", fontsize=8)
+                axes[i, j].set_title(t + " (none)", fontsize=SMALL)
                 continue
             # the difference gets its own scale so small edits stay visible
-            _show_weights(axes[i, j], np.nan_to_num(img), scale if j < 2 else max(np.abs(d).max(), 1e-12), t)
+            _show_weights(axes[i, j], np.nan_to_num(img), scale if j < 2 else max(np.abs(d).max(), 1e-12), t, palette)
     if n == 0:
-        axes[0, 0].text(0.5, 0.5, "no unit changed", ha="center", va="center")
+        axes[0, 0].text(0.5, 0.5, "no unit changed", ha="center", va="center", fontsize=LABEL)
         for ax in axes[0]:
             ax.set_axis_off()
-    fig.tight_layout()
+    fig.suptitle("what changed: each unit's weights before, after, and after minus before", fontsize=TITLE)
+    caption(fig, f"Weights: {sign_legend(palette)}, black near 0. Before and after share one scale; the difference has "
+            "its own, so a small edit still shows.")
     return fig
 
 
-def plot_unit(weights: np.ndarray, name: str, bias: float | None = None, maximizing: np.ndarray | None = None):
+def plot_unit(weights: np.ndarray, name: str, bias: float | None = None, maximizing: np.ndarray | None = None,
+              palette: str = "lesson"):
     """One unit's weight grid ``(28, 28)`` and, when given, the input ``(28, 28)`` in [0, 1] that
     excites it most."""
     panels = 2 if maximizing is not None else 1
-    fig = _figure(2.6 * panels, 2.9)
+    fig = _figure(2.6 * panels, 3.1)
     axes = fig.subplots(1, panels, squeeze=False)[0]
     scale = float(np.max(np.abs(weights)))
     title = f"{name}\nmax |w| {scale:.3g}" + (f", bias {bias:.2f}" if bias is not None else "")
-    _show_weights(axes[0], weights, None, title)
+    _show_weights(axes[0], weights, None, title, palette)
+    axes[0].set_xlabel(sign_legend(palette), fontsize=SMALL)
     if maximizing is not None:
         axes[1].imshow(maximizing, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         axes[1].set_xticks([])
         axes[1].set_yticks([])
-        axes[1].set_title("input it responds to most", fontsize=8)
+        axes[1].set_title("input it responds to most", fontsize=SMALL)
     fig.tight_layout()
     return fig
 
 
 def plot_readout(weights: np.ndarray, inputs, name: str, bias: float | None = None,
-                 maximizing: np.ndarray | None = None):
+                 maximizing: np.ndarray | None = None, palette: str = "lesson"):
     """A unit that reads named units (a part or a digit): its incoming weights ``(n_inputs,)`` as
     bars over the input names and, when given, the input ``(28, 28)`` in [0, 1] that excites it most."""
     weights = np.asarray(weights, dtype=float)
     bars = max(3.0, 0.32 * len(inputs) + 1.2)
-    fig = _figure(bars + (2.6 if maximizing is not None else 0), 3.4)
+    fig = _figure(bars + (2.6 if maximizing is not None else 0), 3.6)
     # a fixed layout: the layout engines cost more than drawing, and watch redraws often
     grid = fig.add_gridspec(1, 2 if maximizing is not None else 1,
                             width_ratios=[bars, 2.6] if maximizing is not None else [1],
-                            left=0.9 / fig.get_figwidth(), right=0.98, bottom=0.42, top=0.9, wspace=0.15)
+                            left=0.9 / fig.get_figwidth(), right=0.98, bottom=0.4, top=0.86, wspace=0.15)
     ax = fig.add_subplot(grid[0, 0])
-    colors = ["tab:green" if w >= 0 else "tab:red" for w in weights]
-    ax.bar(range(len(weights)), weights, color=colors)
+    negative, positive = sign_colours(palette)
+    ax.bar(range(len(weights)), weights, color=[positive if w >= 0 else negative for w in weights],
+           edgecolor="0.3", linewidth=0.5)
     ax.axhline(0, color="black", lw=0.6)
     ax.set_xticks(range(len(inputs)))
-    ax.set_xticklabels(inputs, rotation=90, fontsize=7)
-    ax.set_title(f"{name}" + (f"  (bias {bias:.2f})" if bias is not None else ""), fontsize=9)
+    ax.set_xticklabels(inputs, rotation=90, fontsize=SMALL)
+    ax.tick_params(axis="y", labelsize=SMALL)
+    ax.set_ylabel("weight", fontsize=SMALL)
+    ax.set_title(f"{name}" + (f"  (bias {bias:.2f})" if bias is not None else "") + f"\nincoming weights: "
+                 f"{sign_legend(palette)}", fontsize=SMALL)
     if maximizing is not None:
         ax = fig.add_subplot(grid[0, 1])
         ax.imshow(maximizing, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title("input it responds to most", fontsize=8)
+        ax.set_title("input it responds to most", fontsize=SMALL)
     return fig
 
 
-def plot_gallery(images: np.ndarray, captions, title: str = "", columns: int = 10):
+def plot_gallery(images: np.ndarray, captions, title: str = "", columns: int = 10, note: str | None = None):
     """Thumbnails ``(n, 28, 28)`` (uint8 or float in [0, 1]) with one caption each
     (``handnet.viz.plots.plot_digits``); a small "none" figure when there are none, so a stale
     gallery from an earlier run never stays in place."""
@@ -114,30 +125,33 @@ def plot_gallery(images: np.ndarray, captions, title: str = "", columns: int = 1
 
     images = np.asarray(images)
     if len(images) == 0:
-        fig = _figure(3.0, 1.0)
-        ax = fig.subplots()
+        text = wrap(f"{title}\n(none)" if title else "none", 5.6, LABEL)
+        fig = _figure(6.0, 0.5 + 0.22 * (text.count("\n") + 1))
+        ax = fig.add_axes((0, 0, 1, 1))
         ax.set_axis_off()
-        ax.text(0.5, 0.5, f"{title}\n(none)" if title else "none", ha="center", va="center", fontsize=9)
+        ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=LABEL)
         return fig
     scaled = images.reshape(len(images), -1).astype(float) / (255.0 if images.dtype == np.uint8 else 1.0)
-    return plot_digits(scaled, captions, ncols=columns, title=title or None)
+    return plot_digits(scaled, captions, ncols=columns, title=title or None, note=note)
 
 
 def plot_accuracy_pair(per_digit_a: dict, per_digit_b: dict, overall: tuple[float, float], labels=("A", "B")):
     """Accuracy per digit of two networks side by side, overall accuracy in the title."""
-    fig = _figure(6.5, 3.0)
+    fig = _figure(6.8, 3.6, "constrained")
     ax = fig.subplots()
     x = np.arange(10)
     a = [per_digit_a.get(d, np.nan) * 100 for d in DIGITS]
     b = [per_digit_b.get(d, np.nan) * 100 for d in DIGITS]
-    ax.bar(x - 0.2, a, width=0.4, label=f"{labels[0]} ({overall[0]:.1%})", color="tab:gray")
-    ax.bar(x + 0.2, b, width=0.4, label=f"{labels[1]} ({overall[1]:.1%})", color="tab:blue")
+    ax.bar(x - 0.2, a, width=0.4, label=f"{labels[0]} ({overall[0]:.1%})", color=NEUTRAL)
+    ax.bar(x + 0.2, b, width=0.4, label=f"{labels[1]} ({overall[1]:.1%})", color=HAND)
+    ax.axhline(10, color="black", ls="--", lw=0.8, label="guessing (10%)")
     ax.set_xticks(x)
-    ax.set_xlabel("digit")
-    ax.set_ylabel("accuracy (%)")
+    ax.set_xlabel("digit", fontsize=LABEL)
+    ax.set_ylabel("accuracy (%)", fontsize=LABEL)
+    ax.tick_params(labelsize=SMALL)
     ax.set_ylim(0, 100)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
+    ax.set_title(f"accuracy per digit: {labels[0]} against {labels[1]}", fontsize=TITLE)
+    ax.legend(fontsize=SMALL, loc="lower right")
     return fig
 
 
@@ -147,7 +161,7 @@ def plot_sweep(values: np.ndarray, overall: np.ndarray, per_digit: np.ndarray, c
     line marks the spec's current value."""
     import matplotlib
 
-    fig = _figure(7.0, 4.0)
+    fig = _figure(7.4, 4.4, "constrained")
     ax = fig.subplots()
     cmap = matplotlib.colormaps["tab10"]
     for d in range(10):
@@ -157,12 +171,14 @@ def plot_sweep(values: np.ndarray, overall: np.ndarray, per_digit: np.ndarray, c
     ax.plot(values, overall * 100, color="black", lw=2.5, marker="o", label="all")
     if current is not None:
         ax.axvline(current, color="black", ls="--", lw=1)
-        ax.annotate("current", (current, 1), xycoords=("data", "axes fraction"), fontsize=8,
+        ax.annotate("current", (current, 1), xycoords=("data", "axes fraction"), fontsize=SMALL,
                     ha="left", va="top", xytext=(3, -3), textcoords="offset points")
-    ax.set_xlabel(label)
-    ax.set_ylabel("accuracy (%)")
-    ax.legend(fontsize=7, ncol=2, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.tight_layout()
+    ax.set_xlabel(label, fontsize=LABEL)
+    ax.set_ylabel("accuracy (%)", fontsize=LABEL)
+    ax.tick_params(labelsize=SMALL)
+    ax.set_title(f"accuracy as {label} changes (thick: all digits)", fontsize=TITLE)
+    ax.legend(fontsize=SMALL, ncol=2, loc="center left", bbox_to_anchor=(1.0, 0.5), title="digit",
+              title_fontsize=SMALL)
     return fig
 
 
@@ -171,8 +187,13 @@ def plot_error_group(images: np.ndarray, units, group: np.ndarray, correct: np.n
     """One group of mistakes: some of its digits ``(k, 28, 28)``, each hidden unit's mean activation
     over the group vs over correct digits of the true class ``(n_units,)``, and each last-hidden
     unit's push towards the wrong answer ``(n_last,)``."""
-    fig = _figure(12.0, 3.0)
-    grid = fig.add_gridspec(2, 9, width_ratios=[1, 1, 1, 1, 0.3, 4, 0.3, 4, 0.1])
+    from matplotlib.patches import Patch
+
+    def short(names):
+        return [str(u).split(":", 1)[-1] for u in names]
+
+    fig = _figure(12.5, 4.6, "constrained")
+    grid = fig.add_gridspec(2, 7, width_ratios=[1, 1, 1, 1, 0.2, 4, 4])
     for k in range(8):
         ax = fig.add_subplot(grid[k // 4, k % 4])
         ax.set_axis_off()
@@ -180,24 +201,27 @@ def plot_error_group(images: np.ndarray, units, group: np.ndarray, correct: np.n
             ax.imshow(images[k], cmap="gray", interpolation="nearest")
     x = np.arange(len(units))
     ax = fig.add_subplot(grid[:, 5])
-    ax.bar(x - 0.2, group, width=0.4, color="tab:orange", label="these mistakes")
-    ax.bar(x + 0.2, np.nan_to_num(correct), width=0.4, color="tab:gray", label="correct, same digit")
+    ax.bar(x - 0.2, group, width=0.4, color=LEARNED, label="these mistakes")
+    ax.bar(x + 0.2, np.nan_to_num(correct), width=0.4, color=NEUTRAL, label="correct, same digit")
     ax.set_xticks(x)
-    ax.set_xticklabels(units, rotation=90, fontsize=6)
+    ax.set_xticklabels(short(units), rotation=90, fontsize=SMALL)
+    ax.tick_params(axis="y", labelsize=SMALL)
     top = np.nanmax(np.concatenate([np.ravel(group), np.ravel(correct), [1.0]]))
     ax.set_ylim(0, top)
-    ax.set_title("mean activation", fontsize=8)
-    ax.legend(fontsize=6)
+    ax.set_title("mean activation of each unit", fontsize=LABEL)
+    ax.legend(fontsize=SMALL)
     cunits = contribution_units if contribution_units is not None else units
-    ax = fig.add_subplot(grid[:, 7])
-    ax.bar(np.arange(len(cunits)), contributions,
-           color=["tab:red" if c > 0 else "tab:green" for c in contributions])
+    ax = fig.add_subplot(grid[:, 6])
+    ax.bar(np.arange(len(cunits)), contributions, color=[LEARNED if c > 0 else HAND for c in contributions])
     ax.axhline(0, color="black", lw=0.6)
     ax.set_xticks(np.arange(len(cunits)))
-    ax.set_xticklabels(cunits, rotation=90, fontsize=6)
-    ax.set_title("push towards the wrong answer (weight × activation, and the biases)", fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    fig.subplots_adjust(bottom=0.35, top=0.85, wspace=0.1)
+    ax.set_xticklabels(short(cunits), rotation=90, fontsize=SMALL)
+    ax.tick_params(axis="y", labelsize=SMALL)
+    ax.set_title(wrap("push towards the wrong answer (weight × activation, and the biases)", 3.2, LABEL),
+                 fontsize=LABEL)
+    ax.legend(handles=[Patch(color=LEARNED, label="towards the wrong answer"),
+                       Patch(color=HAND, label="towards the right one")], fontsize=SMALL)
+    fig.suptitle(title, fontsize=TITLE)
     return fig
 
 
@@ -208,21 +232,22 @@ def plot_readout_changes(before: np.ndarray, after: np.ndarray, inputs, names, b
     names the ``n_inputs`` columns; ``names`` the units; ``biases`` optional ``(before, after)`` pairs.
     """
     n = len(names)
-    fig = _figure(max(4.0, 0.3 * len(inputs) + 1.5), 2.4 * max(n, 1))
+    fig = _figure(max(4.5, 0.3 * len(inputs) + 1.8), 3.0 * max(n, 1) + 0.4, "constrained")
     axes = fig.subplots(max(n, 1), 1, squeeze=False)[:, 0]
     x = np.arange(len(inputs))
     for i, name in enumerate(names):
         ax = axes[i]
-        ax.bar(x - 0.2, np.nan_to_num(before[i]), width=0.4, color="tab:gray", label="before")
-        ax.bar(x + 0.2, np.nan_to_num(after[i]), width=0.4, color="tab:blue", label="after")
+        ax.bar(x - 0.2, np.nan_to_num(before[i]), width=0.4, color=NEUTRAL, label="before")
+        ax.bar(x + 0.2, np.nan_to_num(after[i]), width=0.4, color=HAND, label="after")
         ax.axhline(0, color="black", lw=0.6)
         ax.set_xticks(x)
-        ax.set_xticklabels(inputs, rotation=90, fontsize=6)
+        ax.set_xticklabels(inputs, rotation=90, fontsize=SMALL)
+        ax.tick_params(axis="y", labelsize=SMALL)
         bias = biases[i] if biases is not None else (None, None)
         shown = " -> ".join("none" if b is None else f"{b:.2f}" for b in bias) if bias != (None, None) else ""
-        ax.set_title(f"{name}" + (f"   bias {shown}" if shown else ""), fontsize=8)
-        ax.legend(fontsize=6)
-    fig.tight_layout()
+        ax.set_title(f"{name}: incoming weights" + (f"   bias {shown}" if shown else ""), fontsize=LABEL)
+        ax.legend(fontsize=SMALL)
+    fig.suptitle("what changed: the weights each unit gives the units it reads", fontsize=TITLE)
     return fig
 
 
@@ -276,19 +301,20 @@ def version_figures(comparison, dataset, limit: int = 60) -> dict:
         more = f" (first {limit} of {len(idx)})" if len(idx) > limit else ""
         where = shown if eb.index is None else eb.index[shown]  # flips index the scored digits
         figures[name] = plot_gallery(
-            dataset.images[where], captions, f"{title}: {len(idx)} digits{more}; caption: A's answer → B's"
+            dataset.images[where], captions, f"{title}: {len(idx)} digits{more}",
+            note="Above each digit: A's answer → B's.",
         )
     return figures
 
 
-def render_units(net, refs, out, restarts: int = 1, maxiter: int = 30, screen: int = 8) -> list:
+def render_units(net, refs, out, restarts: int = 1, maxiter: int = 30, screen: int = 8, progress=None) -> list:
     """Draw each unit's weight grid (first layer) or incoming weights (deeper), beside the input
     that excites it most, as ``out/<layer>_<unit>.png`` (atomic). Returns the paths written.
 
     This is ``handnet watch``'s renderer (``Watcher(render=render_units)``). The maximizing input is
     exact for first-layer units; deeper units get a short search (``screen`` screening starts, then
     ``maxiter`` L-BFGS-B steps from the best), a preview that keeps a save's pictures near a
-    second; ``handnet render`` searches thoroughly."""
+    second; ``handnet render`` searches thoroughly. ``progress(1)`` is called after each unit."""
     from pathlib import Path
 
     from handnet.atomic import save_figure
@@ -306,5 +332,7 @@ def render_units(net, refs, out, restarts: int = 1, maxiter: int = 30, screen: i
             fig = plot_unit(layer.weights[u.index].reshape(net.input_shape), str(u), bias, best)
         else:
             fig = plot_readout(layer.weights[u.index], net.layers[u.layer - 1].units, str(u), bias, best)
-        paths.append(save_figure(fig, Path(out) / unit_filename(str(u)), dpi=80))
+        paths.append(save_figure(fig, Path(out) / unit_filename(str(u)), dpi=DPI))
+        if progress is not None:
+            progress(1)
     return paths
