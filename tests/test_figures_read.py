@@ -36,6 +36,7 @@ def _inside_figures(net, X, y, prefix):
     figures = dict(gallery.weight_figures(net))
     figures.update(gallery.maximize_figures(net, X=X, k=3, **CHEAP)[0])
     figures["diagram-0"] = gallery.diagram_figure(net, X[0], int(y[0]), index=0)
+    figures["diagram-0-unit"] = gallery.diagram_figure(net, X[0], int(y[0]), index=0, unit=str(net.units(1)[7]))
     figures["digits"] = gallery.digit_figure(net, X, y)
     one = str(net.units(1)[3])
     figures["weights-one"] = gallery.weight_figures(net, one)[f"weights-{one.replace(':', '-')}-strip"]

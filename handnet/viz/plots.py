@@ -373,7 +373,8 @@ def plot_network_diagram(image, activations, weights, names, layer_names=None, p
     gap = 3.4  # between layers, room for the unit names on the left of each
     first = 7.7
     right = first + gap * (n_layers - 1) + 2.2
-    fig = _figure(0.62 * right + 0.4, 8.3)
+    extra_lines = title.count("\n") if title else 0  # a second title line (a highlighted unit) needs room
+    fig = _figure(0.62 * right + 0.4, 8.3 + 0.45 * extra_lines)
     ax = fig.subplots()
     ax.set_xlim(-0.2, right)
     ax.set_ylim(-0.9, 10.8)
