@@ -116,7 +116,8 @@ class WatchReport(NotebookView):
         return out
 
 
-def _signature(paths) -> tuple:
+def file_signature(paths) -> tuple:
+    """``(path, mtime_ns, size)`` of each file (None, None when it is gone): changes when any is saved."""
     sig = []
     for p in paths:
         try:
@@ -185,7 +186,7 @@ class Watcher:
 
     def changed(self) -> bool:
         """True if any watched file's modification time or size differs from the last build."""
-        return self._seen is None or _signature(self.sources) != self._seen
+        return self._seen is None or file_signature(self.sources) != self._seen
 
     def poll(self, draw: bool = True) -> WatchReport | None:
         """Rebuild and report if a watched file changed since the last build, else None."""
@@ -201,7 +202,7 @@ class Watcher:
         from handnet.tune.diff import diff_networks
 
         # the signature is taken before building, so a save during the build triggers another one
-        seen = {entry[0]: entry for entry in _signature(self.sources)}
+        seen = {entry[0]: entry for entry in file_signature(self.sources)}
         self._seen = tuple(seen.values())
         self.version += 1
         self.n_builds += 1
@@ -218,7 +219,7 @@ class Watcher:
         sources = tuple(dict.fromkeys((self.spec, *built.sources)))
         if sources != self.sources:  # includes changed: watch the new set from now on
             self.sources = sources
-            self._seen = tuple(seen.get(str(p)) or _signature([p])[0] for p in sources)
+            self._seen = tuple(seen.get(str(p)) or file_signature([p])[0] for p in sources)
         net = built.network
 
         timer = time.perf_counter()
@@ -273,7 +274,7 @@ class Watcher:
             named = Path(problem.split(": ", 1)[0])
             if named.is_file() and named.resolve() not in {p.resolve() for p in self.sources}:
                 self.sources += (named,)
-                self._seen += _signature([named])
+                self._seen += file_signature([named])
         report = WatchReport(self.version, False, self.network, self.evaluation, None, error=str(error).splitlines()[0],
                              problems=problems)
         if self.out is not None:

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from handnet.tune.watch import file_signature
 from handnet.errors import HandnetError
 from handnet.nn.network import Network
 from handnet.viz.playground.page import MAX_NETWORKS, Playground, Shown, label_for, render_page
@@ -41,17 +42,6 @@ class Source:
     seen: tuple = ()
     errors: list[str] = field(default_factory=list)
     maximized: dict = field(default_factory=dict)  # unit name -> (weights fingerprint, Maximizer)
-
-
-def _signature(paths) -> tuple:
-    out = []
-    for p in paths:
-        try:
-            st = Path(p).stat()
-            out.append((str(p), st.st_mtime_ns, st.st_size))
-        except OSError:
-            out.append((str(p), None, None))
-    return tuple(out)
 
 
 def build_source(path: Path, data=None, cache=None) -> tuple[Network, tuple[Path, ...]]:
@@ -115,7 +105,7 @@ class LiveServer:
         """Build source ``i`` again; on an error keep the last good network and record the error."""
         source = self.sources[i]
         # taken before building, so a save during the build triggers another one
-        before = {entry[0]: entry for entry in _signature(source.files or (source.path,))}
+        before = {entry[0]: entry for entry in file_signature(source.files or (source.path,))}
         try:
             net, files = build_source(source.path, self.data, self._cache)
             check_drawable(net, str(source.path))
@@ -129,7 +119,7 @@ class LiveServer:
                 named = [Path(str(p).split(": ", 1)[0]) for p in problems]
                 extra = tuple(p for p in named if p.is_file() and p not in (source.files or (source.path,)))
                 source.files = tuple(dict.fromkeys((*(source.files or (source.path,)), *extra)))
-                source.seen = tuple(before.get(str(p)) or _signature([p])[0] for p in source.files)
+                source.seen = tuple(before.get(str(p)) or file_signature([p])[0] for p in source.files)
                 source.errors = [str(p) for p in problems]
                 self._bump()
             return False
@@ -141,7 +131,7 @@ class LiveServer:
             if all(k is not None and k[0] == fingerprints[str(ref)] for k, ref in zip(kept, net.units())):
                 shown.maximizers = [k[1] for k in kept]
             source.shown, source.files, source.errors = shown, files, []
-            source.seen = tuple(before.get(str(p)) or _signature([p])[0] for p in files)
+            source.seen = tuple(before.get(str(p)) or file_signature([p])[0] for p in files)
             self._bump()
         self._wake_maximizer.set()
         return True
@@ -155,12 +145,12 @@ class LiveServer:
         changed = False
         for i, source in enumerate(self.sources):
             files = source.files or (source.path,)
-            now = _signature(files)
+            now = file_signature(files)
             if now != source.seen:
                 # an editor may write a file in several steps: build once it has been still for a moment
                 for _ in range(10):
                     time.sleep(SETTLE)
-                    now, before = _signature(files), now
+                    now, before = file_signature(files), now
                     if now == before:
                         break
                 self._rebuild(i)
