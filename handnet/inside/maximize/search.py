@@ -50,20 +50,21 @@ def closed_form(weights, constraint: str = "box", l2: float = 0.0) -> np.ndarray
 
 
 def _lbfgsb(problem, start, maxiter):
-    from scipy.optimize import Bounds, minimize
+    from scipy.optimize import Bounds, minimize  # before the thread limit: SciPy brings its own BLAS
 
     def negative(p):
         v, g = problem.value_and_grad(p[None, :])
         return -float(v[0]), -g[0]
 
-    res = minimize(
-        negative,
-        start,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=Bounds(np.zeros(start.size), np.ones(start.size)),
-        options={"maxiter": maxiter, "ftol": 1e-14, "gtol": 1e-12},
-    )
+    with one_blas_thread():
+        res = minimize(
+            negative,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=Bounds(np.zeros(start.size), np.ones(start.size)),
+            options={"maxiter": maxiter, "ftol": 1e-14, "gtol": 1e-12},
+        )
     return np.clip(res.x, 0.0, 1.0), -float(res.fun), int(res.nit)
 
 
