@@ -35,7 +35,7 @@ def run_once(argv, tree: Path) -> tuple[float, float]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "handnet.cli", *argv], env=env, check=True,
+    subprocess.run([sys.executable, "-c", "from handnet.cli import main; main()", *argv], env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
