@@ -168,7 +168,7 @@ def _template_corners(net: Network, ref: UnitRef, n_below: int = 4) -> list:
     return corners
 
 
-_CACHE_SIZE = 512  # maximizers kept (about 7 kB each): the demo asks for the same units three times
+_CACHE_SIZE = 512  # maximizers kept (about 7 kB each): the demo draws them for its figures, then its report
 _cache: collections.OrderedDict = collections.OrderedDict()
 _cache_lock = threading.Lock()
 
