@@ -104,9 +104,7 @@ def _gray_on_white():
     """Gray for images in [0, 1]; NaN (the gaps between mosaic tiles) is the figure's white."""
     import matplotlib
 
-    cmap = matplotlib.colormaps["gray"].copy()
-    cmap.set_bad((1, 1, 1, 0))
-    return cmap
+    return matplotlib.colormaps["gray"].with_extremes(bad=(1, 1, 1, 0))
 
 
 def _maximizer_label(name, activation, note) -> str:
