@@ -2,24 +2,51 @@
 
 On a shared 2-core machine two OpenBLAS threads spinning on a 16x16 product fight each other and
 whatever else runs, and can be ten times slower than one. Everything in handnet whose matrices
-are small runs inside ``one_blas_thread()``; only large training batches use more threads.
+are small runs inside ``one_blas_thread()`` (every CLI command does); only large training
+batches use ``many_blas_threads()``.
+
+threadpoolctl limits the BLAS libraries loaded when a context is entered: SciPy brings its own
+OpenBLAS, so code that calls SciPy imports it first and then enters ``one_blas_thread()``.
 """
 
 from __future__ import annotations
 
 import functools
 
-from threadpoolctl import threadpool_limits
+_default: list[int] = []  # BLAS's thread count before handnet first limited it
+
+
+def _threadpool_limits(n):
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=n, user_api="blas")
+
+
+def default_blas_threads() -> int:
+    """How many threads BLAS used before handnet limited it (what large products get)."""
+    if not _default:
+        from threadpoolctl import threadpool_info
+
+        counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+        _default.append(max(counts, default=1))
+    return _default[0]
 
 
 def blas_threads(n: int | None):
     """A context that limits BLAS to ``n`` threads (None: leave it as it is)."""
-    return threadpool_limits(limits=n, user_api="blas")
+    if n is not None:
+        default_blas_threads()  # remember the count before the first limit
+    return _threadpool_limits(n)
 
 
 def one_blas_thread():
     """A context in which BLAS runs single-threaded."""
     return blas_threads(1)
+
+
+def many_blas_threads():
+    """A context in which BLAS has its default thread count again, even inside ``one_blas_thread()``."""
+    return blas_threads(default_blas_threads())
 
 
 def single_threaded(func):

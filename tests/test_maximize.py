@@ -56,10 +56,10 @@ def test_first_layer_units_equal_the_closed_form():
 
 def test_first_layer_closed_form_beats_every_random_image(rng):
     net = random_network(seed=5)
-    result = mx.maximize(net, "hidden1:2")
+    result = mx.maximize(net, "hidden2:2")
     X = rng.uniform(0, 1, size=(2000, 784))
     X[:1000] = np.round(X[:1000])  # box corners too
-    z, _ = mx.unit_values(net, "hidden1:2", X)
+    z, _ = mx.unit_values(net, "hidden2:2", X)
     assert z.max() < result.preactivation
 
 
@@ -239,3 +239,34 @@ def test_bad_references_and_options_are_one_line_errors():
         mx.maximize(net, "parts:both", objective="fun")
     with pytest.raises(HandnetError, match="restarts"):
         mx.maximize(net, "parts:both", restarts=0)
+
+
+def test_top_activating_units_is_one_pass_with_the_per_unit_answers():
+    # oracle: each unit's activations from its own forward pass, sorted high to low, ties by index
+    net = random_network(seed=3)
+    X = np.random.default_rng(0).random((300, 784))
+    X[7] = X[8]  # a tie
+    refs = net.units()
+    got = mx.top_activating_units(net, refs, X, k=6)
+    for ref, (idx, acts) in zip(refs, got):
+        _, a = mx.unit_values(net, ref, X)
+        order = np.lexsort((np.arange(len(a)), -a))[:6]
+        assert np.array_equal(idx, order) and np.array_equal(acts, a[order])
+        single = mx.top_activating(net, ref, X, k=6)
+        assert np.array_equal(single[0], idx) and np.array_equal(single[1], acts)
+
+
+def test_a_cached_maximizer_has_the_bits_of_a_fresh_search():
+    net = random_network(seed=4)
+    search.clear_cache()
+    first = mx.maximize(net, "hidden2:2", seed=1)
+    fresh = search._search(net, net.unit("hidden2:2"), seed=1)
+    first.image[:] = -1  # a caller writing into its image does not reach the cache
+    again = mx.maximize(net, "hidden2:2", seed=1)
+    np.testing.assert_array_equal(again.image, fresh.image)
+    assert again.activation == fresh.activation and again.preactivation == fresh.preactivation
+    other = random_network(seed=4)
+    other.layers[1].weights[2, 0] += 1.0  # other weights: searched again
+    changed = mx.maximize(other, "hidden2:2", seed=1)
+    np.testing.assert_array_equal(changed.image, search._search(other, other.unit("hidden2:2"), seed=1).image)
+    assert mx.maximize(net, "hidden2:2", seed=2).seed == 2

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
+from handnet.inside import maximize as mx
 from handnet.viz import gallery, plots
 from handnet.nn.network import random_network
 from inside_nets import hand_net
@@ -79,9 +80,24 @@ def test_maximizer_figure_has_one_column_per_unit_and_k_digits():
     X = np.random.default_rng(0).uniform(0, 1, size=(30, 784))
     figs, results = gallery.maximize_figures(net, X=X, k=3)
     fig = figs["maximize-edges"]
-    assert len(images_of(fig)) == 5 * (1 + 3)
     assert len(results) == 5 + 2 + 10
-    assert fig.axes[0].get_title().startswith("top_bar")
+    # one mosaic image: every optimized image and each unit's top 3 digits is a tile of it
+    (mosaic,) = images_of(fig)
+    pixels = np.ma.filled(mosaic.get_array(), np.nan)
+    windows = np.lib.stride_tricks.sliding_window_view(pixels, (28, 28))
+
+    def tiles_of(image):
+        return int(np.sum(np.all(windows == np.asarray(image, dtype=float).reshape(28, 28), axis=(2, 3))))
+
+    edges = [r for r in results if r.unit.startswith("edges:")]
+    assert all(tiles_of(r.image) >= 1 for r in edges)
+    for r in edges:
+        for i in mx.top_activating(net, r.unit, X, k=3)[0]:
+            assert tiles_of(X[i]) >= 1  # two units may share a top digit
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts[0].startswith("top_bar")
+    assert sum(t in ("optimized", "top 1", "top 2", "top 3") for t in texts) == 4
+    assert len(texts) == 5 * (1 + 3) + 4
 
 
 def test_diagram_highlights_the_prediction():

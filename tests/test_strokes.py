@@ -66,3 +66,21 @@ def test_edge_template_is_centre_positive_surround_negative_and_balanced():
     t = edge_template([Line((14, 6), (14, 22))], width=2.0, surround=2.0, inhibition=1.0)
     assert t[14, 14] > 0 and t[17, 14] < 0 and t[2, 2] == 0
     assert abs(t.sum()) < 1e-9
+
+
+def test_distance_map_is_bit_identical_to_a_kd_tree():
+    # the oracle is scipy's KD-tree, which distance_map used before it went brute force
+    from scipy.spatial import cKDTree
+
+    from handnet.spec.strokes import distance_map, trace
+
+    rng = np.random.default_rng(0)
+    drawings = [[Line((10, 5), (10, 20))], [Arc((14, 14), (6, 6))], [Bezier(((3, 3), (20, 4), (25, 25)))],
+                [Polyline(((2, 2), (9, 15), (27, 1))), Arc((20, 8), (4, 7), 30, 250)]]
+    drawings += [[Line(tuple(rng.uniform(-3, 30, 2)), tuple(rng.uniform(-3, 30, 2)))] for _ in range(20)]
+    for strokes in drawings:
+        for shape in [(28, 28), (17, 31)]:
+            rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
+            pixels = np.stack([rows.ravel(), cols.ravel()], axis=1).astype(float)
+            expected = cKDTree(trace(strokes)).query(pixels)[0].reshape(shape)
+            assert np.array_equal(distance_map(strokes, shape), expected)

@@ -458,3 +458,27 @@ def test_provenance_describes_the_network_trained_from_init(rng):
     config = net.metadata["provenance"]["config"]
     assert config["output"] == "sigmoid" and config["hidden_activation"] == "relu"
     assert config["sizes"] == [16, 5, 4, 3] and TrainConfig.from_dict(config).output == "sigmoid"
+
+
+def test_blas_thread_policy_nests():
+    # small products on one thread; large training batches get BLAS's default back even inside a one-thread
+    # command (every CLI command runs in one_blas_thread)
+    from threadpoolctl import threadpool_info
+
+    from handnet.nn.train import MULTITHREAD_BATCH, _blas_threads
+    from handnet.threads import default_blas_threads, many_blas_threads, one_blas_thread
+
+    def counts():
+        return {p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"}
+
+    default = default_blas_threads()
+    assert counts() == {default}
+    with one_blas_thread():
+        assert counts() == {1}
+        with many_blas_threads():
+            assert counts() == {default}
+        with _blas_threads(MULTITHREAD_BATCH):
+            assert counts() == {default}
+        with _blas_threads(32):
+            assert counts() == {1}
+    assert counts() == {default}

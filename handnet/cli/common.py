@@ -76,8 +76,11 @@ class HandnetGroup(click.Group):
     """
 
     def invoke(self, ctx):
+        from handnet.threads import one_blas_thread
+
         try:
-            return super().invoke(ctx)
+            with one_blas_thread():  # handnet's products are small; training's large batches opt back in
+                return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except HandnetError as e:

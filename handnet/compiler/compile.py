@@ -21,8 +21,10 @@ from handnet.compiler.logic import logic_layer
 from handnet.nn.forward import forward
 from handnet.nn.network import Layer, Network
 from handnet.compiler.templates import edge_template
+from handnet.threads import single_threaded
 
 
+@single_threaded  # every product here is (n, 784) x (784, 16) or smaller
 def compile_spec(spec, data=None, progress=None) -> Network:
     """Compile ``spec`` (a Spec, or a path to one) into a Network with layers edges, parts, digits.
 

@@ -15,7 +15,9 @@ def fit_logistic(features: np.ndarray, labels: np.ndarray, n_classes: int = 10, 
     Minimizes mean cross-entropy + ``l2/2 * |W|^2`` (the bias is not penalized) with L-BFGS
     from zeros. Returns weights ``(n_classes, d)`` and biases ``(n_classes,)``.
     """
-    from scipy.optimize import minimize
+    from scipy.optimize import minimize  # before the thread limit: SciPy brings its own BLAS
+
+    from handnet.threads import one_blas_thread
 
     X = np.asarray(features, dtype=np.float64)
     n, d = X.shape
@@ -32,8 +34,9 @@ def fit_logistic(features: np.ndarray, labels: np.ndarray, n_classes: int = 10, 
         grad = np.concatenate([(dz.T @ X + l2 * W).ravel(), dz.sum(axis=0)])
         return value, grad
 
-    result = minimize(loss, np.zeros(n_classes * (d + 1)), jac=True, method="L-BFGS-B",
-                      options={"maxiter": 1000, "gtol": 1e-6, "ftol": 1e-10})
+    with one_blas_thread():  # (n, 16) products: a second thread only spins
+        result = minimize(loss, np.zeros(n_classes * (d + 1)), jac=True, method="L-BFGS-B",
+                          options={"maxiter": 1000, "gtol": 1e-6, "ftol": 1e-10})
     theta = result.x
     return theta[: n_classes * d].reshape(n_classes, d), theta[n_classes * d :]
 

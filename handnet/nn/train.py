@@ -34,7 +34,7 @@ from handnet.data.augment import augment_images
 from handnet.nn.backprop import EVAL_CHUNK, HIDDEN_ACTIVATIONS, LOSSES, OUTPUTS, Engine, check_activations, one_hot, per_image_loss
 from handnet.nn.optimizers import Optimizer
 from handnet.errors import HandnetError, ResourceError
-from handnet.threads import blas_threads
+from handnet.threads import many_blas_threads, one_blas_thread
 from handnet.nn.labels import output_labels, readout
 from handnet.nn.network import Network, default_layer_names
 
@@ -373,8 +373,9 @@ def learning_rate(config: TrainConfig, epoch: int) -> float:
 
 # ---- training -----------------------------------------------------------------------------------
 def _blas_threads(batch_size: int):
-    """Limit NumPy's BLAS to one thread for small mini-batches, where threads cost more than they give."""
-    return blas_threads(None if batch_size >= MULTITHREAD_BATCH else 1)
+    """Limit NumPy's BLAS to one thread for small mini-batches, where threads cost more than they give;
+    large ones get BLAS's default count, even inside a caller's ``one_blas_thread()``."""
+    return many_blas_threads() if batch_size >= MULTITHREAD_BATCH else one_blas_thread()
 
 
 def _fresh_network(config: TrainConfig, rng: np.random.Generator, twin_of: Network | None = None,

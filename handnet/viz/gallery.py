@@ -65,7 +65,7 @@ def maximize_figures(net: Network, unit=None, X=None, k: int = 5, progress=None,
     for li, pairs in by_layer.items():
         top_images = top_values = None
         if X is not None and len(X):
-            tops = [mx.top_activating(net, ref, X, k) for ref, _ in pairs]
+            tops = mx.top_activating_units(net, [ref for ref, _ in pairs], X, k)  # one forward pass a layer
             top_images = np.stack([np.asarray(X)[idx] for idx, _ in tops])
             top_values = np.stack([vals for _, vals in tops])
         notes = [_note(r) for _, r in pairs]

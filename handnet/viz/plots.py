@@ -100,6 +100,13 @@ def plot_strip(weights, unit_names, input_names, palette: str = "lesson", title:
     return fig
 
 
+def _gray_on_white():
+    """Gray for images in [0, 1]; NaN (the gaps between mosaic tiles) is the figure's white."""
+    import matplotlib
+
+    return matplotlib.colormaps["gray"].with_extremes(bad=(1, 1, 1, 0))
+
+
 def _maximizer_label(name, activation, note) -> str:
     label = f"{wrap_name(name, 11)}\n{activation:.3g}"
     return label + (f"\n{note}" if note else "")
@@ -134,31 +141,41 @@ def plot_maximizers(images, names, activations, top_images=None, top_activations
         columns = columns or (n if n <= 10 else 8)
         blocks = math.ceil(n / columns)
         width = 1.08 * columns + 0.9
-        name_lines = max(_maximizer_label(nm, a, nt).count("\n") + 1 for nm, a, nt in zip(names, activations, notes))
+        labels = [_maximizer_label(nm, a, nt) for nm, a, nt in zip(names, activations, notes)]
+        name_lines = max(label.count("\n") + 1 for label in labels)
         block_height = 0.95 + 0.15 * name_lines + k * 1.1 + 0.1
         fig = _figure(width, blocks * block_height + _title_height(title, width) + 0.75)
-        rows = blocks * (1 + k)
-        axes = fig.subplots(rows, columns, squeeze=False)
-        for ax in axes.ravel():
-            _hide(ax)
-            ax.set_visible(False)
-        for i in range(n):
-            block, c = divmod(i, columns)
-            top = block * (1 + k)
-            ax = axes[top, c]
-            ax.set_visible(True)
-            ax.imshow(images[i].reshape(shape), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-            ax.set_title(_maximizer_label(names[i], activations[i], notes[i]), fontsize=SMALL)
-            for j in range(k):
-                ax = axes[top + 1 + j, c]
-                ax.set_visible(True)
-                ax.imshow(np.asarray(top_images[i][j], dtype=float).reshape(shape), cmap="gray", vmin=0, vmax=1,
-                          interpolation="nearest")
-                ax.set_title(f"{top_activations[i][j]:.3g}", fontsize=SMALL)
-        for block in range(blocks):
-            axes[block * (1 + k), 0].set_ylabel("optimized", fontsize=SMALL)
-            for j in range(k):
-                axes[block * (1 + k) + 1 + j, 0].set_ylabel(f"top {j + 1}", fontsize=SMALL)
+        # each block is one image (a mosaic of tiles) with its labels placed in the gaps: one Axes,
+        # not one per tile, which is most of the drawing time
+        axes = fig.subplots(blocks, 1, squeeze=False)[:, 0]
+        tile_in = 0.8  # a tile's side in inches at the figure's nominal size
+        px = shape[1] / tile_in  # mosaic pixels per inch
+        gap_x = round((1.08 - tile_in) * px)
+        line = 0.15 * px  # one 8 pt line, in mosaic pixels
+        head = round(line * name_lines + 0.1 * px)  # room above the optimized row for each unit's label
+        gap_y = round(line + 0.12 * px)  # room above each top-digit row for its number
+        rows_y = [head] + [head + shape[0] + gap_y + j * (shape[0] + gap_y) for j in range(k)]
+        mosaic_h = rows_y[-1] + shape[0]
+        mosaic_w = columns * shape[1] + (columns - 1) * gap_x
+        for block, ax in enumerate(axes):
+            mosaic = np.full((mosaic_h, mosaic_w), np.nan)
+            for c, i in enumerate(range(block * columns, min(n, (block + 1) * columns))):
+                x = c * (shape[1] + gap_x)
+                tiles = [images[i]] + [np.asarray(top_images[i][j], dtype=float) for j in range(k)]
+                for y, tile in zip(rows_y, tiles):
+                    mosaic[y : y + shape[0], x : x + shape[1]] = tile.reshape(shape)
+                centre = x + shape[1] / 2 - 0.5
+                ax.text(centre, rows_y[0] - 0.04 * px - 0.5, labels[i], fontsize=SMALL, ha="center", va="bottom")
+                for j in range(k):
+                    ax.text(centre, rows_y[1 + j] - 0.04 * px - 0.5, f"{top_activations[i][j]:.3g}", fontsize=SMALL,
+                            ha="center", va="bottom")
+            cmap = _gray_on_white()
+            ax.imshow(mosaic, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+            ax.set_xlim(-0.5, mosaic_w - 0.5)
+            ax.set_ylim(mosaic_h - 0.5, -0.5)
+            ax.axis("off")
+            for y, label in zip(rows_y, ["optimized"] + [f"top {j + 1}" for j in range(k)]):
+                ax.text(-0.08 * px, y + shape[0] / 2, label, fontsize=SMALL, ha="right", va="center", rotation=90)
     _title(fig, title, width)
     bound = notes is not None and any(notes)
     caption(fig, "The optimized image is the input in [0, 1] per pixel that drives the unit hardest; the number under "

@@ -18,10 +18,11 @@ from handnet.inside.maximize.search import (
     projected_gradient,
     random_start_baseline,
     top_activating,
+    top_activating_units,
 )
 
 __all__ = [
     "CONSTRAINTS", "OBJECTIVES", "Maximizer", "Problem", "UnitObjective", "closed_form", "input_gradient",
     "interval_bounds", "maximize", "maximize_units", "objective_bounds", "projected_gradient",
-    "random_start_baseline", "save_maximizers", "top_activating", "unit_values",
+    "random_start_baseline", "save_maximizers", "top_activating", "top_activating_units", "unit_values",
 ]

@@ -18,6 +18,10 @@
 
 from __future__ import annotations
 
+import collections
+import dataclasses
+import hashlib
+import threading
 import time
 
 import numpy as np
@@ -50,20 +54,21 @@ def closed_form(weights, constraint: str = "box", l2: float = 0.0) -> np.ndarray
 
 
 def _lbfgsb(problem, start, maxiter):
-    from scipy.optimize import Bounds, minimize
+    from scipy.optimize import Bounds, minimize  # before the thread limit: SciPy brings its own BLAS
 
     def negative(p):
         v, g = problem.value_and_grad(p[None, :])
         return -float(v[0]), -g[0]
 
-    res = minimize(
-        negative,
-        start,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=Bounds(np.zeros(start.size), np.ones(start.size)),
-        options={"maxiter": maxiter, "ftol": 1e-14, "gtol": 1e-12},
-    )
+    with one_blas_thread():
+        res = minimize(
+            negative,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=Bounds(np.zeros(start.size), np.ones(start.size)),
+            options={"maxiter": maxiter, "ftol": 1e-14, "gtol": 1e-12},
+        )
     return np.clip(res.x, 0.0, 1.0), -float(res.fun), int(res.nit)
 
 
@@ -163,8 +168,53 @@ def _template_corners(net: Network, ref: UnitRef, n_below: int = 4) -> list:
     return corners
 
 
+_CACHE_SIZE = 512  # maximizers kept (about 7 kB each): the demo draws them for its figures, then its report
+_cache: collections.OrderedDict = collections.OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _fingerprint(net: Network) -> bytes:
+    """What ``maximize`` reads of ``net``: every layer's activation, shapes, weights and biases."""
+    digest = hashlib.blake2b(digest_size=16)
+    for layer in net.layers:
+        weights, biases = np.asarray(layer.weights), np.asarray(layer.biases)
+        digest.update(f"{layer.activation}|{weights.dtype}|{weights.shape}|{biases.dtype}|".encode())
+        digest.update(np.ascontiguousarray(weights).tobytes())
+        digest.update(np.ascontiguousarray(biases).tobytes())
+    return digest.digest()
+
+
+def clear_cache() -> None:
+    """Forget every cached maximizer (benchmarks time the search itself)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def maximize(net: Network, ref, **options) -> Maximizer:
+    """The image in [0, 1]^784 that maximizes one unit (see the module docstring for the method).
+
+    ``ref`` is a unit reference such as ``"edges:upper_bar"``, ``"hidden2:7"`` or ``"digits:3"``;
+    ``options`` (keywords only): objective, constraint, restarts, screen, screen_steps, seed, l2,
+    tv, blur, maxiter. The search is deterministic, so a unit asked for again with the same
+    weights and options is answered from a cache (the same bits; the image is a fresh copy).
+    """
+    unit = net.unit(ref)
+    key = (_fingerprint(net), str(unit), unit.layer, unit.index, tuple(sorted(options.items())))
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+    if found is None:
+        found = _search(net, unit, **options)
+        with _cache_lock:
+            _cache[key] = found
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+    return dataclasses.replace(found, image=found.image.copy())
+
+
 @single_threaded
-def maximize(
+def _search(
     net: Network,
     ref,
     *,
@@ -179,10 +229,7 @@ def maximize(
     blur: float = 0.0,
     maxiter: int = 200,
 ) -> Maximizer:
-    """The image in [0, 1]^784 that maximizes one unit (see the module docstring for the method).
-
-    ``ref`` is a unit reference such as ``"edges:upper_bar"``, ``"hidden2:7"`` or ``"digits:3"``.
-    """
+    """``maximize`` without the cache: the search itself, every time."""
     started = time.perf_counter()
     ref = net.unit(ref)
     if objective not in OBJECTIVES:
@@ -262,8 +309,19 @@ def maximize_units(net: Network, refs=None, progress=None, **options) -> list[Ma
 def top_activating(net: Network, ref, X, k: int = 8):
     """The ``k`` images of ``X`` ``(n, 784)`` that most activate the unit: ``(indices (k,), activations (k,))``,
     highest first (ties broken by index)."""
-    _, a = unit_values(net, ref, net.as_inputs(X))
-    order = np.lexsort((np.arange(len(a)), -a))[:k]
-    return order, a[order]
+    return top_activating_units(net, [ref], X, k)[0]
+
+
+def top_activating_units(net: Network, refs, X, k: int = 8) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``top_activating`` for each unit of ``refs``, from one forward pass over ``X`` for them all."""
+    refs = [net.unit(ref) for ref in refs]
+    X = np.asarray(net.as_inputs(X), dtype=float).reshape(-1, net.sizes[0])
+    acts = net.forward(X)
+    out = []
+    for ref in refs:
+        a = acts[ref.activation_index][:, ref.index]
+        order = np.lexsort((np.arange(len(a)), -a))[:k]
+        out.append((order, a[order]))
+    return out
 
 
