@@ -176,9 +176,15 @@ def live(tmp_path):
 
 
 def edit(spec: Path, old: str, new: str) -> None:
+    """Save an edit as most editors do, to a temporary file renamed over the spec, so the 0.1 s watcher
+    never reads a half-written file (a truncated spec would be a real, if brief, spec error)."""
+    import os
+
     text = spec.read_text()
     assert old in text
-    spec.write_text(text.replace(old, new))
+    tmp = spec.with_name(f".{spec.name}.edit")
+    tmp.write_text(text.replace(old, new))
+    os.replace(tmp, spec)
 
 
 def test_serve_answers_network_json_with_weights_units_and_sha256(live):
