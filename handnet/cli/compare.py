@@ -268,8 +268,8 @@ def surgery(hand, trained, layer, alone, units, data, split, seed, epochs, digit
 def ladder(spec, data, split, seeds, epochs, figure, digits, as_json):
     """From hand-designed to trained, on one test split: five networks from the same spec.
 
-    (1) every weight from the spec; (2) thresholds calibrated from data; (3) output layer fitted;
-    (4) fine-tuned from the hand weights; (5) trained from random init (the twin). Accuracy (mean
+    (1) every weight from the spec; (2) thresholds calibrated from data; (3) rung 1 with its output layer
+    fitted; (4) fine-tuned from rung 1's hand weights; (5) trained from random init (the twin). Accuracy (mean
     and spread over seeds), edge-likeness of hidden units, and for (4) each unit's drift from its
     hand-set weights. A spec whose outputs are some of the digits is trained and scored on the
     digits of those labels (or --digits), and its twin answers the same labels.
