@@ -99,7 +99,12 @@ def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small
                      "can fall below guessing", "what any features give", "Weight pictures: blue +, orange -"):
         assert sentence in page, sentence
     numbers = json.loads((out / "report.json").read_text())
-    assert set(numbers) == {"ladder", "comparison", "surgery"}
+    assert set(numbers) == {"verdict", "ladder", "comparison", "surgery", "memorization"}
+    memo = numbers["memorization"]
+    assert len(memo["real"]) == len(memo["shuffled"]) == 1 and memo["own_label_share"] < 0.2
+    assert "Memorization: real against shuffled labels" in page
+    assert numbers["verdict"] == numbers["comparison"]["verdict"] and numbers["verdict"]["claims"]
+    assert "Verdict" in page and "edge-like" in page
     assert "| 5. trained |" in (out / "ladder.md").read_text() and "train (1500 digits" in result.output
 
 

@@ -127,6 +127,9 @@ def text_summary(result) -> str:
     for p in (a, b):
         top = sorted(p.ablation["units"], key=lambda u: -u["drop"])[:3]
         lines.append(f"  {p.name}: " + ", ".join(f"{u['unit']} -{100 * u['drop']:.1f} pts" for u in top))
+    if result.verdict is not None:
+        lines += ["", "verdict (each claim: its number, 95% interval and baseline; thresholds in --json under verdict)"]
+        lines += [f"  - {line}" for line in result.verdict.lines()]
     return "\n".join(lines)
 
 
@@ -362,6 +365,9 @@ def report(spec, data, split, output, seeds, layer, epochs, digits, palette, as_
     click.echo(f"report written to {path}")
     click.echo(Path(output, "ladder.md").read_text())
     click.echo("Guessing gets 10%; edge-likeness is 1 for a drawn stroke and about 0.16 for random weights.")
+    click.echo("\nVerdict, hand-designed (rung 1) vs trained (the twin, seed 0); each claim beside its baseline:")
+    for claim in results["verdict"]["claims"]:
+        click.echo(f"  - {claim['text']}")
 
 
 commands = [compare, surgery, ladder, import_group, report]

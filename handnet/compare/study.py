@@ -1,5 +1,6 @@
 """The study behind ``handnet report``: the ladder, the hand-designed net against its trained twin,
-and the surgery, computed once for one spec and one set of digits.
+the surgery, and the memorization experiment (the twin's recipe on shuffled labels), computed once
+for one spec and one set of digits.
 
 ``run_study(spec_path, splits)`` returns a ``Study``; ``handnet.viz.report.write_report`` lays it
 out as a page, and ``Study.to_dict()`` gives every number for ``--json``.
@@ -7,12 +8,17 @@ out as a page, and ``Study.to_dict()`` gives every number for ``--json``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+
+import numpy as np
 
 from handnet.compare.comparison import Comparison, compare
 from handnet.compare.ladder import Ladder, ladder, ladder_steps
 from handnet.compare.surgery import SURGERY_REFITS, surgery
+from handnet.nn.labels import readout, scope
 from handnet.nn.network import Network
+from handnet.nn.train import TrainConfig
 
 
 @dataclass
@@ -27,10 +33,41 @@ class Study:
     surgery: object
     hand: Network
     twin: Network
+    memorization: dict | None = None  # see ``memorization``
 
     def to_dict(self) -> dict:
-        return {"ladder": self.ladder.to_dict(), "comparison": self.comparison.to_dict(),
-                "surgery": self.surgery.to_dict()}
+        comparison = self.comparison.to_dict()
+        return {"verdict": comparison["verdict"], "ladder": self.ladder.to_dict(), "comparison": comparison,
+                "surgery": self.surgery.to_dict(), "memorization": self.memorization}
+
+
+def memorization(twin: Network, train_set, test_set, config=None, seed: int = 0, read=None) -> dict:
+    """The memorization experiment the lesson cites: the twin's recipe (``config``, seed ``seed``) on
+    the same training digits with their labels shuffled (``nn.train.shuffled_labels``, seed ``seed``).
+
+    ``twin`` is the network trained on the real labels with that recipe (its saved history gives the
+    real curve). Returns ``{"seed", "epochs", "real": [{"epoch", "loss", "train_accuracy"}],
+    "shuffled": [...], "test_accuracy": {"real", "shuffled"}, "guessing"}``; train accuracy is measured
+    on the mini-batches as they were trained on (augmented when the recipe augments).
+    """
+    from handnet.nn.train import shuffled_labels, train
+
+    def curve(history):
+        return [{k: r[k] for k in ("epoch", "loss", "train_accuracy")} for r in history]
+
+    read = read if read is not None else readout(twin)
+    labels = shuffled_labels(train_set.y, seed)
+    config = dataclasses.replace(config or TrainConfig(), seed=seed, sizes=tuple(twin.sizes))
+    shuffled = train(train_set.X, labels, config, twin_of=twin).network
+
+    def accuracy(net):
+        return float(np.mean(read.predict(net.output(test_set.X)) == test_set.y))
+
+    return {"seed": seed, "epochs": config.epochs, "real": curve(twin.metadata.get("history", [])),
+            "shuffled": curve(shuffled.metadata.get("history", [])),
+            "own_label_share": float(np.mean(labels == train_set.y)),
+            "test_accuracy": {"real": accuracy(twin), "shuffled": accuracy(shuffled)},
+            "guessing": 1.0 / len(read.labels)}
 
 
 def run_study(spec_path, splits, seeds: int = 3, config=None, layer: str = "hidden1", progress=None,
@@ -51,9 +88,16 @@ def run_study(spec_path, splits, seeds: int = 3, config=None, layer: str = "hidd
     step(1)
     cut = surgery(hand, twin, splits.train.X, splits.train.y, Xt, yt, layer=layer, config=config,
                   data=splits.description, digits=digits, progress=step)  # one step per refit
-    return Study(str(spec_path), splits.description, lad, comparison, cut, hand, twin)
+    read = readout(twin, digits)
+    train_set, test_set = splits.train, splits.test
+    keep_train, _ = scope(read, train_set.y)
+    keep_test, _ = scope(read, test_set.y)
+    memo = memorization(twin, train_set.subset(np.flatnonzero(keep_train)), test_set.subset(np.flatnonzero(keep_test)),
+                        config, seed=0, read=read)
+    step(1)
+    return Study(str(spec_path), splits.description, lad, comparison, cut, hand, twin, memo)
 
 
 def study_steps(seeds: int) -> int:
     """How many progress steps ``run_study`` reports."""
-    return ladder_steps(seeds) + 1 + SURGERY_REFITS
+    return ladder_steps(seeds) + 1 + SURGERY_REFITS + 1

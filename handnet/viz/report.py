@@ -131,6 +131,21 @@ def side_by_side(nets: dict, progress=None, palette: str = "lesson") -> str:
             f"reaches.</p><div class='side'>{cells}</div>")
 
 
+def verdict_block(comparison) -> str:
+    """The verdict in words (``handnet.compare.verdict``): one line per claim, with its thresholds."""
+    v = getattr(comparison, "verdict", None)
+    if v is None:
+        return ""
+    from handnet.compare.verdict import THRESHOLDS
+
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in v.lines())
+    return ("<h3>Verdict</h3><p class='note'>Computed from the numbers below with stated thresholds: a drawn edge "
+            f"scores edge-likeness at least {THRESHOLDS['edge_like']}, the same representation a CKA of at least "
+            f"{THRESHOLDS['same_representation_cka']}; a difference whose 95% interval reaches its baseline is within "
+            "noise.</p>"
+            f"<ul>{items}</ul>")
+
+
 def comparison_section(comparison, palette: str = "lesson") -> str:
     a, b = comparison.a, comparison.b
     figs = comparison_figures(comparison, palette)
@@ -146,7 +161,7 @@ def comparison_section(comparison, palette: str = "lesson") -> str:
                   for crit, ms in comparison.matchings.items() for m in ms]
     noise_rows = [[p.name] + [f"{p.noise[k]['mean_confidence']:.2f}" for k in ("digits", "noise", "blank")]
                   + [_pct(p.noise["noise"]["fraction_confident"])] for p in (a, b)]
-    parts = [
+    parts = [verdict_block(comparison),
         f"<p class='note'>Test data: {html.escape(comparison.data)}; "
         f"{html.escape(comparison.scope.sentence() if comparison.scope is not None else 'every digit scored')}. "
         "Intervals are 95% Wilson score intervals. "
@@ -221,8 +236,25 @@ def ladder_section(ladder) -> str:
     return "".join(parts)
 
 
+def memorization_section(memo: dict) -> str:
+    last = {k: memo[k][-1] if memo[k] else {} for k in ("real", "shuffled")}
+    first_real = memo["real"][0]["train_accuracy"] if memo["real"] else float("nan")
+    test = memo["test_accuracy"]
+    return (
+        f"<p class='note'>The twin's recipe ({memo['epochs']} epochs, seed {memo['seed']}) on the same training digits "
+        f"with their labels shuffled (seed {memo['seed']}; {memo['own_label_share']:.0%} keep their own label). "
+        f"With real labels the twin reaches {_pct(first_real)} training accuracy after one epoch and "
+        f"{_pct(last['real'].get('train_accuracy', float('nan')))} after the last; with shuffled labels "
+        f"{_pct(last['shuffled'].get('train_accuracy', float('nan')))} after {len(memo['shuffled'])} epochs, against "
+        f"{_pct(memo['guessing'])} for guessing. On the test digits: {_pct(test['real'])} (real) and "
+        f"{_pct(test['shuffled'])} (shuffled): what is memorized does not carry to new digits. Training accuracy is "
+        "measured on the mini-batches as they were trained on.</p>"
+        + img(plots.plot_memorization(memo), "memorization: real vs shuffled labels")
+    )
+
+
 def render_report(title: str, intro: str = "", ladder=None, comparison=None, surgery=None, nets: dict | None = None,
-                  progress=None, palette: str = "lesson") -> str:
+                  progress=None, palette: str = "lesson", memorization: dict | None = None) -> str:
     """The HTML page from results already computed; every part is optional (``nets``: name -> Network
     for the side-by-side pictures, whose maximizers are computed here)."""
     sections = []
@@ -232,6 +264,8 @@ def render_report(title: str, intro: str = "", ladder=None, comparison=None, sur
         sections.append((f"{comparison.a.name} vs {comparison.b.name}", comparison_section(comparison, palette)))
     if surgery is not None:
         sections.append(("Surgery: the hand layer inside the trained net", surgery_section(surgery)))
+    if memorization:
+        sections.append(("Memorization: real against shuffled labels", memorization_section(memorization)))
     if nets:
         sections.append(("Inside: weights and maximizing inputs side by side", side_by_side(nets, progress, palette)))
     body = "".join(f"<h2>{html.escape(h)}</h2>{content}" for h, content in sections)
@@ -256,7 +290,8 @@ def write_report(study, output_dir, progress=None, palette: str = "lesson") -> P
         f"and lines? Data: {html.escape(study.data)}."
     )
     page = render_report(f"handnet report: {Path(study.spec_path).stem}", intro, study.ladder, study.comparison,
-                         study.surgery, {"hand": hand, "trained": twin}, progress, palette)
+                         study.surgery, {"hand": hand, "trained": twin}, progress, palette,
+                         getattr(study, "memorization", None))
     out = Path(output_dir)
     write_text(out / "index.html", page)
     write_text(out / "ladder.md", ladder_markdown(study.ladder) + "\n")
