@@ -99,7 +99,11 @@ def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small
                      "can fall below guessing", "what any features give", "Weight pictures: blue +, orange -"):
         assert sentence in page, sentence
     numbers = json.loads((out / "report.json").read_text())
-    assert set(numbers) == {"verdict", "ladder", "comparison", "surgery", "memorization"}
+    assert set(numbers) == {"verdict", "ladder", "comparison", "surgery", "memorization", "noise"}
+    panel = numbers["noise"]["networks"]
+    assert set(panel) == {"hand", "twin", "twin, lesson's recipe"}
+    assert all(set(kinds) == {"digits", "noise", "ink_noise", "blobs", "maximized"} for kinds in panel.values())
+    assert panel["twin"]["maximized"]["n"] == 10 and "noise test, on one scale" in page
     memo = numbers["memorization"]
     assert len(memo["real"]) == len(memo["shuffled"]) == 1 and memo["own_label_share"] < 0.2
     assert "Memorization: real against shuffled labels" in page

@@ -34,19 +34,45 @@ class Study:
     hand: Network
     twin: Network
     memorization: dict | None = None  # see ``memorization``
+    noise: dict | None = None  # see ``noise_panel``
 
     def to_dict(self) -> dict:
         comparison = self.comparison.to_dict()
         return {"verdict": comparison["verdict"], "ladder": self.ladder.to_dict(), "comparison": comparison,
-                "surgery": self.surgery.to_dict(), "memorization": self.memorization}
+                "surgery": self.surgery.to_dict(), "memorization": self.memorization,
+                "noise": self.noise}
+
+
+NOISE_PANEL_KINDS = ("digits", "noise", "ink_noise", "blobs", "maximized")
+
+
+def noise_panel(nets: dict, X_digits, read_for=None, seed: int = 0) -> dict:
+    """The lesson's noise test on one scale for several networks (``nets``: name -> Network): the
+    confidence (raw top output, and normalized: its share of all outputs) on real digits, uniform
+    noise, noise at the digits' mean ink, blurred blobs and the ten inputs that maximize each digit
+    output (``inside.maximize``, seed ``seed``). Returns ``{name: {kind: confidence_stats}}`` plus
+    ``"confident": 0.9``."""
+    from handnet.inside import probes
+    from handnet.inside.maximize import maximize
+
+    out = {}
+    for name, net in nets.items():
+        read = read_for(net) if read_for is not None else readout(net)
+        result = probes.noise_test(net, X_digits, seed=seed, read=read)
+        outputs = [net.units(len(net.layers) - 1)[c] for c in read.columns]
+        images = np.stack([maximize(net, ref, restarts=1, seed=seed, maxiter=100).image for ref in outputs])
+        result["maximized"] = probes.confidence_stats(net.output(images), read)
+        out[name] = {kind: result[kind] for kind in NOISE_PANEL_KINDS if kind in result}
+    return {"networks": out, "confident": 0.9, "seed": seed}
 
 
 def memorization(twin: Network, train_set, test_set, config=None, seed: int = 0, read=None) -> dict:
-    """The memorization experiment the lesson cites: the twin's recipe (``config``, seed ``seed``) on
-    the same training digits with their labels shuffled (``nn.train.shuffled_labels``, seed ``seed``).
+    """The memorization experiment the lesson cites: the twin's recipe (``config``, seed ``seed``)
+    without augmentation or weight decay (as in Zhang et al. 2017: nothing that resists memorizing),
+    trained on the real labels and on the same training digits with their labels shuffled
+    (``nn.train.shuffled_labels``, seed ``seed``).
 
-    ``twin`` is the network trained on the real labels with that recipe (its saved history gives the
-    real curve). Returns ``{"seed", "epochs", "real": [{"epoch", "loss", "train_accuracy"}],
+    ``twin`` gives the shape and the output units; the test accuracy of both runs is measured. Returns ``{"seed", "epochs", "real": [{"epoch", "loss", "train_accuracy"}],
     "shuffled": [...], "test_accuracy": {"real", "shuffled"}, "guessing"}``; train accuracy is measured
     on the mini-batches as they were trained on (augmented when the recipe augments).
     """
@@ -57,16 +83,19 @@ def memorization(twin: Network, train_set, test_set, config=None, seed: int = 0,
 
     read = read if read is not None else readout(twin)
     labels = shuffled_labels(train_set.y, seed)
-    config = dataclasses.replace(config or TrainConfig(), seed=seed, sizes=tuple(twin.sizes))
+    config = dataclasses.replace(config or TrainConfig(), seed=seed, sizes=tuple(twin.sizes), augment=False,
+                                 weight_decay=0.0)
+    real = train(train_set.X, train_set.y, config, twin_of=twin).network
     shuffled = train(train_set.X, labels, config, twin_of=twin).network
 
     def accuracy(net):
         return float(np.mean(read.predict(net.output(test_set.X)) == test_set.y))
 
-    return {"seed": seed, "epochs": config.epochs, "real": curve(twin.metadata.get("history", [])),
+    return {"seed": seed, "epochs": config.epochs, "recipe": "the twin's, without augmentation or weight decay",
+            "real": curve(real.metadata.get("history", [])),
             "shuffled": curve(shuffled.metadata.get("history", [])),
             "own_label_share": float(np.mean(labels == train_set.y)),
-            "test_accuracy": {"real": accuracy(twin), "shuffled": accuracy(shuffled)},
+            "test_accuracy": {"real": accuracy(real), "shuffled": accuracy(shuffled)},
             "guessing": 1.0 / len(read.labels)}
 
 
@@ -92,12 +121,21 @@ def run_study(spec_path, splits, seeds: int = 3, config=None, layer: str = "hidd
     train_set, test_set = splits.train, splits.test
     keep_train, _ = scope(read, train_set.y)
     keep_test, _ = scope(read, test_set.y)
-    memo = memorization(twin, train_set.subset(np.flatnonzero(keep_train)), test_set.subset(np.flatnonzero(keep_test)),
-                        config, seed=0, read=read)
+    train_in, test_in = train_set.subset(np.flatnonzero(keep_train)), test_set.subset(np.flatnonzero(keep_test))
+    memo = memorization(twin, train_in, test_in, config, seed=0, read=read)
     step(1)
-    return Study(str(spec_path), splits.description, lad, comparison, cut, hand, twin, memo)
+    from handnet.nn.train import LESSON_RECIPE, train
+
+    lesson_config = dataclasses.replace(LESSON_RECIPE, seed=0, sizes=tuple(twin.sizes),
+                                        epochs=min(LESSON_RECIPE.epochs, (config or TrainConfig()).epochs))
+    lesson_twin = train(train_in.X, train_in.y, lesson_config, twin_of=twin).network
+    noise = noise_panel({"hand": hand, "twin": twin, "twin, lesson's recipe": lesson_twin}, test_in.X,
+                        read_for=lambda net: readout(net, digits))
+    noise["lesson_recipe_epochs"] = lesson_config.epochs
+    step(1)
+    return Study(str(spec_path), splits.description, lad, comparison, cut, hand, twin, memo, noise)
 
 
 def study_steps(seeds: int) -> int:
     """How many progress steps ``run_study`` reports."""
-    return ladder_steps(seeds) + 1 + SURGERY_REFITS + 1
+    return ladder_steps(seeds) + 1 + SURGERY_REFITS + 2
