@@ -75,3 +75,15 @@ def test_interval_helpers_are_seeded_and_honest():
     assert lo < 0.5 < hi
     diff, (lo, hi) = V.paired_difference([1, 0, 1, 0] * 50, [1, 1, 1, 0] * 50)
     assert diff == pytest.approx(0.25) and lo > 0
+
+
+def test_hand_vs_trained_is_judged_against_trained_vs_trained(digits, hand):
+    X, _ = digits
+    twin = random_network(hand.sizes, seed=3)
+    # a "second seed" identical to the twin: nothing else can be as alike to it
+    for c in V.twin_claims(hand, twin, twin, X, n=50):
+        assert c.baselines["trained vs trained"] == pytest.approx(1.0) and not c.within_noise
+        assert "less alike to the twin than a second trained seed" in c.text
+    # the twin against itself, with itself as the second seed: no difference, within noise
+    for c in V.twin_claims(twin, twin, twin, X, n=50):
+        assert c.value == pytest.approx(0.0) and c.within_noise

@@ -114,6 +114,12 @@ def run_study(spec_path, splits, seeds: int = 3, config=None, layer: str = "hidd
     twin = lad.rung("trained").networks[0]
     Xt, yt = splits.test.X, splits.test.y
     comparison = compare(hand, twin, Xt, yt, names=("hand", "trained"), data=splits.test.describe(), digits=digits)
+    twins = lad.rung("trained").networks
+    if len(twins) > 1 and comparison.verdict is not None:  # the baseline for hand vs trained: trained vs trained
+        from handnet.compare.verdict import twin_claims
+
+        keep, _ = scope(readout(twin, digits), yt)
+        comparison.verdict.claims += twin_claims(hand, twin, twins[1], np.asarray(Xt)[keep])
     step(1)
     cut = surgery(hand, twin, splits.train.X, splits.train.y, Xt, yt, layer=layer, config=config,
                   data=splits.description, digits=digits, progress=step)  # one step per refit

@@ -225,6 +225,34 @@ NOISE_KINDS = (("noise", "uniform-noise images"), ("ink_noise", "noise images at
                ("blobs", "blurred blobs"))
 
 
+def twin_claims(hand: Network, twin: Network, other_twin: Network, X, seed: int = SEED, n: int = BOOTSTRAP) -> list[Claim]:
+    """Hand vs trained against trained vs trained: for each hidden layer, linear CKA between the hand
+    net and the twin, and between the twin and a second trained seed (the baseline: how alike two
+    nets trained the same way are), with a paired bootstrap interval for the difference (same
+    resampled images). "Within noise" when that interval contains 0."""
+    acts_h, acts_t, acts_o = hand.forward(X), twin.forward(X), other_twin.forward(X)
+    rng = np.random.default_rng(seed)
+    claims = []
+    for li in range(len(hand.layers) - 1):
+        h, t, o = acts_h[li + 1], acts_t[li + 1], acts_o[li + 1]
+        value, base = similarity.linear_cka(h, t), similarity.linear_cka(o, t)
+        diffs = []
+        for _ in range(n):
+            i = rng.integers(0, len(X), size=len(X))
+            diffs.append(similarity.linear_cka(h[i], t[i]) - similarity.linear_cka(o[i], t[i]))
+        lo, hi = float(np.quantile(diffs, 0.025)), float(np.quantile(diffs, 0.975))
+        within = lo <= 0 <= hi
+        words = ("as alike to the twin as a second trained seed is (within noise)" if within else
+                 "less alike to the twin than a second trained seed is" if value < base else
+                 "more alike to the twin than a second trained seed is")
+        text = (f"The hand net's {hand.layers[li].name} is {words}: linear CKA {value:.2f} with the twin's "
+                f"{twin.layers[li].name}, against {base:.2f} between two trained seeds (difference {value - base:+.2f}, "
+                f"paired bootstrap 95% CI {lo:+.2f} to {hi:+.2f}).")
+        claims.append(Claim("representation vs a second seed", text, value - base, (lo, hi),
+                            {"trained vs trained": base}, within))
+    return claims
+
+
 def noise_claims(name: str, noise: dict) -> list[Claim]:
     """How often each kind of non-digit is called a digit with confidence >= 0.9, against real digits."""
     claims = []
