@@ -108,6 +108,9 @@ def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small
     assert len(memo["real"]) == len(memo["shuffled"]) == 1 and memo["own_label_share"] < 0.2
     assert "Memorization: real against shuffled labels" in page
     assert numbers["verdict"] == numbers["comparison"]["verdict"] and numbers["verdict"]["claims"]
+    (base,) = [c for c in numbers["verdict"]["claims"] if c["topic"] == "edge-likeness baselines"]
+    b = base["baselines"]
+    assert b["white noise"] < b["blurred noise"] < b["principal components"]  # smoother, more digit-like, higher
     assert "Verdict" in page and "edge-like" in page
     assert "| 5. trained |" in (out / "ladder.md").read_text() and "train (1500 digits" in result.output
 

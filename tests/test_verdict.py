@@ -87,3 +87,11 @@ def test_hand_vs_trained_is_judged_against_trained_vs_trained(digits, hand):
     # the twin against itself, with itself as the second seed: no difference, within noise
     for c in V.twin_claims(twin, twin, twin, X, n=50):
         assert c.value == pytest.approx(0.0) and c.within_noise
+
+
+def test_the_baseline_claim_says_when_edge_likeness_does_not_separate_strokes_from_blobs():
+    baselines = {"white noise": 0.16, "blurred noise": 0.41, "principal components": 0.59, "mean digit images": 0.60}
+    c = V.baseline_claim(baselines, hand_median=0.94, twin_median=0.56)
+    assert c.within_noise and "does not separate strokes from blobs" in c.text and "mean digit images" in c.text
+    c = V.baseline_claim(baselines, hand_median=0.94, twin_median=0.9)
+    assert not c.within_noise and "above every non-edge baseline" in c.text

@@ -145,6 +145,44 @@ def blurred_noise_edge_likeness(units: int = 16, seed: int = SEED, sigma: float 
     return float(np.median([f.correlation for f in edgelike.edge_likeness(net, layer=0)]))
 
 
+def _median_edge_likeness(W) -> float:
+    W = np.asarray(W, dtype=float)
+    net = random_network((784, len(W), 10), seed=SEED)
+    net = net.replace_layer(0, net.layers[0].replace(weights=W))
+    return float(np.median([f.correlation for f in edgelike.edge_likeness(net, layer=0)]))
+
+
+def edge_baselines(X_train, y_train, units: int = 16, seed: int = SEED) -> dict:
+    """Median edge-likeness of weight vectors with no stroke detector in them: white noise, blurred
+    noise, the first ``units`` principal components of the training digits and the mean image of
+    each digit (centred on the mean digit). A measure of "little edges" should score them all low."""
+    X = np.asarray(X_train, dtype=float)
+    centred = X - X.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred[: min(len(X), 4000)], full_matrices=False)
+    means = np.stack([X[np.asarray(y_train) == d].mean(axis=0) for d in np.unique(y_train)])
+    rng = np.random.default_rng(seed)
+    return {"white noise": _median_edge_likeness(rng.standard_normal((units, 784))),
+            "blurred noise": blurred_noise_edge_likeness(units, seed),
+            "principal components": _median_edge_likeness(vt[:units]),
+            "mean digit images": _median_edge_likeness(means - X.mean(axis=0))}
+
+
+def baseline_claim(baselines: dict, hand_median: float, twin_median: float) -> Claim:
+    """Does edge-likeness separate strokes from blobs? The twin's median against the best score of
+    weights that are no edge detectors at all."""
+    top_name = max(baselines, key=baselines.get)
+    top = baselines[top_name]
+    listed = ", ".join(f"{k} {v:.2f}" for k, v in baselines.items())
+    if twin_median > top:
+        words = "the twin's first layer scores above every non-edge baseline"
+    else:
+        words = (f"edge-likeness does not separate strokes from blobs here: {top_name} score {top:.2f}, at or above "
+                 "the twin's first layer")
+    text = (f"Baselines for edge-likeness ({listed}): {words} (twin {twin_median:.2f}, hand {hand_median:.2f}); "
+            "only a score near the hand edges' says 'little edges'.")
+    return Claim("edge-likeness baselines", text, twin_median, None, dict(baselines), twin_median <= top)
+
+
 def accuracy_claims(name_a, name_b, acc_a, acc_b, correct_a, correct_b, chance: float) -> list[Claim]:
     claims = []
     for name, acc in ((name_a, acc_a), (name_b, acc_b)):
