@@ -36,11 +36,12 @@ def test_compare_json_has_the_documented_keys(two_nets, tmp_path):
     out = json.loads(result.stdout)
     assert set(out) == {"data", "labels", "scope", "a", "b", "agreement", "matching", "cka", "verdict"}
     assert {c["topic"] for c in out["verdict"]["claims"]} == {"accuracy", "accuracy difference", "edge-likeness",
-                                                              "representation", "noise"}
+                                                              "representation", "noise", "units firing per digit"}
     assert all(c["ci95"] and c["baselines"] for c in out["verdict"]["claims"]) and out["verdict"]["thresholds"]
     assert out["labels"] == list(range(10)) and out["scope"]["n_digits"] == out["scope"]["n_available"]
     for side in ("a", "b"):
-        assert set(out[side]) == {"name", "sizes", "layers", "provenance", "accuracy", "edge_likeness", "noise", "ablation"}
+        assert set(out[side]) == {"name", "sizes", "layers", "provenance", "accuracy", "edge_likeness", "noise", "ablation",
+                                 "first_layer_firing"}
         assert set(out[side]["accuracy"]["per_digit"]) == {str(d) for d in range(10)}
         assert len(out[side]["edge_likeness"]["units"]) == 32
         assert len(out[side]["ablation"]["units"]) == 32

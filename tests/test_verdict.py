@@ -95,3 +95,15 @@ def test_the_baseline_claim_says_when_edge_likeness_does_not_separate_strokes_fr
     assert c.within_noise and "does not separate strokes from blobs" in c.text and "mean digit images" in c.text
     c = V.baseline_claim(baselines, hand_median=0.94, twin_median=0.9)
     assert not c.within_noise and "above every non-edge baseline" in c.text
+
+
+def test_units_firing_per_digit_counts_first_layer_units_above_one_half():
+    from handnet.compare.comparison import firing_counts
+
+    acts = np.array([[0.9, 0.9, 0.1], [0.9, 0.2, 0.2], [0.6, 0.6, 0.6]])
+    f = firing_counts(acts, np.array([1, 1, 7]))
+    assert f["mean"] == pytest.approx(2.0) and f["per_digit"] == {"1": 1.5, "7": 3.0} and f["units"] == 3
+    c = V.firing_claim("net", {**f, "ci95": [8.5, 9.5]})
+    assert "as many as the lesson hopes" in c.text and not c.within_noise
+    c = V.firing_claim("net", {**f, "mean": 5.4, "ci95": [5.2, 5.6]})
+    assert "fewer than the lesson hopes" in c.text

@@ -106,6 +106,7 @@ class NetworkProfile:
     edges: list
     noise: dict
     ablation: dict
+    firing: dict = field(default_factory=dict)  # first hidden layer units above FIRING per digit (see firing_counts)
 
     def to_dict(self) -> dict:
         return {
@@ -120,7 +121,24 @@ class NetworkProfile:
             },
             "noise": self.noise,
             "ablation": self.ablation,
+            "first_layer_firing": self.firing,
         }
+
+
+FIRING = 0.5  # a unit "fires" on a digit when its activation is above this
+LESSON_FIRING = (8, 10)  # the lesson hopes a digit lights up 8-10 of the 16 edge units
+
+
+def firing_counts(first_layer_acts, y) -> dict:
+    """How many first-hidden-layer units fire (activation > ``FIRING``) per test digit: the mean
+    with a 95% normal interval, and the mean per digit."""
+    counts = (np.asarray(first_layer_acts) > FIRING).sum(axis=1).astype(float)
+    y = np.asarray(y)
+    n = counts.size
+    mean = float(counts.mean()) if n else float("nan")
+    half = Z95 * float(counts.std(ddof=1)) / np.sqrt(n) if n > 1 else 0.0
+    return {"mean": mean, "ci95": [mean - half, mean + half], "threshold": FIRING, "units": int(np.shape(first_layer_acts)[1]),
+            "per_digit": {str(d): float(counts[y == d].mean()) for d in np.unique(y)}}
 
 
 def profile(net: Network, X, y, name: str = "", ablation_mode: str = "zero", noise_seed: int = 0, progress=None,
@@ -139,6 +157,7 @@ def profile(net: Network, X, y, name: str = "", ablation_mode: str = "zero", noi
         edges=edgelike.edge_likeness(net),
         noise=probes.noise_test(net, X, seed=noise_seed, digit_outputs=acts[-1], read=read),
         ablation=probes.ablation(net, X, y, mode=ablation_mode, progress=progress, acts=acts, read=read),
+        firing=firing_counts(acts[1], y) if len(net.layers) > 1 else {},
     )
 
 

@@ -259,6 +259,22 @@ def cka_claim(name_a, name_b, a: Network, b: Network, layer: int, X, acts_a, act
                   "same representation": SAME_REPRESENTATION}, within)
 
 
+def firing_claim(name: str, firing: dict, hope=(8, 10)) -> Claim:
+    """How many first-layer units a digit lights up, against the lesson's hope of 8-10."""
+    mean, (lo, hi) = firing["mean"], firing["ci95"]
+    if hope[0] <= lo and hi <= hope[1]:
+        words, within = "as many as the lesson hopes", False
+    elif hi < hope[0]:
+        words, within = "fewer than the lesson hopes", False
+    elif lo > hope[1]:
+        words, within = "more than the lesson hopes", False
+    else:
+        words, within = "at the edge of the lesson's range (within noise)", True
+    text = (f"{name} lights up {mean:.1f} of its {firing['units']} first-layer units per digit (activation > "
+            f"{firing['threshold']}; 95% CI {lo:.1f}-{hi:.1f}): {words}, against the {hope[0]}-{hope[1]} it hopes for.")
+    return Claim("units firing per digit", text, mean, (lo, hi), {"lesson's hope": list(hope)}, within)
+
+
 NOISE_KINDS = (("noise", "uniform-noise images"), ("ink_noise", "noise images at the digits' mean ink"),
                ("blobs", "blurred blobs"))
 
@@ -326,5 +342,6 @@ def verdict(comparison, X, correct_a, correct_b, acts=None) -> Verdict:
     noise_baseline = blurred_noise_edge_likeness(a.layers[0].n_out)
     claims += [edge_claim(na, first_a, noise_baseline), edge_claim(nb, first_b, noise_baseline)]
     claims += [cka_claim(na, nb, a, b, li, X, full_a[li + 1], full_b[li + 1]) for li in range(len(a.layers) - 1)]
+    claims += [firing_claim(p.name or "A", p.firing) for p in (comparison.a, comparison.b) if p.firing]
     claims += noise_claims(na, comparison.a.noise) + noise_claims(nb, comparison.b.noise)
     return Verdict(claims)
