@@ -37,7 +37,7 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
     and the study (default: the trainer's recipe, ``TrainConfig()``; the twin gets ``seed``).
 
     Returns the numbers: ``{"data", "files", "report", "playground", "accuracy": {label: evaluation},
-    "ladder", "comparison", "surgery"}``.
+    "verdict", "ladder", "comparison", "surgery"}``.
     """
     from handnet.compare.study import run_study
     from handnet.compiler import check_spec, compile_spec
@@ -120,6 +120,9 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
         )
     say("   (edge-likeness: 1 = exactly a drawn stroke, about 0.16 for random weights; confidence: 0.1 = no idea, "
         "1 = certain)")
+    say("   verdict (computed from these numbers with stated thresholds; each claim beside its baseline):")
+    for claim in results["verdict"]["claims"]:
+        say(f"   - {claim['text']}")
     say(f"   the whole report, offline: {page}")
 
     say("\n7. the playground: draw your own digit and watch both networks light up")

@@ -161,6 +161,22 @@ def test_noise_test_reports_confidence_on_noise_blank_and_digits(rng):
         assert result[key]["mean_confidence"] == pytest.approx(np.exp(10) / (np.exp(10) + 9))
         assert result[key]["predicted_counts"][0] == result[key]["n"]
     assert np.array_equal(probes.noise_images(5, 2), probes.noise_images(5, 2))
+    # on a softmax output the normalized top output is the raw one
+    assert result["noise"]["mean_normalized"] == pytest.approx(result["noise"]["mean_confidence"])
+
+
+def test_noise_variants_have_the_digits_ink_and_sigmoid_outputs_read_on_one_scale(rng):
+    ink = probes.ink_noise_images(200, 0.13, seed=0)
+    blobs = probes.blob_images(50, 0.13, seed=0)
+    assert ink.mean() == pytest.approx(0.13, abs=0.01) and blobs.mean() == pytest.approx(0.13, abs=0.01)
+    assert 0 <= blobs.min() and blobs.max() <= 1 and np.mean(blobs == 0) > 0.5  # ink on a dark ground, like a digit
+    # ten sigmoid outputs all at 0.95: raw confidence 0.95, but a share of only a tenth
+    net = Network([Layer("h", np.zeros((3, 784)), np.zeros(3)),
+                   Layer("digits", np.zeros((10, 3)), np.full(10, np.log(0.95 / 0.05)), "sigmoid")])
+    result = probes.noise_test(net, images(rng, 20), n_noise=10, seed=1)
+    for key in ("noise", "ink_noise", "blobs"):
+        assert result[key]["fraction_confident"] == 1.0 and result[key]["fraction_confident_normalized"] == 0.0
+        assert result[key]["mean_normalized"] == pytest.approx(0.1)
 
 
 # ---- accuracy --------------------------------------------------------------------------------------

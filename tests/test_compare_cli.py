@@ -34,10 +34,14 @@ def test_compare_json_has_the_documented_keys(two_nets, tmp_path):
     result = CliRunner().invoke(main, ["compare", str(a), str(b), "--json", "--figures", str(tmp_path / "figs")])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert set(out) == {"data", "labels", "scope", "a", "b", "agreement", "matching", "cka"}
+    assert set(out) == {"data", "labels", "scope", "a", "b", "agreement", "matching", "cka", "verdict"}
+    assert {c["topic"] for c in out["verdict"]["claims"]} == {"accuracy", "accuracy difference", "edge-likeness",
+                                                              "representation", "noise", "units firing per digit"}
+    assert all(c["ci95"] and c["baselines"] for c in out["verdict"]["claims"]) and out["verdict"]["thresholds"]
     assert out["labels"] == list(range(10)) and out["scope"]["n_digits"] == out["scope"]["n_available"]
     for side in ("a", "b"):
-        assert set(out[side]) == {"name", "sizes", "layers", "provenance", "accuracy", "edge_likeness", "noise", "ablation"}
+        assert set(out[side]) == {"name", "sizes", "layers", "provenance", "accuracy", "edge_likeness", "noise", "ablation",
+                                 "first_layer_firing"}
         assert set(out[side]["accuracy"]["per_digit"]) == {str(d) for d in range(10)}
         assert len(out[side]["edge_likeness"]["units"]) == 32
         assert len(out[side]["ablation"]["units"]) == 32
@@ -52,7 +56,8 @@ def test_compare_text_output(two_nets):
     a, b = two_nets
     result = CliRunner().invoke(main, ["compare", str(a), str(b), "--ablation", "mean"])
     assert result.exit_code == 0, result.output
-    for phrase in ("accuracy", "95% CI", "edge-likeness", "linear CKA", "noise", "ablation (activation set to its mean)"):
+    for phrase in ("accuracy", "95% CI", "edge-likeness", "linear CKA", "noise", "ablation (activation set to its mean)",
+                   "verdict (each claim", "against 10.0% for guessing", "for random weights"):
         assert phrase in result.output
 
 

@@ -86,6 +86,9 @@ def every_figure(nets):
              for label, a, e in [("spec", .78, .94), ("calibrated", .71, .94), ("readout", .84, .94),
                                  ("fine-tuned", .93, .59), ("trained", .94, .56)]]
     figures["ladder"] = compare_plots.plot_ladder(rungs)
+    curve = [{"epoch": e, "loss": 1 / e, "train_accuracy": 1 - 0.5 / e} for e in range(1, 11)]
+    slow = [{"epoch": e, "loss": 2.3 - 0.05 * e, "train_accuracy": 0.1 + 0.03 * e} for e in range(1, 11)]
+    figures["memorization"] = compare_plots.plot_memorization({"real": curve, "shuffled": slow, "guessing": 0.1})
     figures["drift"] = compare_plots.plot_drift([str(u) for u in hand.units(0) + hand.units(1)],
                                                 np.linspace(0.1, 0.9, 32))
     figures["surgery"] = compare_plots.plot_surgery(

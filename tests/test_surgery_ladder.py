@@ -86,7 +86,7 @@ def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small
     by = {r["label"]: r for r in ladder["rungs"]}
     # hand-drawn edges are strokes; the readout rung keeps them frozen; one epoch of training does not make edges
     assert by["spec"]["edge_likeness_median"] > 0.8 > by["trained"]["edge_likeness_median"]
-    assert by["readout"]["edge_likeness"]["edges"] == by["calibrated"]["edge_likeness"]["edges"]
+    assert by["readout"]["edge_likeness"]["edges"] == by["spec"]["edge_likeness"]["edges"]
     assert len(ladder["drift"]) == 32 and all(-1 <= d["cosine_mean"] <= 1 for d in ladder["drift"])
     assert ladder["calibration"]["source"] in ("spec", "search")
     page = (out / "index.html").read_text()
@@ -99,7 +99,19 @@ def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small
                      "can fall below guessing", "what any features give", "Weight pictures: blue +, orange -"):
         assert sentence in page, sentence
     numbers = json.loads((out / "report.json").read_text())
-    assert set(numbers) == {"ladder", "comparison", "surgery"}
+    assert set(numbers) == {"verdict", "ladder", "comparison", "surgery", "memorization", "noise"}
+    panel = numbers["noise"]["networks"]
+    assert set(panel) == {"hand", "twin", "twin, lesson's recipe"}
+    assert all(set(kinds) == {"digits", "noise", "ink_noise", "blobs", "maximized"} for kinds in panel.values())
+    assert panel["twin"]["maximized"]["n"] == 10 and "noise test, on one scale" in page
+    memo = numbers["memorization"]
+    assert len(memo["real"]) == len(memo["shuffled"]) == 1 and memo["own_label_share"] < 0.2
+    assert "Memorization: real against shuffled labels" in page
+    assert numbers["verdict"] == numbers["comparison"]["verdict"] and numbers["verdict"]["claims"]
+    (base,) = [c for c in numbers["verdict"]["claims"] if c["topic"] == "edge-likeness baselines"]
+    b = base["baselines"]
+    assert b["white noise"] < b["blurred noise"] < b["principal components"]  # smoother, more digit-like, higher
+    assert "Verdict" in page and "edge-like" in page
     assert "| 5. trained |" in (out / "ladder.md").read_text() and "train (1500 digits" in result.output
 
 
@@ -172,3 +184,18 @@ def test_surgery_command_says_when_the_layer_below_differs_and_lists_unit_substi
     assert "hidden2:3 <- parts:" in result.output and ("recovers" in result.output or "costs nothing" in result.output)
     typo = CliRunner().invoke(main, ["surgery", str(hand_path), str(twin_path), "--unit", "hiden2:3"])
     assert typo.exit_code == 1 and "did you mean hidden2" in typo.output
+
+
+def test_readout_and_fine_tuned_rungs_start_from_the_spec_net_not_the_calibrated_one(small):
+    from handnet.compare.ladder import ladder
+
+    train_set, test_set = small
+    lad = ladder(SPEC, train_set, test_set, seeds=1, config=train_module.TrainConfig(epochs=1))
+    spec_net = lad.rung("spec").networks[0]
+    readout_net = lad.rung("readout").networks[0]
+    # the readout rung keeps rung 1's layers below the output exactly, biases included (not rung 2's calibrated ones)
+    for a, b in zip(spec_net.layers[:-1], readout_net.layers[:-1]):
+        assert np.array_equal(a.weights, b.weights) and np.array_equal(a.biases, b.biases)
+    assert not np.array_equal(lad.rung("calibrated").networks[0].layers[0].biases, readout_net.layers[0].biases)
+    # drift is measured from rung 1: with one epoch the fine-tuned net stays close to the spec's weights
+    assert np.mean([d["cosine_mean"] for d in lad.drift]) > 0.5

@@ -1,6 +1,7 @@
 """The trainer: gradients against central finite differences, determinism, learning, freezing, the CLI."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -137,7 +138,7 @@ def test_float64_on_request_and_history_fields(rng):
     result = train(X, y, TrainConfig(sizes=(16, 4, 3), epochs=3, dtype="float64", augment=False))
     assert all(layer.weights.dtype == np.float64 for layer in result.network.layers)
     assert [r["epoch"] for r in result.history] == [1, 2, 3]
-    assert set(result.history[0]) == {"epoch", "lr", "loss", "train_accuracy", "test_accuracy", "seconds"}
+    assert set(result.history[0]) == {"epoch", "lr", "loss", "train_accuracy", "test_accuracy", "val_accuracy", "seconds"}
     assert result.history[0]["test_accuracy"] is None
 
 
@@ -368,16 +369,33 @@ def test_ctrl_c_returns_the_best_network_so_far(rng):
         if record["epoch"] == 3:
             raise KeyboardInterrupt
 
-    result = train(X, y, config, X_test=X[:20], y_test=y[:20], progress=stop_after_three)
-    assert result.interrupted and len(result.history) == 3
-    scores = [r["test_accuracy"] for r in result.history]
+    result = train(X[20:], y[20:], config, X_val=X[:20], y_val=y[:20], X_test=X[:20][::-1], y_test=y[:20][::-1],
+                   progress=stop_after_three)
+    assert result.interrupted and len(result.history) == 3 and result.chosen_by == "validation accuracy"
+    scores = [r["val_accuracy"] for r in result.history]
     assert result.best_epoch == 1 + scores.index(max(scores))
     # the returned weights are those after the best epoch: a run stopped there gives the same
-    short = train(X, y, config.replace(epochs=result.best_epoch)).network
+    short = train(X[20:], y[20:], config.replace(epochs=result.best_epoch)).network
     for a, b in zip(result.network.layers, short.layers):
         assert np.array_equal(a.weights, b.weights)
     prov = result.network.metadata["provenance"]
     assert prov["interrupted"] and prov["best_epoch"] == result.best_epoch and prov["epochs_completed"] == 3
+    assert prov["best_chosen_by"] == "validation accuracy"
+
+
+def test_ctrl_c_never_chooses_on_the_test_split(rng):
+    """A test split whose accuracy peaks at another epoch than the training loss: the choice follows the loss."""
+    X, y = separable_problem(rng, n=60)
+    config = TrainConfig(sizes=(16, 6, 3), epochs=10, batch_size=6, augment=False, schedule="constant", lr=0.01)
+
+    def stop_after_four(record):
+        if record["epoch"] == 4:
+            raise KeyboardInterrupt
+
+    wrong = (y[:20] + 1) % 3  # a "test split" that rewards the worst network
+    result = train(X, y, config, X_test=X[:20], y_test=wrong, progress=stop_after_four)
+    losses = [r["loss"] for r in result.history]
+    assert result.chosen_by == "training loss" and result.best_epoch == 1 + losses.index(min(losses))
 
 
 def test_cli_ctrl_c_saves_and_says_so(tmp_path, monkeypatch):
@@ -395,7 +413,10 @@ def test_cli_ctrl_c_saves_and_says_so(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["train", "--epochs", "5", "--limit", "200", "--no-augment", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "interrupted after 2 of 5 epochs" in result.output and out.exists()
-    assert Network.load(out).metadata["provenance"]["interrupted"] is True
+    assert "by validation accuracy" in result.output and "never the test split" in result.output
+    assert "validation: 20 of the 200 training digits" in result.output
+    prov = Network.load(out).metadata["provenance"]
+    assert prov["interrupted"] is True and prov["best_chosen_by"] == "validation accuracy"
 
 
 @pytest.mark.parametrize("optimizer, momentum", [("sgd", 0.0), ("sgd", 0.9), ("adam", 0.9)])
@@ -485,3 +506,22 @@ def test_blas_thread_policy_nests():
             with _blas_threads(32):
                 assert counts() == {1}
         assert counts() == {default}
+
+
+def test_shuffled_labels_keep_the_counts_and_lose_the_meaning():
+    from handnet.nn.train import shuffled_labels
+
+    y = np.repeat(np.arange(10), 50)
+    s = shuffled_labels(y, seed=0)
+    assert np.array_equal(np.bincount(s), np.bincount(y)) and np.array_equal(s, shuffled_labels(y, seed=0))
+    assert np.mean(s == y) < 0.2  # about a tenth keep their own label by chance
+
+
+def test_cli_shuffle_labels_says_so_and_leaves_the_test_digits_alone(tmp_path):
+    out = tmp_path / "memorized.npz"
+    result = CliRunner().invoke(main, ["train", "--epochs", "2", "--limit", "300", "--no-augment", "--shuffle-labels",
+                                       "--json", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "labels shuffled (seed 0)" in result.stderr and "training labels shuffled" in result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["test_accuracy"] < 0.3 and "training labels shuffled (seed 0)" in summary["data"]

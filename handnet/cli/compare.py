@@ -127,6 +127,9 @@ def text_summary(result) -> str:
     for p in (a, b):
         top = sorted(p.ablation["units"], key=lambda u: -u["drop"])[:3]
         lines.append(f"  {p.name}: " + ", ".join(f"{u['unit']} -{100 * u['drop']:.1f} pts" for u in top))
+    if result.verdict is not None:
+        lines += ["", "verdict (each claim: its number, 95% interval and baseline; thresholds in --json under verdict)"]
+        lines += [f"  - {line}" for line in result.verdict.lines()]
     return "\n".join(lines)
 
 
@@ -268,8 +271,8 @@ def surgery(hand, trained, layer, alone, units, data, split, seed, epochs, digit
 def ladder(spec, data, split, seeds, epochs, figure, digits, as_json):
     """From hand-designed to trained, on one test split: five networks from the same spec.
 
-    (1) every weight from the spec; (2) thresholds calibrated from data; (3) output layer fitted;
-    (4) fine-tuned from the hand weights; (5) trained from random init (the twin). Accuracy (mean
+    (1) every weight from the spec; (2) thresholds calibrated from data; (3) rung 1 with its output layer
+    fitted; (4) fine-tuned from rung 1's hand weights; (5) trained from random init (the twin). Accuracy (mean
     and spread over seeds), edge-likeness of hidden units, and for (4) each unit's drift from its
     hand-set weights. A spec whose outputs are some of the digits is trained and scored on the
     digits of those labels (or --digits), and its twin answers the same labels.
@@ -362,6 +365,9 @@ def report(spec, data, split, output, seeds, layer, epochs, digits, palette, as_
     click.echo(f"report written to {path}")
     click.echo(Path(output, "ladder.md").read_text())
     click.echo("Guessing gets 10%; edge-likeness is 1 for a drawn stroke and about 0.16 for random weights.")
+    click.echo("\nVerdict, hand-designed (rung 1) vs trained (the twin, seed 0); each claim beside its baseline:")
+    for claim in results["verdict"]["claims"]:
+        click.echo(f"  - {claim['text']}")
 
 
 commands = [compare, surgery, ladder, import_group, report]

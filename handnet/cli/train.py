@@ -81,12 +81,17 @@ def _non_negative(name, strict=False):
 @click.option("--readout-only", is_flag=True, help="Freeze every hidden layer: train only the output layer.")
 @click.option("--limit", type=int, default=None, hidden=True, callback=_positive_int("--limit"),
               help="Train on the first N training digits only (for quick checks).")
+@click.option("--validation", type=click.FloatRange(0, 0.5), default=0.1, show_default=True,
+              help="Share of the training digits held out (seed 0) to choose the best network on Ctrl-C; "
+                   "0 = choose by training loss. Never the test split.")
+@click.option("--shuffle-labels", is_flag=True,
+              help="Shuffle the training labels (seed --seed): the memorization experiment; test accuracy falls to guessing.")
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), help="Where to save the trained network.")
 @digits_option
 @json_option
 def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight_decay, schedule, augment, max_shift,
           max_rotation, hidden_activation, output_activation, sizes, seed, dtype, init_path, freeze, readout_only,
-          limit, out, digits, as_json):
+          limit, validation, shuffle_labels, out, digits, as_json):
     """Train a network by gradient descent and save it; the defaults give the accurate twin.
 
     The default recipe (cross-entropy on a softmax output, Adam, weight decay, cosine schedule,
@@ -94,8 +99,9 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
     The lesson's plain recipe is: --loss quadratic --output sigmoid --optimizer sgd --momentum 0
     --lr 3 --batch-size 10 --epochs 30 --weight-decay 0 --schedule constant --no-augment.
     Training digits: the bundled sample (4,000, or all 5,000 with a --data folder lacking a train
-    split); the test split is measured after every epoch. Ctrl-C stops and saves the best network
-    so far. Labels train the output unit named after them, wherever it sits (--init: a spec's
+    split), less a validation share (--validation) held out to choose the best network so far; the
+    test split is measured after every epoch and never chooses anything. Ctrl-C stops and saves the
+    best network so far, by validation accuracy. Labels train the output unit named after them, wherever it sits (--init: a spec's
     `label = N` too); only digits the network answers are used, and --digits keeps fewer (a fresh
     network then gets one output per chosen digit).
 
@@ -105,6 +111,7 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
         handnet train --data ../shared/mnist --split dev -o twin.npz
         handnet train --init demo/hand.npz --freeze edges --epochs 20 -o tuned.npz
         handnet train --digits 0,1,7 -o three.npz
+        handnet train --shuffle-labels --epochs 300 -o memorized.npz
     """
     import numpy as np
 
@@ -165,6 +172,25 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
     test = splits.test if test_keep.all() else splits.test.subset(np.flatnonzero(test_keep))
     if not len(test):
         raise click.ClickException(f"no test digit has a label the network answers ({', '.join(map(str, scored.digits))})")
+    if shuffle_labels:
+        from handnet.data.mnist import Dataset
+        from handnet.nn.train import shuffled_labels
+
+        labels = shuffled_labels(train_set.labels, seed)
+        own = float(np.mean(labels == train_set.labels))
+        train_set = Dataset(train_set.name, train_set.images, labels, train_set.source)
+        description += f"; training labels shuffled (seed {seed})"
+        note(f"labels shuffled (seed {seed}): {own:.0%} of the training digits keep their own label, so only "
+             "memorization can fit them; the test digits keep theirs (guessing gets about 10%)")
+    val_set = None
+    if validation > 0 and len(train_set) >= 2:
+        order = np.random.default_rng(0).permutation(len(train_set))
+        k = min(len(train_set) - 1, max(1, round(validation * len(train_set))))
+        val_set, n_all = train_set.subset(np.sort(order[:k])), len(train_set)
+        train_set = train_set.subset(np.sort(order[k:]))
+        description += f"; {len(val_set):,} of them held out for validation (seed 0)"
+        note(f"validation: {len(val_set):,} of the {n_all:,} training digits (seed 0), held out to choose the best "
+             f"network on Ctrl-C; trained on the other {len(train_set):,}; the test split chooses nothing")
     frozen = list(freeze) + (["hidden"] if readout_only else [])
     if init is not None:
         resolve_freeze(init, frozen)  # fail on a bad layer name before any work
@@ -173,16 +199,18 @@ def train(data, split, epochs, batch_size, optimizer, loss, lr, momentum, weight
     with progress(epochs, f"training ({epochs} epochs)") as bar:
         result = run_training(
             train_set.X, train_set.y, config, init=init, freeze=frozen, X_test=test.X, y_test=test.y,
+            X_val=None if val_set is None else val_set.X, y_val=None if val_set is None else val_set.y,
             progress=lambda record: bar.update(1, record), data=description, output_units=output_units,
         )
     network = result.network
     path = network.save(out)
     summary = result.summary(train_set, test, description, path, init_path, scored)
+    summary["n_validation"] = 0 if val_set is None else len(val_set)
     test_accuracy, train_accuracy = summary["test_accuracy"], summary["train_accuracy"]
     if result.interrupted:
         note(
             f"interrupted after {len(result.history)} of {epochs} epochs; saved the best network so far "
-            f"(epoch {result.best_epoch})" if result.best_epoch else
+            f"(epoch {result.best_epoch}, by {result.chosen_by}, never the test split)" if result.best_epoch else
             "interrupted before the first epoch finished; saved the starting network"
         )
     if as_json:

@@ -4,39 +4,23 @@
 accuracy overall and per digit with 95% Wilson intervals and confusion matrices; unit matching
 (Hungarian assignment on activation correlation and on weight-template cosine); linear CKA between
 layers; edge-likeness of every hidden unit; confidence on noise and blank images; and the accuracy
-each hidden unit carries (ablation). ``Comparison.to_dict()`` is the JSON documented in
+each hidden unit carries (ablation); and the verdict, those numbers in words beside their
+baselines (``handnet.compare.verdict``). ``Comparison.to_dict()`` is the JSON documented in
 docs/compare.md.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from handnet.compare import edgelike, similarity
+from handnet.compare import edgelike, similarity, verdict
+from handnet.compare.verdict import Z95, wilson_interval  # noqa: F401  (defined with the verdict, which cites it)
 from handnet.inside import probes
 from handnet.errors import HandnetError
 from handnet.nn.labels import Readout, Scope, readout, scope, shared_readouts
 from handnet.nn.network import Network
-
-Z95 = 1.959963984540054  # two-sided 95% normal quantile
-
-
-def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval for a proportion ``successes / n`` (95% by default).
-
-    Unlike the normal approximation it stays inside [0, 1] and is sensible at 0% and 100%.
-    ``n == 0`` gives ``(nan, nan)``.
-    """
-    if n <= 0:
-        return (float("nan"), float("nan"))
-    p = successes / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 @dataclass(frozen=True)
@@ -122,6 +106,7 @@ class NetworkProfile:
     edges: list
     noise: dict
     ablation: dict
+    firing: dict = field(default_factory=dict)  # first hidden layer units above FIRING per digit (see firing_counts)
 
     def to_dict(self) -> dict:
         return {
@@ -136,7 +121,24 @@ class NetworkProfile:
             },
             "noise": self.noise,
             "ablation": self.ablation,
+            "first_layer_firing": self.firing,
         }
+
+
+FIRING = 0.5  # a unit "fires" on a digit when its activation is above this
+LESSON_FIRING = (8, 10)  # the lesson hopes a digit lights up 8-10 of the 16 edge units
+
+
+def firing_counts(first_layer_acts, y) -> dict:
+    """How many first-hidden-layer units fire (activation > ``FIRING``) per test digit: the mean
+    with a 95% normal interval, and the mean per digit."""
+    counts = (np.asarray(first_layer_acts) > FIRING).sum(axis=1).astype(float)
+    y = np.asarray(y)
+    n = counts.size
+    mean = float(counts.mean()) if n else float("nan")
+    half = Z95 * float(counts.std(ddof=1)) / np.sqrt(n) if n > 1 else 0.0
+    return {"mean": mean, "ci95": [mean - half, mean + half], "threshold": FIRING, "units": int(np.shape(first_layer_acts)[1]),
+            "per_digit": {str(d): float(counts[y == d].mean()) for d in np.unique(y)}}
 
 
 def profile(net: Network, X, y, name: str = "", ablation_mode: str = "zero", noise_seed: int = 0, progress=None,
@@ -155,6 +157,7 @@ def profile(net: Network, X, y, name: str = "", ablation_mode: str = "zero", noi
         edges=edgelike.edge_likeness(net),
         noise=probes.noise_test(net, X, seed=noise_seed, digit_outputs=acts[-1], read=read),
         ablation=probes.ablation(net, X, y, mode=ablation_mode, progress=progress, acts=acts, read=read),
+        firing=firing_counts(acts[1], y) if len(net.layers) > 1 else {},
     )
 
 
@@ -187,9 +190,11 @@ class Comparison:
                     "values": self.cka_matrix.tolist() if self.cka_matrix is not None else None,
                 },
             },
+            "verdict": self.verdict.to_dict() if self.verdict is not None else None,
         }
 
     agreement: float = float("nan")  # fraction of test images on which A and B give the same answer (label)
+    verdict: object = None  # handnet.compare.verdict.Verdict: the numbers in words, beside their baselines
 
 
 def compare(a: Network, b: Network, X, y, names=("A", "B"), data: str = "", ablation_mode: str = "zero",
@@ -229,8 +234,12 @@ def compare(a: Network, b: Network, X, y, names=("A", "B"), data: str = "", abla
     matrix = similarity.cka_matrix(acts_a, acts_b)
     step(1)
     # the same answer means the same label, wherever each net keeps the unit that gives it
-    agreement = float(np.mean(read_a.predict(acts_a[-1]) == read_b.predict(acts_b[-1])))
-    return Comparison(prof_a, prof_b, data, matchings, cka_layers, matrix, sc, agreement)
+    answers_a, answers_b = read_a.predict(acts_a[-1]), read_b.predict(acts_b[-1])
+    agreement = float(np.mean(answers_a == answers_b))
+    result = Comparison(prof_a, prof_b, data, matchings, cka_layers, matrix, sc, agreement)
+    y = np.asarray(y)
+    result.verdict = verdict.verdict(result, X, answers_a == y, answers_b == y, acts=(full_a, full_b))
+    return result
 
 
 def compare_steps(net: Network) -> int:

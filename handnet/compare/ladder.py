@@ -9,15 +9,21 @@ On one test split, for the same spec and shape:
    every part gets a quantile (its bias set so that it stays below 0.5 on that fraction of the
    training digits), one for the edges and one for the parts, chosen from
    ``CALIBRATION_QUANTILES`` by training accuracy; digit units keep their thresholds;
-3. ``readout``: rung 2 with its output layer refit on the training data (the layers below frozen);
-4. ``fine-tuned``: every weight trained, starting from rung 2's hand weights;
+3. ``readout``: rung 1 (the spec net) with its output layer refit on the training data (the layers
+   below frozen, exactly as the spec set them);
+4. ``fine-tuned``: every weight trained, starting from rung 1's hand weights (the spec's own, not
+   the calibrated ones);
 5. ``trained``: every weight trained from a random start (the twin).
 
 Rungs 3-5 are trained once per seed; accuracy is reported as mean, min, max and standard
 deviation over seeds. Output units answer by name (``handnet.nn.labels``): a spec whose outputs are
 some of the digits is trained and scored on the digits of those labels only (or of ``digits``),
 and its twin gets the same output units. Each rung gets the edge-likeness of its hidden units, and rung 4 the drift of
-each unit from its hand-set weights (cosine of the incoming weight vectors; 1 = unchanged direction).
+each unit from its hand-set weights, rung 1's (cosine of the incoming weight vectors; 1 = unchanged direction).
+
+Rungs 3 and 4 start from rung 1, not rung 2: calibration is a choice made on data that rung 1 does
+not need, and starting from it would let a worse calibrated net drag the readout rung below what the
+spec's own edges and parts give with a fitted readout (``3b1b-fitted.toml``).
 """
 
 from __future__ import annotations
@@ -38,8 +44,8 @@ CALIBRATION_QUANTILES = (0.5, 0.65, 0.8)  # an edge or part is in a minority of 
 RUNGS = (
     ("spec", "every weight from the spec"),
     ("calibrated", "thresholds calibrated from data"),
-    ("readout", "output layer fitted"),
-    ("fine-tuned", "all weights trained from the hand weights"),
+    ("readout", "rung 1 with its output layer fitted"),
+    ("fine-tuned", "all weights trained from rung 1's hand weights"),
     ("trained", "all weights trained from random init (the twin)"),
 )
 
@@ -164,7 +170,7 @@ def scored_digits(spec_path, digits=None) -> Readout:
 def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress=None, digits=None) -> Ladder:
     """Run the five rungs for ``spec_path`` and score them on ``test_set`` (a ``data.Dataset``).
 
-    ``train_set`` (a ``data.Dataset``) calibrates rung 2 and trains rungs 3-5; ``seeds`` training
+    ``train_set`` (a ``data.Dataset``) calibrates rung 2 and trains rungs 3-5 (3 and 4 from rung 1); ``seeds`` training
     runs per trained rung, seeds 0..seeds-1. ``config`` is a ``train.TrainConfig`` (default: the
     trainer's recipe, with the spec's layer sizes). ``progress(1)`` is called after each network.
     Only the digits whose label the spec's outputs answer (or ``digits``) are used, in training and
@@ -186,14 +192,14 @@ def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress
     Xt, yt = test_set.X, test_set.y
     spec_net, calibrated, calibration = spec_rungs(spec_path, train_set, read=read)
     step(2)
-    config = dataclasses.replace(config or TrainConfig(), sizes=tuple(calibrated.sizes))
-    frozen_below_output = [layer.name for layer in calibrated.layers[:-1]]
+    config = dataclasses.replace(config or TrainConfig(), sizes=tuple(spec_net.sizes))
+    frozen_below_output = [layer.name for layer in spec_net.layers[:-1]]
     seed_list = list(range(seeds))
     trained_nets = {"readout": [], "fine-tuned": [], "trained": []}
     for seed in seed_list:
-        trained_nets["readout"].append(_train(X, y, config, seed, init=calibrated, freeze=frozen_below_output))
+        trained_nets["readout"].append(_train(X, y, config, seed, init=spec_net, freeze=frozen_below_output))
         step(1)
-        trained_nets["fine-tuned"].append(_train(X, y, config, seed, init=calibrated))
+        trained_nets["fine-tuned"].append(_train(X, y, config, seed, init=spec_net))
         step(1)
         trained_nets["trained"].append(_train(X, y, config, seed, twin_of=spec_net))
         step(1)
@@ -211,7 +217,7 @@ def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress
                 seeds=seed_list if label in trained_nets else [],
             )
         )
-    per_seed = [unit_drift(calibrated, net) for net in trained_nets["fine-tuned"]]
+    per_seed = [unit_drift(spec_net, net) for net in trained_nets["fine-tuned"]]
     drift = [
         {
             "unit": entries[0]["unit"],

@@ -26,11 +26,16 @@ def confidence_stats(outputs: np.ndarray, read=None) -> dict:
     else:
         predicted = outputs.argmax(axis=1)
     confidence = outputs.max(axis=1)
+    # normalized: the top output's share of all outputs, so sigmoid and softmax outputs read on one scale
+    total = outputs.sum(axis=1)
+    normalized = np.divide(confidence, total, out=np.zeros_like(confidence, dtype=float), where=total > 0)
     return {
         "n": int(len(outputs)),
         "mean_confidence": float(confidence.mean()),
         "median_confidence": float(np.median(confidence)),
         "fraction_confident": float(np.mean(confidence >= CONFIDENT)),
+        "mean_normalized": float(normalized.mean()),
+        "fraction_confident_normalized": float(np.mean(normalized >= CONFIDENT)),
         "predicted_counts": np.bincount(predicted, minlength=max(10, outputs.shape[1]))[: max(10, outputs.shape[1])].tolist(),
     }
 
@@ -40,11 +45,39 @@ def noise_images(n: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).uniform(0.0, 1.0, size=(n, 784))
 
 
-def noise_test(net: Network, X_digits, n_noise: int = 1000, seed: int = 0, digit_outputs=None, read=None) -> dict:
-    """The network's output confidence on uniform noise, on a blank (all-black) image and on real digits.
+MEAN_INK_FALLBACK = 0.13  # MNIST's mean pixel value: the digits' ink, when no digits are given
+BLOB_SIGMA = 2.0  # px: blurred blobs about a stroke's width
 
-    ``X_digits`` (n, 784) float in [0, 1]. Returns ``{"noise": stats, "blank": stats, "digits": stats}``
-    with ``confidence_stats`` for each; a network that knows what it does not know would give noise
+
+def ink_noise_images(n: int, mean_ink: float, seed: int = 0) -> np.ndarray:
+    """``n`` images of uniform noise scaled so that their mean pixel is ``mean_ink`` (the digits'
+    mean ink, ~0.13 on MNIST, not uniform noise's 0.5): ``(n, 784)`` in [0, 1], seeded."""
+    scale = min(1.0, 2.0 * float(mean_ink))
+    return np.random.default_rng(seed).uniform(0.0, scale, size=(n, 784))
+
+
+def blob_images(n: int, mean_ink: float, seed: int = 0, sigma: float = BLOB_SIGMA) -> np.ndarray:
+    """``n`` smooth blobs: Gaussian noise blurred by ``sigma`` px, its brightest third kept as ink and
+    rescaled to the digits' mean ink ``mean_ink``: ``(n, 784)`` in [0, 1], seeded."""
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, 784))
+    for i in range(n):
+        b = gaussian_filter(rng.standard_normal((28, 28)), sigma)
+        b = np.clip(b - np.quantile(b, 2 / 3), 0, None)
+        b = b / max(float(b.mean()), 1e-12) * float(mean_ink)
+        out[i] = np.clip(b, 0.0, 1.0).ravel()
+    return out
+
+
+def noise_test(net: Network, X_digits, n_noise: int = 1000, seed: int = 0, digit_outputs=None, read=None) -> dict:
+    """The network's output confidence on uniform noise, on noise at the digits' mean ink, on
+    blurred blobs, on a blank (all-black) image and on real digits.
+
+    ``X_digits`` (n, 784) float in [0, 1]. Returns ``{"noise": stats, "ink_noise": stats, "blobs":
+    stats, "blank": stats, "digits": stats, "mean_ink"}`` with ``confidence_stats`` for each (raw top
+    output and normalized, the top output's share of all outputs); a network that knows what it does not know would give noise
     and blank images low confidence. ``digit_outputs``: the net's outputs on ``X_digits``, when
     already computed. ``read``: how the outputs answer digits (``handnet.nn.labels.readout``;
     default: the net's own readout).
@@ -53,8 +86,14 @@ def noise_test(net: Network, X_digits, n_noise: int = 1000, seed: int = 0, digit
 
     read = read if read is not None else answers(net)
     blank = np.zeros((1, net.layers[0].n_in))
+    X_digits = np.asarray(X_digits)
+    mean_ink = float(X_digits.mean()) if X_digits.size else MEAN_INK_FALLBACK
+    image_input = net.layers[0].n_in == 784
     return {
         "noise": confidence_stats(net.output(noise_images(n_noise, seed)), read),
+        **({"ink_noise": confidence_stats(net.output(ink_noise_images(n_noise, mean_ink, seed)), read),
+            "blobs": confidence_stats(net.output(blob_images(n_noise, mean_ink, seed)), read)} if image_input else {}),
+        "mean_ink": mean_ink,
         "blank": confidence_stats(net.output(blank), read),
         "digits": confidence_stats(net.output(X_digits) if digit_outputs is None else digit_outputs, read),
         "confident_threshold": CONFIDENT,

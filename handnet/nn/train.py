@@ -220,14 +220,17 @@ class TrainResult:
     Each history entry holds ``epoch`` (1-based), ``lr``, ``loss`` and ``train_accuracy`` (the
     mean data loss and the accuracy over the epoch's mini-batches, each measured as it was
     trained on, augmented if augmentation is on, like scikit-learn's ``loss_curve_``),
-    ``test_accuracy`` (after the epoch; None without a test set) and ``seconds``. ``interrupted`` is True when Ctrl-C stopped the
-    run; the network is then the best one seen so far (``best_epoch``).
+    ``test_accuracy`` (after the epoch; None without a test set), ``val_accuracy`` (on the validation
+    digits, None without them) and ``seconds``. ``interrupted`` is True when Ctrl-C stopped the
+    run; the network is then the best one seen so far (``best_epoch``), chosen by ``chosen_by``
+    (``"validation accuracy"`` or ``"training loss"``; never the test split).
     """
 
     network: Network
     history: list = field(default_factory=list)
     interrupted: bool = False
     best_epoch: int | None = None
+    chosen_by: str = "training loss"
 
     @property
     def final(self) -> dict:
@@ -257,6 +260,7 @@ class TrainResult:
             "epochs_completed": len(self.history),
             "interrupted": self.interrupted,
             "best_epoch": self.best_epoch,
+            "best_chosen_by": self.chosen_by,
             "data": data,
             "labels": list(scored.digits),
             "n_test": len(test_set),
@@ -265,6 +269,13 @@ class TrainResult:
             "init": init,
             "history": self.history,
         }
+
+
+def shuffled_labels(y, seed: int = 0) -> np.ndarray:
+    """The memorization experiment's labels (Zhang et al. 2017, cited by the lesson): ``y`` permuted
+    with a fixed ``seed``, so every digit keeps a label that is almost never its own and the labels'
+    counts stay the same. A network can then only memorize; nothing it learns carries to new digits."""
+    return np.random.default_rng(seed).permutation(np.asarray(y))
 
 
 def loss_value(network: Network, X, Y, loss: str = "cross_entropy", *, weight_decay: float = 0.0) -> float:
@@ -443,6 +454,8 @@ def train(
     freeze=(),
     X_test=None,
     y_test=None,
+    X_val=None,
+    y_val=None,
     progress=None,
     data: str | None = None,
     twin_of: Network | None = None,
@@ -454,7 +467,9 @@ def train(
     metadata are kept; the config's ``sizes``/``hidden_activation``/``output`` are then unused).
     ``freeze``: layer names or aliases whose weights stay exactly as they are (``"hidden"`` freezes
     every hidden layer, i.e. trains only the readout). ``X_test``/``y_test``: measured after every
-    epoch. ``progress``: called with each epoch's history record. ``data``: a sentence saying
+    epoch, for the record only: no choice is ever made on them. ``X_val``/``y_val``: validation
+    digits (carved from the training digits, never the test split), measured after every epoch and
+    used for the one choice training makes, the best network so far. ``progress``: called with each epoch's history record. ``data``: a sentence saying
     where the digits came from, kept in the provenance. ``twin_of``: a fresh network takes this
     network's output unit names and labels, so the two answer the same way; ``output_units``: names
     for a fresh network's output units instead of ``0``..``n-1`` (e.g. ``("0", "1", "7")``).
@@ -463,8 +478,9 @@ def train(
     the unit named 7 wherever it sits; a label no output answers is an error (keep only the
     digits the network answers, e.g. ``handnet.nn.labels.restrict``).
 
-    Ctrl-C (KeyboardInterrupt) during training returns the best network so far (by test accuracy
-    when a test set is given, else by training loss) with ``interrupted=True``.
+    Ctrl-C (KeyboardInterrupt) during training returns the best network so far (by validation
+    accuracy when validation digits are given, else by training loss; never by test accuracy) with
+    ``interrupted=True``; ``TrainResult.chosen_by`` says which.
     """
     config = config or TrainConfig()
     if not isinstance(config, TrainConfig):
@@ -492,6 +508,12 @@ def train(
         X_test = _inputs(X_test, n_in, dtype, "X_test")
         y_test = target_columns(start_net, y_test, "y_test") if len(np.asarray(y_test)) == len(X_test) \
             else _labels(y_test, n_out, len(X_test), "y_test")
+    has_val = X_val is not None
+    if has_val:
+        X_val = _inputs(X_val, n_in, dtype, "X_val")
+        y_val = target_columns(start_net, y_val, "y_val") if len(np.asarray(y_val)) == len(X_val) \
+            else _labels(y_val, n_out, len(X_val), "y_val")
+    chosen_by = "validation accuracy" if has_val else "training loss"
     augmenting = config.augmenting and config.epochs > 0
     if augmenting and n_in != start_net.input_shape[0] * start_net.input_shape[1]:
         raise HandnetError(f"augment needs image inputs; the network's input shape is {start_net.input_shape}")
@@ -503,6 +525,7 @@ def train(
     source = np.concatenate([engine.with_ones(X), Y], axis=1)
     images = X.reshape(n, *start_net.input_shape) if augmenting else None
     X_test_ones = engine.with_ones(X_test) if has_test else None
+    X_val_ones = engine.with_ones(X_val) if has_val else None
     # the output pre-activations of every training image as it was trained on, for the epoch's metrics
     epoch_z = np.empty((n, n_out), dtype=dtype)
 
@@ -549,16 +572,18 @@ def train(
                     )
                 loss, correct = engine.score(epoch_z, y[order])
                 test_acc = engine.evaluate(X_test_ones, y_test)[1] if has_test else None
+                val_acc = engine.evaluate(X_val_ones, y_val)[1] if has_val else None
                 record = {
                     "epoch": epoch + 1,
                     "lr": lr,
                     "loss": loss,
                     "train_accuracy": correct / n,
                     "test_accuracy": test_acc,
+                    "val_accuracy": val_acc,
                     "seconds": time.perf_counter() - started,
                 }
                 history.append(record)
-                score = test_acc if has_test else -loss
+                score = val_acc if has_val else -loss  # never the test split
                 if best["score"] is None or score > best["score"]:
                     best = {"score": score, "params": engine.params.copy(), "epoch": epoch + 1}
                 if progress is not None:
@@ -571,7 +596,8 @@ def train(
     network = Network(engine.layers_like(start_net.layers), start_net.input_shape, _metadata(
         start_net, init, config, frozen, history, interrupted, best["epoch"] if interrupted else None, data
     ))
-    return TrainResult(network, history, interrupted, best["epoch"] if interrupted else None)
+    network.metadata["provenance"]["best_chosen_by"] = chosen_by
+    return TrainResult(network, history, interrupted, best["epoch"] if interrupted else None, chosen_by)
 
 
 def _metadata(start_net, init, config, frozen, history, interrupted, best_epoch, data) -> dict:

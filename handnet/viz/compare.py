@@ -294,6 +294,36 @@ def plot_ladder(rungs: list):
     return fig
 
 
+def plot_memorization(memo: dict):
+    """Training cost and training accuracy per epoch, real labels against shuffled ones
+    (``compare.study.memorization``)."""
+    from matplotlib.lines import Line2D
+
+    fig = _figure(8.6, 3.9)
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    for key, colour, style in (("real", LEARNED, "-"), ("shuffled", HAND, "--")):
+        curve = memo[key]
+        epochs = [r["epoch"] for r in curve]
+        ax_loss.plot(epochs, [r["loss"] for r in curve], color=colour, ls=style, lw=1.6)
+        ax_acc.plot(epochs, [r["train_accuracy"] for r in curve], color=colour, ls=style, lw=1.6)
+    ax_acc.axhline(memo.get("guessing", CHANCE), color=NEUTRAL, ls=":", lw=1.2)
+    ax_acc.set_ylim(0, 1)
+    ax_loss.set_ylabel("training cost (per image)", fontsize=LABEL)
+    ax_acc.set_ylabel("training accuracy", fontsize=LABEL)
+    ax_loss.set_title("cost on the training digits", fontsize=TITLE)
+    ax_acc.set_title("accuracy on the training digits", fontsize=TITLE)
+    for ax in (ax_loss, ax_acc):
+        ax.set_xlabel("epoch", fontsize=LABEL)
+        ax.tick_params(labelsize=SMALL)
+    fig.legend(handles=[Line2D([], [], color=LEARNED, lw=1.6, label="real labels"),
+                        Line2D([], [], color=HAND, ls="--", lw=1.6, label="shuffled labels"),
+                        Line2D([], [], color=NEUTRAL, ls=":", lw=1.2, label="guessing")],
+               loc="outside upper center", ncols=3, fontsize=SMALL, frameon=False)
+    caption(fig, "The same recipe on the same digits: real labels are learned in a few epochs; shuffled ones can only be "
+            "memorized, slowly, and teach nothing about new digits.")
+    return fig
+
+
 def plot_drift(units, cosines):
     """Cosine between each unit's fine-tuned weights and its hand-set weights (1 = unchanged direction)."""
     fig = _figure(max(5.0, 0.24 * len(units) + 1.6), 3.6)

@@ -131,6 +131,21 @@ def side_by_side(nets: dict, progress=None, palette: str = "lesson") -> str:
             f"reaches.</p><div class='side'>{cells}</div>")
 
 
+def verdict_block(comparison) -> str:
+    """The verdict in words (``handnet.compare.verdict``): one line per claim, with its thresholds."""
+    v = getattr(comparison, "verdict", None)
+    if v is None:
+        return ""
+    from handnet.compare.verdict import THRESHOLDS
+
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in v.lines())
+    return ("<h3>Verdict</h3><p class='note'>Computed from the numbers below with stated thresholds: a drawn edge "
+            f"scores edge-likeness at least {THRESHOLDS['edge_like']}, the same representation a CKA of at least "
+            f"{THRESHOLDS['same_representation_cka']}; a difference whose 95% interval reaches its baseline is within "
+            "noise.</p>"
+            f"<ul>{items}</ul>")
+
+
 def comparison_section(comparison, palette: str = "lesson") -> str:
     a, b = comparison.a, comparison.b
     figs = comparison_figures(comparison, palette)
@@ -145,8 +160,9 @@ def comparison_section(comparison, palette: str = "lesson") -> str:
     match_rows = [[m.layer_a, "activation correlation" if crit == "activation" else "weight cosine", f"{m.mean_score:+.2f}"]
                   for crit, ms in comparison.matchings.items() for m in ms]
     noise_rows = [[p.name] + [f"{p.noise[k]['mean_confidence']:.2f}" for k in ("digits", "noise", "blank")]
-                  + [_pct(p.noise["noise"]["fraction_confident"])] for p in (a, b)]
-    parts = [
+                  + [" / ".join(_pct(p.noise[k]["fraction_confident"]) for k in ("noise", "ink_noise", "blobs")
+                                if k in p.noise)] for p in (a, b)]
+    parts = [verdict_block(comparison),
         f"<p class='note'>Test data: {html.escape(comparison.data)}; "
         f"{html.escape(comparison.scope.sentence() if comparison.scope is not None else 'every digit scored')}. "
         "Intervals are 95% Wilson score intervals. "
@@ -172,7 +188,8 @@ def comparison_section(comparison, palette: str = "lesson") -> str:
         "random noise and an all-black image; the last column is how often a noise image is called a digit with "
         f"confidence at least {a.noise['confident_threshold']}. A network with no idea would give 0.1 to each of the "
         "ten digits; one trained only on digits is rarely that honest.</p>",
-        table(["network", "digits", "noise", "blank", "noise called confidently"], noise_rows),
+        table(["network", "digits", "noise", "blank",
+               "called a digit at >= 0.9: uniform noise / noise at the digits' ink / blurred blobs"], noise_rows),
         img(figs.pop("noise"), "confidence on noise"),
         f"<h3>Ablation</h3><p class='note'>Accuracy lost when one hidden unit is silenced (activation set to "
         f"{'0' if a.ablation['mode'] == 'zero' else 'its mean'}), in percentage points of test accuracy: a tall bar is "
@@ -221,8 +238,50 @@ def ladder_section(ladder) -> str:
     return "".join(parts)
 
 
+NOISE_KIND_NAMES = {"digits": "real test digits", "noise": "uniform noise", "ink_noise": "noise at the digits' mean ink",
+                    "blobs": "blurred blobs", "maximized": "inputs maximizing each digit output"}
+
+
+def noise_section(panel: dict) -> str:
+    """The lesson's noise test on one scale (``compare.study.noise_panel``)."""
+    rows = []
+    for name, kinds in panel["networks"].items():
+        for kind, st in kinds.items():
+            rows.append([name, NOISE_KIND_NAMES.get(kind, kind), str(st["n"]), f"{st['mean_confidence']:.2f}",
+                         _pct(st["fraction_confident"]), f"{st['mean_normalized']:.2f}",
+                         _pct(st["fraction_confident_normalized"])])
+    return (
+        "<p class='note'>The lesson's network has sigmoid outputs and a quadratic cost; the twin has a softmax. Raw "
+        "confidence is the brightest output; normalized is its share of all outputs (a softmax's own scale), so the "
+        "two read on one scale. A net with no idea gives 0.10 normalized; the share of real digits called at >= 0.9 "
+        f"is the baseline for every kind of nonsense. The lesson's recipe ran {panel.get('lesson_recipe_epochs', '?')} "
+        f"epochs, seed {panel['seed']}; noise and maximizing inputs are seeded ({panel['seed']}).</p>"
+        + table(["network", "images", "n", "mean raw confidence", "raw >= 0.9", "mean normalized", "normalized >= 0.9"],
+                rows)
+    )
+
+
+def memorization_section(memo: dict) -> str:
+    last = {k: memo[k][-1] if memo[k] else {} for k in ("real", "shuffled")}
+    first_real = memo["real"][0]["train_accuracy"] if memo["real"] else float("nan")
+    test = memo["test_accuracy"]
+    return (
+        f"<p class='note'>The twin's recipe without augmentation or weight decay ({memo['epochs']} epochs, seed "
+        f"{memo['seed']}) on the training digits, and on the same digits "
+        f"with their labels shuffled (seed {memo['seed']}; {memo['own_label_share']:.0%} keep their own label). "
+        f"With real labels it reaches {_pct(first_real)} training accuracy after one epoch and "
+        f"{_pct(last['real'].get('train_accuracy', float('nan')))} after the last; with shuffled labels "
+        f"{_pct(last['shuffled'].get('train_accuracy', float('nan')))} after {len(memo['shuffled'])} epochs, against "
+        f"{_pct(memo['guessing'])} for guessing. On the test digits: {_pct(test['real'])} (real) and "
+        f"{_pct(test['shuffled'])} (shuffled): what is memorized does not carry to new digits. Training accuracy is "
+        "measured on the mini-batches as they were trained on.</p>"
+        + img(plots.plot_memorization(memo), "memorization: real vs shuffled labels")
+    )
+
+
 def render_report(title: str, intro: str = "", ladder=None, comparison=None, surgery=None, nets: dict | None = None,
-                  progress=None, palette: str = "lesson") -> str:
+                  progress=None, palette: str = "lesson", memorization: dict | None = None,
+                  noise: dict | None = None) -> str:
     """The HTML page from results already computed; every part is optional (``nets``: name -> Network
     for the side-by-side pictures, whose maximizers are computed here)."""
     sections = []
@@ -232,6 +291,10 @@ def render_report(title: str, intro: str = "", ladder=None, comparison=None, sur
         sections.append((f"{comparison.a.name} vs {comparison.b.name}", comparison_section(comparison, palette)))
     if surgery is not None:
         sections.append(("Surgery: the hand layer inside the trained net", surgery_section(surgery)))
+    if noise:
+        sections.append(("The lesson's noise test, on one scale", noise_section(noise)))
+    if memorization:
+        sections.append(("Memorization: real against shuffled labels", memorization_section(memorization)))
     if nets:
         sections.append(("Inside: weights and maximizing inputs side by side", side_by_side(nets, progress, palette)))
     body = "".join(f"<h2>{html.escape(h)}</h2>{content}" for h, content in sections)
@@ -256,7 +319,8 @@ def write_report(study, output_dir, progress=None, palette: str = "lesson") -> P
         f"and lines? Data: {html.escape(study.data)}."
     )
     page = render_report(f"handnet report: {Path(study.spec_path).stem}", intro, study.ladder, study.comparison,
-                         study.surgery, {"hand": hand, "trained": twin}, progress, palette)
+                         study.surgery, {"hand": hand, "trained": twin}, progress, palette,
+                         getattr(study, "memorization", None), getattr(study, "noise", None))
     out = Path(output_dir)
     write_text(out / "index.html", page)
     write_text(out / "ladder.md", ladder_markdown(study.ladder) + "\n")

@@ -1,0 +1,109 @@
+"""The verdict: the numbers in words, on constructed cases whose answer is known (identical nets,
+random nets, a net of pure stroke templates)."""
+
+import numpy as np
+import pytest
+
+from handnet.compare import verdict as V
+from handnet.compare.comparison import compare
+from handnet.compare.edgelike import RANDOM_EDGE_LIKENESS
+from handnet.data.mnist import load_splits
+from handnet.nn.network import random_network
+
+
+@pytest.fixture(scope="module")
+def digits():
+    test = load_splits().test
+    return test.X[:300], test.y[:300]
+
+
+@pytest.fixture(scope="module")
+def hand():
+    from pathlib import Path
+
+    from handnet import build
+
+    return build(Path(__file__).resolve().parent.parent / "weight_specs" / "3b1b.toml")
+
+
+def claims(result, topic):
+    return [c for c in result.verdict.claims if c.topic == topic]
+
+
+def test_identical_nets_are_the_same_within_noise(digits, hand):
+    X, y = digits
+    result = compare(hand, hand, X, y, names=("hand", "hand again"))
+    (diff,) = claims(result, "accuracy difference")
+    assert diff.value == 0 and diff.within_noise and "equally accurate within noise" in diff.text
+    for c in claims(result, "representation"):
+        assert c.value == pytest.approx(1.0) and "same representation" in c.text and not c.within_noise
+    # every claim cites its number, interval and baseline
+    for c in result.verdict.claims:
+        assert c.interval is not None and c.baselines and "95% CI" in c.text and "against" in c.text
+    d = result.to_dict()["verdict"]
+    assert d["thresholds"]["edge_like"] == V.EDGE_LIKE and len(d["claims"]) == len(result.verdict.claims)
+
+
+def test_a_net_of_stroke_templates_is_edge_like_and_a_random_net_is_not(digits, hand):
+    X, y = digits
+    rand = random_network(hand.sizes, seed=7)
+    result = compare(hand, rand, X, y, names=("hand", "random"))
+    edge_hand, edge_rand = claims(result, "edge-likeness")
+    assert edge_hand.interval[0] >= V.EDGE_LIKE and "is edge-like" in edge_hand.text
+    assert "not edge-like" in edge_rand.text and "random weights" in edge_rand.text and edge_rand.within_noise
+    assert edge_rand.interval[0] <= RANDOM_EDGE_LIKENESS + 0.02
+    (diff,) = claims(result, "accuracy difference")
+    assert not diff.within_noise and "hand is more accurate than random" in diff.text
+    # blurred noise sits between random weights and drawn edges: a baseline a stroke detector must beat
+    assert RANDOM_EDGE_LIKENESS < edge_hand.baselines["blurred noise"] < V.EDGE_LIKE
+
+
+def test_two_random_nets_share_no_more_than_random_nets_do(digits):
+    X, y = digits
+    a, b = random_network(seed=11), random_network(seed=12)
+    result = compare(a, b, X, y, names=("random 11", "random 12"))
+    for c in claims(result, "representation"):
+        assert c.within_noise and "no more than a random net" in c.text
+    for c in claims(result, "edge-likeness"):
+        assert "not edge-like" in c.text
+
+
+def test_interval_helpers_are_seeded_and_honest():
+    values = np.linspace(0, 1, 17)
+    assert V.bootstrap_median(values) == V.bootstrap_median(values)
+    lo, hi = V.bootstrap_median(values)
+    assert lo < 0.5 < hi
+    diff, (lo, hi) = V.paired_difference([1, 0, 1, 0] * 50, [1, 1, 1, 0] * 50)
+    assert diff == pytest.approx(0.25) and lo > 0
+
+
+def test_hand_vs_trained_is_judged_against_trained_vs_trained(digits, hand):
+    X, _ = digits
+    twin = random_network(hand.sizes, seed=3)
+    # a "second seed" identical to the twin: nothing else can be as alike to it
+    for c in V.twin_claims(hand, twin, twin, X, n=50):
+        assert c.baselines["trained vs trained"] == pytest.approx(1.0) and not c.within_noise
+        assert "less alike to the twin than a second trained seed" in c.text
+    # the twin against itself, with itself as the second seed: no difference, within noise
+    for c in V.twin_claims(twin, twin, twin, X, n=50):
+        assert c.value == pytest.approx(0.0) and c.within_noise
+
+
+def test_the_baseline_claim_says_when_edge_likeness_does_not_separate_strokes_from_blobs():
+    baselines = {"white noise": 0.16, "blurred noise": 0.41, "principal components": 0.59, "mean digit images": 0.60}
+    c = V.baseline_claim(baselines, hand_median=0.94, twin_median=0.56)
+    assert c.within_noise and "does not separate strokes from blobs" in c.text and "mean digit images" in c.text
+    c = V.baseline_claim(baselines, hand_median=0.94, twin_median=0.9)
+    assert not c.within_noise and "above every non-edge baseline" in c.text
+
+
+def test_units_firing_per_digit_counts_first_layer_units_above_one_half():
+    from handnet.compare.comparison import firing_counts
+
+    acts = np.array([[0.9, 0.9, 0.1], [0.9, 0.2, 0.2], [0.6, 0.6, 0.6]])
+    f = firing_counts(acts, np.array([1, 1, 7]))
+    assert f["mean"] == pytest.approx(2.0) and f["per_digit"] == {"1": 1.5, "7": 3.0} and f["units"] == 3
+    c = V.firing_claim("net", {**f, "ci95": [8.5, 9.5]})
+    assert "as many as the lesson hopes" in c.text and not c.within_noise
+    c = V.firing_claim("net", {**f, "mean": 5.4, "ci95": [5.2, 5.6]})
+    assert "fewer than the lesson hopes" in c.text
