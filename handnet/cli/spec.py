@@ -5,7 +5,8 @@ from pathlib import Path
 
 import click
 
-from handnet.cli.common import check_output, data_inputs, data_options, json_option, print_json, progress, spec_inputs
+from handnet.cli.common import (FiniteFloat, check_output, data_inputs, data_options, json_option, load_network, note,
+                                print_json, progress, scoring_digits, spec_inputs, training_data)
 
 
 def _data(data, split):
@@ -82,9 +83,10 @@ def build(spec, out, data, split, as_json):
 
 def _explain_units(net, unit):
     from handnet.errors import UnitError
+    from handnet.inside.selectivity import resolve_units
 
     try:
-        refs = net.units() if unit is None else [net.unit(unit)]
+        refs = resolve_units(net, unit)
     except UnitError as e:
         if "its units are" in str(e):
             raise
@@ -135,31 +137,137 @@ def _stroke_text(s: dict) -> str:
     return f"{kind} " + " - ".join(f"({p[0]:g}, {p[1]:g})" for p in value)
 
 
+def _is_spec(path) -> bool:
+    return Path(path).suffix.lower() == ".toml"
+
+
+def _parse_by_digit(ctx, param, value):
+    if value is None or value == "all":
+        return value
+    from handnet.errors import HandnetError
+    from handnet.nn.labels import parse_digits
+
+    try:
+        return parse_digits(value)
+    except HandnetError:
+        raise click.BadParameter(f"expected digits 0-9 separated by commas, e.g. 0,1,7, or nothing; got {value!r} "
+                                 "(put UNIT before --digits: handnet explain NET parts:upper_loop --digits)",
+                                 param_hint="--digits") from None
+
+
 @click.command("explain")
-@click.argument("spec", type=click.Path(dir_okay=False))
+@click.argument("spec", metavar="SPEC_OR_NET", type=click.Path(dir_okay=False))
 @click.argument("unit", required=False)
+@click.option("--digits", "by_digit", is_flag=False, flag_value="all", default=None, metavar="[D,D,...]",
+              callback=_parse_by_digit,
+              help="Also measure how often each unit fires on each digit's test images, beside the baseline (the "
+                   "unit's share over all digits) and the digits its spec names; --digits 0,1,7 keeps those labels. "
+                   "Put it after UNIT.")
+@click.option("--threshold", type=FiniteFloat(0, 1, min_open=True), default=0.5, show_default=True,
+              help="With --digits: a unit fires on an image when its activation is above this.")
+@click.option("-o", "--out", default=None, type=click.Path(dir_okay=False), metavar="PATH",
+              help="With --digits: draw the test digits each unit wrongly fires on (digits its spec does not name) "
+                   "as one mosaic, .png or .svg.")
+@click.option("--per-row", type=click.IntRange(1, 40), default=12, show_default=True,
+              help="With -o: thumbnails per row (per wrongly fired digit for one unit, per unit for several).")
 @data_options
 @json_option
-def explain(spec, unit, data, split, as_json):
+def explain(spec, unit, by_digit, threshold, out, per_row, data, split, as_json):
     """Print what each unit reads, its compiled bias and gain, and for edges the stroke geometry.
 
-    UNIT is a reference like edges:upper_bar, parts:upper_loop or digits:9 (default: every unit).
+    SPEC_OR_NET is a spec (.toml) or a saved network (.npz). UNIT is a reference like
+    edges:upper_bar, parts:upper_loop or digits:9, or a whole layer such as parts (default: every
+    unit). With --digits it also prints each unit's firing rate per digit on the test digits
+    (--data/--split): a unit fires on an image when its activation is above 0.5, and its rate on a
+    digit is the share of that digit's images it fires on. The baseline is its rate over all digits
+    (what a unit that ignored the digit would show in every column); * marks the digits the unit is
+    meant for (the spec's digits = [...], else the digits its doc names, else the label an output
+    answers) and ! a digit it is not meant for but fires on at least half the time. -o draws the
+    images behind the ! marks: the test digits it fires on although its spec does not name them.
 
     \b
     Example:
         handnet explain weight_specs/3b1b.toml
         handnet explain weight_specs/3b1b.toml parts:upper_loop --json
+        handnet explain weight_specs/3b1b.toml parts --digits --data ../shared/mnist
+        handnet explain weight_specs/3b1b.toml parts:upper_loop --digits -o wrong.png
+        handnet explain nets/trained.npz hidden1:3 --digits 1,7
     """
-    parsed, net = _compile(spec, data, split)
+    if out is not None and by_digit is None:
+        raise click.UsageError("-o draws the digits a unit wrongly fires on: add --digits")
+    if out:
+        check_output(out, (spec_inputs(spec) if _is_spec(spec) else [spec]) + data_inputs(data), figure=True)
+    if _is_spec(spec):
+        parsed, net = _compile(spec, training_data(data), split)
+        name = parsed.name
+    else:
+        net = load_network(spec, training_data(data))
+        name = str(net.metadata.get("description") or "") or Path(spec).stem
     units = _explain_units(net, unit)
-    if as_json:
-        print_json({"spec": spec, "name": parsed.name, "sizes": net.sizes, "units": units})
-        return
-    if unit is None:
-        click.echo(f"{parsed.name}: {'-'.join(map(str, net.sizes))} network from {spec}")
-    for info in units:
-        click.echo("\n".join(_describe(info)))
+    table = None
+    if by_digit is not None:
+        from handnet.inside.selectivity import selectivity
 
+        dataset = scoring_digits(data, split)
+        table = selectivity(net, dataset, unit, threshold=threshold,
+                            digits=None if by_digit == "all" else by_digit)
+    figure = _draw_wrong(table, dataset, out, per_row) if out else None
+    if as_json:
+        payload = {"spec": spec, "name": name, "sizes": net.sizes, "units": units}
+        if table is not None:
+            payload.update(selectivity=table.to_dict(), figure=figure)
+        print_json(payload)
+        return
+    if unit is None and table is None:
+        click.echo(f"{name}: {'-'.join(map(str, net.sizes))} network from {spec}")
+    if table is None or len(units) == 1:
+        for info in units:
+            click.echo("\n".join(_describe(info)))
+    if table is not None:
+        click.echo(("\n" if len(units) == 1 else "") + table.format_text())
+    if figure:
+        note(f"saved {figure}")
+    elif table is not None and not as_json:
+        note("(add -o wrong.png to see the test digits a unit wrongly fires on)")
+
+
+def _draw_wrong(table, dataset, out, per_row) -> str:
+    """The test digits each unit of ``table`` wrongly fires on, as one mosaic saved at ``out``."""
+    from handnet.atomic import save_figure
+    from handnet.viz.plots import plot_wrong_fires
+
+    dataset_images = dataset.images
+    rows, labels, tiles = [], [], []
+    single = len(table.units) == 1
+    for u in table.units:
+        groups = table.examples(u.unit, per_digit=per_row)
+        if single:
+            for digit, index, acts in groups:
+                rows.append(dataset_images[index])
+                labels.append(f"{digit}: fires on {100 * u.rates[digit]:.0f}% of {u.counts[digit]}")
+                tiles.append([f"{a:.2f}" for a in acts])
+        else:
+            picked = sorted(((a, d, i) for d, index, acts in groups for i, a in zip(index, acts)),
+                            key=lambda t: -t[0])[:per_row]
+            rows.append(dataset_images[[i for _, _, i in picked]] if picked else dataset_images[:0])
+            labels.append(u.unit)
+            tiles.append([str(d) for _, d, _ in picked])
+    named = [u for u in table.units if u.named is not None]
+    if single:
+        u = table.units[0]
+        title = (f"{u.unit}: the test digits it fires on although its spec does not name them "
+                 f"(meant for {', '.join(map(str, u.named)) or 'no digit'})" if u.named is not None else
+                 f"{u.unit} names no digits (no doc, no digits field), so no firing counts as wrong")
+        note_text = (f"Each row is one digit the unit is not meant for: its share of that digit's test images with "
+                     f"activation > {table.threshold:g}, then up to {per_row} of them, strongest first (the "
+                     f"activation in each corner). Data: {table.data}.")
+    else:
+        title = f"the test digits each unit fires on although its spec does not name them ({len(named)} units name digits)"
+        note_text = (f"Each row is one unit: up to {per_row} test images of digits it is not meant for on which its "
+                     f"activation is above {table.threshold:g}, strongest first, each with its true digit in the "
+                     f"corner. An empty row: it fired on none. Data: {table.data}.")
+    fig = plot_wrong_fires(rows, labels, tiles, title, note_text, columns=per_row)
+    return str(save_figure(fig, out, dpi=100))
 
 @click.command("check")
 @click.argument("spec", type=click.Path(dir_okay=False))

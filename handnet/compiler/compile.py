@@ -161,6 +161,7 @@ def metadata(spec, layers, train) -> dict:
             "bias": float(edges.biases[i]),
             "threshold": "calibrated" if e.quantile is not None else ("bias" if e.bias is not None else "fraction"),
             "doc": e.doc,
+            **({"digits": list(e.digits)} if e.digits is not None else {}),
         }
     for layer, rules, below in ((parts, spec.parts, edges), (digits, spec.digits, parts)):
         for i, r in enumerate(rules):
@@ -190,4 +191,4 @@ def _rule_meta(rule, layer: Layer, i: int, below: Layer) -> dict:
     reads = {f"{below.name}:{u}": float(w) for u, w in zip(below.units, layer.weights[i]) if w != 0}
     threshold = "calibrated" if rule.quantile is not None else ("bias" if rule.bias is not None else "rule")
     return {"rule": text, "reads": reads, "bias": float(layer.biases[i]), "sharpness": rule.sharpness,
-            "threshold": threshold, "doc": rule.doc}
+            "threshold": threshold, "doc": rule.doc, **({"digits": list(rule.digits)} if rule.digits is not None else {})}

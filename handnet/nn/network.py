@@ -580,7 +580,7 @@ def _read_members(path, archive: zipfile.ZipFile) -> dict:
     return contents
 
 
-_UNIT_FIELDS = {"strokes": list, "reads": dict, "rule": str, "threshold": str, "doc": str}
+_UNIT_FIELDS = {"strokes": list, "reads": dict, "rule": str, "threshold": str, "doc": str, "digits": list}
 _UNIT_NUMBERS = ("width", "surround", "inhibition", "ink_width", "fraction", "sharpness", "gain", "bias")
 
 

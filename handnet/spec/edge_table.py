@@ -55,7 +55,8 @@ class EdgeTable:
             exceptions = self.exceptions(where + ("exceptions",), unit.get("exceptions"), names, "edges")
             out.append(Edge(name, tuple(strokes), params["width"], params["surround"], params["inhibition"],
                             params["ink_width"], params["fraction"], params["sharpness"],
-                            None if bias is None else float(bias), quantile, doc, exceptions))
+                            None if bias is None else float(bias), quantile, doc, exceptions,
+                            self.digit_list(where + ("digits",), unit["digits"]) if "digits" in unit else None))
         return out
 
     def strokes(self, where, value, canvas) -> list:

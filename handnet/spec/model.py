@@ -43,9 +43,9 @@ LAYER_KEYS = {
     "parts": set(RULE_DEFAULTS) | {"threshold", "replace", "inhibit_margin"},
     "digits": set(RULE_DEFAULTS) | {"threshold", "fit", "l2", "replace", "inhibit_margin"},
 }
-EDGE_KEYS = set(EDGE_DEFAULTS) | {"strokes", "bias", "threshold", "doc", "exceptions"}
+EDGE_KEYS = set(EDGE_DEFAULTS) | {"strokes", "bias", "threshold", "doc", "digits", "exceptions"}
 RULE_KEYS = set(RULE_DEFAULTS) | {"all_of", "any_of", "at_least", "of", "none_of", "weights", "bias", "threshold", "doc",
-                                  "label", "inhibit_margin", "exceptions"}
+                                  "label", "inhibit_margin", "exceptions", "digits"}
 NETWORK_KEYS = {"name", "description", "canvas", "sizes", "activations", "layers"}
 TOP_KEYS = {"network", "extends", "include", *LAYERS}
 
@@ -86,6 +86,7 @@ class Edge:
     quantile: float | None = None  # calibrate the bias on data: this fraction of digits stays below 0.5
     doc: str = ""
     exceptions: tuple[KnownException, ...] = ()
+    digits: tuple[int, ...] | None = None  # the digits it is meant to fire on (``explain --digits``); None: see doc
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class Rule:
     label: int | None = None  # output units only: the digit this unit answers when its name is not one
     inhibit_margin: float | None = None  # check: an inhibitor must lower the pre-activation this much (else: below 0.5)
     exceptions: tuple[KnownException, ...] = ()
+    digits: tuple[int, ...] | None = None  # parts only: the digits it is meant to fire on (``explain --digits``)
 
     @property
     def answers(self) -> int | None:

@@ -94,6 +94,22 @@ class Problems:
             return None
         return float(q)
 
+    def digit_list(self, where, value) -> tuple[int, ...] | None:
+        """``digits = [9, 8, 0]``: the digits a unit is meant to fire on, distinct, each 0-9 (an empty
+        list: none). ``explain --digits`` reads it in place of the digits the doc names."""
+        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            self.fail(where, f"expected a list of digits 0-9 such as [9, 8, 0], got {_show(value)}")
+            return None
+        bad = [v for v in value if not 0 <= v <= 9]
+        if bad:
+            self.fail(where, f"expected digits 0-9, got {bad[0]}")
+            return None
+        dupes = sorted({v for v in value if value.count(v) > 1})
+        if dupes:
+            self.fail(where, f"{', '.join(map(str, dupes))} listed twice")
+            return None
+        return tuple(value)
+
     def unit_name(self, where, name) -> None:
         if not NAME.match(str(name)):
             self.fail(where, "unit names are letters, digits, _, . and - (no spaces or colons)")

@@ -63,7 +63,14 @@ class RuleTable:
         margin = self.margin(where + ("inhibit_margin",), unit["inhibit_margin"]) if "inhibit_margin" in unit \
             else defaults.get("inhibit_margin")
         exceptions = self.exceptions(where + ("exceptions",), unit.get("exceptions"), below, below_layer)
-        common = dict(none_of=none_of, sharpness=params["sharpness"], veto=params["veto"], bias=bias,
+        digits = None
+        if "digits" in unit:
+            if where[0] == "digits":
+                self.fail(where + ("digits",), "an output unit is meant for the digit it answers (its name or label); "
+                                               "digits = [...] goes on edges and parts")
+            else:
+                digits = self.digit_list(where + ("digits",), unit["digits"])
+        common = dict(none_of=none_of, digits=digits, sharpness=params["sharpness"], veto=params["veto"], bias=bias,
                       quantile=quantile, doc=doc, label=self.label(where, unit), inhibit_margin=margin,
                       exceptions=exceptions)
         if len(clauses) != 1:

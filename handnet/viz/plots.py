@@ -481,3 +481,45 @@ def plot_network_diagram(image, activations, weights, names, layer_names=None, p
 def _hex_rgb(color: str):
     color = color.lstrip("#")
     return tuple(int(color[i : i + 2], 16) / 255 for i in (0, 2, 4))
+
+
+def plot_wrong_fires(rows, row_labels, tile_labels, title: str, note: str | None = None, columns: int = 12):
+    """Rows of digit thumbnails in one mosaic image (one Axes, one ``imshow``): ``rows`` is a list of
+    image arrays ``(k_i, 784)`` or ``(k_i, 28, 28)`` in [0, 1] or uint8, at most ``columns`` each;
+    ``row_labels`` name the rows on the left and ``tile_labels`` (a list of strings per row) are
+    written in each thumbnail's top-left corner. An empty row reads "(none)"."""
+    from handnet.viz.compare import image_rgb
+
+    n_rows = max(1, len(rows))
+    columns = max(1, min(columns, max((len(r) for r in rows), default=1)))
+    side, gap = 28, 2
+    canvas = np.full((n_rows * (side + gap) + gap, columns * (side + gap) + gap, 3), 0.35)
+    for r, images in enumerate(rows):
+        images = np.asarray(images)
+        scale = 255.0 if images.dtype == np.uint8 else 1.0
+        for c, image in enumerate(images[:columns]):
+            top, left = gap + r * (side + gap), gap + c * (side + gap)
+            canvas[top:top + side, left:left + side] = image_rgb(np.asarray(image, dtype=float).reshape(side, side) / scale)
+    tile = 0.62  # inches a thumbnail takes: its 8-pt corner label stays inside it
+    label_width = 0.09 * max((len(str(s)) for s in row_labels), default=4) + 0.3
+    width = max(5.0, columns * tile + label_width + 0.4)
+    title_text = wrap(title, width - 0.2, TITLE)
+    note_text = wrap(note, width - 0.2, SMALL) if note else ""
+    height = n_rows * tile + 0.25 * (title_text.count("\n") + 1) + 0.16 * (note_text.count("\n") + 1) + 0.45
+    fig = _figure(width, height)
+    ax = fig.subplots()
+    ax.imshow(canvas, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([gap + r * (side + gap) + side / 2 for r in range(len(rows))], [str(s) for s in row_labels],
+                  fontsize=SMALL)
+    ax.tick_params(length=0)
+    for r, labels in enumerate(tile_labels):
+        if not len(rows[r]):
+            ax.text(gap + 2, gap + r * (side + gap) + side / 2, "(none)", color="white", fontsize=SMALL, va="center")
+        for c, text in enumerate(list(labels)[:columns]):
+            ax.text(gap + c * (side + gap) + 1, gap + r * (side + gap) + 1, str(text), color="#ffd54a",
+                    fontsize=SMALL, ha="left", va="top")
+    fig.suptitle(title_text, fontsize=TITLE)
+    if note_text:
+        fig.supxlabel(note_text, fontsize=SMALL, color="0.25")
+    return fig
