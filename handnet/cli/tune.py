@@ -210,34 +210,65 @@ def watch(spec, data, split, out, once, interval, no_figures, digits, as_json):
 
 @click.command("sweep")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--set", "assignment", required=True, metavar="PATH=START:STOP:STEPS",
+@click.argument("assignments", nargs=-1, metavar="[PATH=VALUES]...")
+@click.option("--set", "assignment", multiple=True, metavar="PATH=START:STOP:STEPS",
               help="The spec value to sweep, e.g. edges.upper_bar.fraction=0.3:0.8:11 or "
-                   "edges.upper_bar.strokes.0.line.1.1=16:24:9 (STEPS values, both ends included).")
+                   "edges.upper_bar.strokes.0.line.1.1=16:24:9 (STEPS values, both ends included), or listed: "
+                   "edges.upper_bar.fraction=0.3,0.4,0.6. Give it twice (or two PATH=VALUES) to sweep every pair.")
 @data_options
 @click.option("-o", "--out", default=None, type=click.Path(dir_okay=False), metavar="PATH",
               help="Also draw the plot here (.png or .svg): accuracy overall and per digit against the value, the "
-                   "current value marked. Without -o nothing is written.")
+                   "current value marked; for two values a heat map of accuracy over every pair. Without -o nothing "
+                   "is written.")
 @digits_option
 @json_option
-def sweep(spec, assignment, data, split, out, digits, as_json):
-    """Sweep one spec value and see accuracy, overall and per digit, at each setting.
+def sweep(spec, assignments, assignment, data, split, out, digits, as_json):
+    """Sweep one spec value, or two at once, and see accuracy at each setting.
 
     PATH is dotted through the spec's tables (after includes), with list items by index. The
     spec's current value is swept too and marked. A value the spec rejects is reported in its row.
-    Prints a table (or, with --json, one JSON object); writes a plot only when -o names one.
+    One value: a table of accuracy overall and per digit. Two values (--set twice, or two
+    PATH=VALUES after the spec): every pair is compiled and scored, a grid of accuracy with rows for
+    the first and columns for the second; -o draws it as a heat map. Prints text (or, with --json,
+    one JSON object); writes a plot only when -o names one.
 
     \b
     Example:
         handnet sweep weight_specs/3b1b.toml --set edges.upper_bar.fraction=0.3:0.8:11 --data ../shared/mnist
         handnet sweep weight_specs/3b1b.toml --set edges.upper_bar.fraction=0.3:0.8:11 -o sweep.png
+        handnet sweep weight_specs/3b1b.toml parts.upper_loop.bias=-9:-3:7 edges.fraction=0.3,0.5,0.7 -o grid.png
     """
     from handnet.data.mnist import load_test
-    from handnet.tune.sweep import parse_assignment, sweep as run_sweep
+    from handnet.tune.sweep import grid_size, parse_assignment, sweep as run_sweep, sweep_grid
 
+    texts = list(assignments) + list(assignment)  # rows: the first PATH=VALUES (else the first --set)
+    if not texts:
+        raise click.UsageError("name the value to sweep: --set PATH=START:STOP:STEPS, e.g. "
+                               "--set edges.upper_bar.fraction=0.3:0.8:11")
+    if len(texts) > 2:
+        raise click.UsageError(f"sweep takes one or two values to sweep, got {len(texts)}: {', '.join(texts)}")
     if out:
         check_output(out, spec_inputs(spec) + data_inputs(data), figure=True)
-    path, values = parse_assignment(assignment)
+    parsed = [parse_assignment(t) for t in texts]
     dataset = load_test(data, split)
+    if len(parsed) == 2:
+        (path_a, values_a), (path_b, values_b) = parsed
+        with _progress(grid_size(spec, parsed), f"sweeping {path_a} x {path_b}") as bar:
+            grid = sweep_grid(spec, path_a, values_a, path_b, values_b, dataset, data=data, progress=bar.update,
+                              digits=digits)
+        if out:
+            from handnet.atomic import save_figure
+            from handnet.viz.tune import plot_sweep_grid
+
+            save_figure(plot_sweep_grid(grid.values[0], grid.values[1], grid.overall, grid.current, grid.paths,
+                                        grid.data, grid.as_written, 1 / max(len(grid.scored()), 1)), out, dpi=100)
+        if as_json:
+            print_json({**grid.to_dict(), "figure": out})
+            return
+        click.echo(grid.format_text())
+        note(f"saved {out}" if out else "(add -o grid.png to draw this as a heat map)")
+        return
+    path, values = parsed[0]
     with _progress(len(values) + 1, f"sweeping {path}") as bar:
         result = run_sweep(spec, path, values, dataset, data=data, progress=bar.update, digits=digits)
     if out:

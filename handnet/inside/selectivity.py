@@ -24,6 +24,7 @@ from handnet.errors import DataError, UnitError
 from handnet.nn.labels import join_labels, output_labels, parse_digits
 from handnet.nn.network import Network
 from handnet.threads import single_threaded
+from handnet.views import NotebookView
 
 FIRING = 0.5  # a unit fires on an image when its activation is above this
 OFTEN = 0.5  # a unit fires on a digit when it fires on at least this share of the digit's images
@@ -218,7 +219,7 @@ class UnitSelectivity:
 
 
 @dataclass(frozen=True, eq=False)  # arrays inside
-class Selectivity:
+class Selectivity(NotebookView):
     """Every chosen unit's rate per digit on one set of images.
 
     ``digits`` are the labels in the table (columns), ``counts`` how many images of each the data has

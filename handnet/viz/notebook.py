@@ -107,6 +107,16 @@ def sweep_html(result) -> str:
     return f"<div>{_img(fig, f'sweep of {result.path}')}{text_html(result.format_text())}</div>"
 
 
+def sweep_grid_html(grid) -> str:
+    """A SweepGrid as HTML: its heat map (accuracy over every pair, current and best framed) and table."""
+    from handnet.viz.tune import plot_sweep_grid
+
+    fig = plot_sweep_grid(grid.values[0], grid.values[1], grid.overall, grid.current, grid.paths, grid.data,
+                          grid.as_written, 1 / max(len(grid.scored()), 1))
+    return f"<div>{_img(fig, f'sweep of {grid.paths[0]} x {grid.paths[1]}')}{text_html(grid.format_text())}</div>"
+
+
 register("handnet.nn.network.Network", html_view=network_html, png_view=network_png)
 register("handnet.nn.evaluate.Evaluation", html_view=evaluation_html)
 register("handnet.tune.sweep.SweepResult", html_view=sweep_html)
+register("handnet.tune.sweep.SweepGrid", html_view=sweep_grid_html)

@@ -336,3 +336,73 @@ def render_units(net, refs, out, restarts: int = 1, maxiter: int = 30, screen: i
         if progress is not None:
             progress(1)
     return paths
+
+
+def plot_sweep_grid(values_a, values_b, overall, current=(None, None), paths=("a", "b"), data: str = "",
+                    as_written: float | None = None, chance: float = 0.1):
+    """A heat map of accuracy over every pair of two swept spec values: ``overall`` ``(n_a, n_b)``
+    fractions (NaN where the pair did not compile: grey, marked x), rows ``values_a``, columns
+    ``values_b``. The spec's current pair is framed in black, the best pair in white; with few
+    enough cells each shows its accuracy."""
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import Rectangle
+
+    overall = np.asarray(overall, dtype=float)
+    n_a, n_b = overall.shape
+    cell = 0.55 if n_b <= 12 else max(0.18, 6.6 / n_b)
+    width = max(5.6, n_b * cell + 2.6)
+    title = wrap(f"accuracy (%) at every pair of {paths[0]} and {paths[1]}", width - 0.2, TITLE)
+    def index(values, value):
+        if value is None:
+            return None
+        hits = np.flatnonzero(np.isclose(values, value, rtol=0, atol=1e-9))
+        return int(hits[0]) if hits.size else None
+    here = (index(values_a, current[0]), index(values_b, current[1]))
+    baseline = (f"the spec as written scores {100 * as_written:.1f}%, guessing {100 * chance:.0f}%"
+                if as_written is not None else f"guessing scores {100 * chance:.0f}%")
+    note = wrap(f"Each cell compiles the spec with both values set and scores it on {data or 'the test digits'}; "
+                f"{baseline}. White frame: the best pair"
+                + ("; black frame: the spec's own values" if None not in here else "")
+                + ("; grey x: the spec rejects that pair." if np.isnan(overall).any() else "."), width - 0.2, SMALL)
+    height = max(3.0, n_a * min(cell, 0.45) + 1.3 + 0.2 * title.count("\n") + 0.15 * note.count("\n"))
+    fig = _figure(width, height, "constrained")
+    ax = fig.subplots()
+    shown = np.ma.masked_invalid(overall * 100)
+    cmap = matplotlib_cmap("viridis").copy()
+    cmap.set_bad("#bdbdbd")
+    finite = overall[np.isfinite(overall)] * 100
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 100.0)
+    image = ax.imshow(shown, cmap=cmap, norm=Normalize(low, high if high > low else low + 1), aspect="auto",
+                      interpolation="nearest", origin="lower")
+    annotate = n_a <= 12 and n_b <= 12
+    for i in range(n_a):
+        for j in range(n_b):
+            if np.isnan(overall[i, j]):
+                ax.text(j, i, "x", ha="center", va="center", fontsize=SMALL, color="black")
+            elif annotate:
+                bright = (overall[i, j] * 100 - low) / max(high - low, 1e-9) > 0.6
+                ax.text(j, i, f"{100 * overall[i, j]:.1f}", ha="center", va="center", fontsize=SMALL,
+                        color="black" if bright else "white")
+    if finite.size:
+        bi, bj = np.unravel_index(int(np.nanargmax(overall)), overall.shape)
+        ax.add_patch(Rectangle((bj - 0.5, bi - 0.5), 1, 1, fill=False, edgecolor="white", lw=2.5))
+    if None not in here:
+        ax.add_patch(Rectangle((here[1] - 0.45, here[0] - 0.45), 0.9, 0.9, fill=False, edgecolor="black", lw=2))
+    step_b, step_a = max(1, int(np.ceil(n_b / 12))), max(1, int(np.ceil(n_a / 14)))
+    ax.set_xticks(range(0, n_b, step_b), [f"{v:.3g}" for v in np.asarray(values_b)[::step_b]], fontsize=SMALL,
+                  rotation=45 if n_b > 6 else 0)
+    ax.set_yticks(range(0, n_a, step_a), [f"{v:.3g}" for v in np.asarray(values_a)[::step_a]], fontsize=SMALL)
+    ax.set_xlabel(paths[1], fontsize=LABEL)
+    ax.set_ylabel(paths[0], fontsize=LABEL)
+    bar = fig.colorbar(image, ax=ax, shrink=0.85)
+    bar.set_label("accuracy (%)", fontsize=LABEL)
+    bar.ax.tick_params(labelsize=SMALL)
+    ax.set_title(title, fontsize=TITLE)
+    fig.supxlabel(note, fontsize=SMALL, color="0.25")
+    return fig
+
+
+def matplotlib_cmap(name: str):
+    import matplotlib
+
+    return matplotlib.colormaps[name]
