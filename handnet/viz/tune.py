@@ -344,6 +344,7 @@ def plot_sweep_grid(values_a, values_b, overall, current=(None, None), paths=("a
     fractions (NaN where the pair did not compile: grey, marked x), rows ``values_a``, columns
     ``values_b``. The spec's current pair is framed in black, the best pair in white; with few
     enough cells each shows its accuracy."""
+    import matplotlib
     from matplotlib.colors import Normalize
     from matplotlib.patches import Rectangle
 
@@ -368,8 +369,7 @@ def plot_sweep_grid(values_a, values_b, overall, current=(None, None), paths=("a
     fig = _figure(width, height, "constrained")
     ax = fig.subplots()
     shown = np.ma.masked_invalid(overall * 100)
-    cmap = matplotlib_cmap("viridis").copy()
-    cmap.set_bad("#bdbdbd")
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#bdbdbd")
     finite = overall[np.isfinite(overall)] * 100
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 100.0)
     image = ax.imshow(shown, cmap=cmap, norm=Normalize(low, high if high > low else low + 1), aspect="auto",
@@ -400,9 +400,3 @@ def plot_sweep_grid(values_a, values_b, overall, current=(None, None), paths=("a
     ax.set_title(title, fontsize=TITLE)
     fig.supxlabel(note, fontsize=SMALL, color="0.25")
     return fig
-
-
-def matplotlib_cmap(name: str):
-    import matplotlib
-
-    return matplotlib.colormaps[name]
