@@ -313,3 +313,14 @@ def test_the_grid_shows_itself_in_jupyter(test_digits):
     page = grid._repr_html_()
     assert "<img" in page and "accuracy (%) of every pair" in page
     assert "<pre>" in selectivity(corner_net(), corner_data())._repr_html_()
+
+
+def test_the_report_shows_the_table_with_its_meaning():
+    from handnet.viz.report import render_report
+
+    table = selectivity(corner_net(), corner_data(), "feat")
+    page = render_report("t", selectivity=table)
+    assert "What each hand unit fires on, digit by digit" in page and "the baseline" in page
+    assert "<td>feat:corner</td><td class=num>39</td>" in page  # 9 of 23 digits
+    assert "background: rgba(43, 140, 190, 0.75)'>100*</td>" in page  # every 7, a digit it is meant for
+    assert "| feat:corner | 39% | - | 0 | - | 40 | - | - | - | 100* | - | - |" in table.markdown()

@@ -321,7 +321,7 @@ def ladder(spec, data, split, seeds, epochs, figure, digits, as_json):
 @click.argument("spec", metavar="SPEC", type=click.Path(dir_okay=False))
 @data_options
 @click.option("-o", "--output", default="report", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for index.html (self-contained), report.json and ladder.md.")
+              help="Folder for index.html (self-contained), report.json, ladder.md and selectivity.md.")
 @click.option("--seeds", type=click.IntRange(1, 100), default=3, show_default=True, help="Training runs per trained rung.")
 @click.option("--layer", default="hidden1", show_default=True, metavar="NAME", help="Layer for the surgery.")
 @epochs_option
@@ -332,8 +332,8 @@ def report(spec, data, split, output, seeds, layer, epochs, digits, palette, as_
     """One self-contained HTML page: the ladder, hand vs trained, the surgery, weights side by side.
 
     Figures are embedded as base64 PNG, so index.html reads offline and can be mailed as one
-    file. Also writes report.json (every number) and ladder.md (the ladder as a Markdown table,
-    with the data it used).
+    file. Also writes report.json (every number), ladder.md (the ladder as a Markdown table,
+    with the data it used) and selectivity.md (how often each hand unit fires on each digit).
 
     \b
     Example:

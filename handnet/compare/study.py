@@ -35,12 +35,14 @@ class Study:
     twin: Network
     memorization: dict | None = None  # see ``memorization``
     noise: dict | None = None  # see ``noise_panel``
+    selectivity: object = None  # handnet.inside.selectivity.Selectivity: the hand net's hidden units per digit
 
     def to_dict(self) -> dict:
         comparison = self.comparison.to_dict()
         return {"verdict": comparison["verdict"], "ladder": self.ladder.to_dict(), "comparison": comparison,
                 "surgery": self.surgery.to_dict(), "memorization": self.memorization,
-                "noise": self.noise}
+                "noise": self.noise,
+                "selectivity": self.selectivity.to_dict() if self.selectivity is not None else None}
 
 
 NOISE_PANEL_KINDS = ("digits", "noise", "ink_noise", "blobs", "maximized")
@@ -147,7 +149,17 @@ def run_study(spec_path, splits, seeds: int = 3, config=None, layer: str = "hidd
                         read_for=lambda net: readout(net, digits))
     noise["lesson_recipe_epochs"] = lesson_config.epochs
     step(1)
-    return Study(str(spec_path), splits.description, lad, comparison, cut, hand, twin, memo, noise)
+    return Study(str(spec_path), splits.description, lad, comparison, cut, hand, twin, memo, noise,
+                 hand_selectivity(hand, splits.test, digits))
+
+
+def hand_selectivity(hand: Network, test_set, digits=None):
+    """Each hidden unit of the hand net (edges, parts): its firing rate per digit on the test digits
+    of the labels scored, beside the digits its spec names (``handnet.inside.selectivity``)."""
+    from handnet.inside.selectivity import selectivity
+
+    labels = readout(hand, digits).digits
+    return selectivity(hand, test_set, [layer.name for layer in hand.layers[:-1]], digits=labels)
 
 
 def study_steps(seeds: int) -> int:

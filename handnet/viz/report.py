@@ -1,8 +1,8 @@
 """The report's layout: one self-contained HTML page (figures embedded as base64 PNG), readable offline.
 
 ``write_report(study, folder)`` lays out a ``handnet.compare.study.Study`` (the ladder, the
-comparison of the hand-designed net with its trained twin, the surgery) with weight grids and
-maximizing inputs side by side. ``render_report(...)`` lays out any subset of results already
+comparison of the hand-designed net with its trained twin, what each hand unit fires on per digit,
+the surgery) with weight grids and maximizing inputs side by side. ``render_report(...)`` lays out any subset of results already
 computed; ``comparison_figures`` gives the comparison's figures by name.
 """
 
@@ -279,9 +279,40 @@ def memorization_section(memo: dict) -> str:
     )
 
 
+def selectivity_section(table) -> str:
+    """A ``handnet.inside.selectivity.Selectivity`` as one compact table: a row per unit, its firing rate
+    per digit shaded by size, * on the digits its spec names, ! on those it wrongly fires on."""
+    head = "".join(f"<th>{d}</th>" for d in table.digits)
+    rows = []
+    for u in table.units:
+        cells = []
+        for d in table.digits:
+            r = u.rates[d]
+            if r is None:
+                cells.append("<td class=num>-</td>")
+                continue
+            mark = "*" if u.named and d in u.named else "!" if d in u.wrong else ""
+            shade = f"background: rgba(43, 140, 190, {0.75 * r:.2f})"
+            cells.append(f"<td class=num style='{shade}'>{100 * r:.0f}{mark}</td>")
+        meant = "-" if u.named is None else (", ".join(map(str, u.named)) or "none")
+        wrong = ", ".join(map(str, u.wrong)) or ("" if u.named is None else "none")
+        rows.append(f"<tr><td>{html.escape(u.unit)}</td><td class=num>{100 * u.overall:.0f}</td>{''.join(cells)}"
+                    f"<td>{html.escape(meant)}</td><td>{html.escape(wrong)}</td></tr>")
+    counts = "".join(f"<td class=num>{table.counts[d]}</td>" for d in table.digits)
+    return (f"<p class='note'>How often each of the hand net's hidden units fires on each digit of the test data "
+            f"({html.escape(table.data)}), in percent: {html.escape(table.meaning())} A unit built to detect a "
+            "piece of some digits should stand out in their columns and stay near 0 elsewhere. 'meant for' comes "
+            "from the spec (its digits field, else the digits its doc names). The same table: "
+            "<code>handnet explain SPEC parts --digits</code>; the images behind a ! mark: add <code>-o "
+            "wrong.png</code>.</p>"
+            f"<table><thead><tr><th>unit</th><th>all</th>{head}<th>meant for</th><th>wrongly fires on</th></tr>"
+            f"</thead><tbody><tr><td>(images)</td><td class=num>{sum(table.counts[d] for d in table.digits)}</td>"
+            f"{counts}<td></td><td></td></tr>{''.join(rows)}</tbody></table>")
+
+
 def render_report(title: str, intro: str = "", ladder=None, comparison=None, surgery=None, nets: dict | None = None,
                   progress=None, palette: str = "lesson", memorization: dict | None = None,
-                  noise: dict | None = None) -> str:
+                  noise: dict | None = None, selectivity=None) -> str:
     """The HTML page from results already computed; every part is optional (``nets``: name -> Network
     for the side-by-side pictures, whose maximizers are computed here)."""
     sections = []
@@ -289,6 +320,8 @@ def render_report(title: str, intro: str = "", ladder=None, comparison=None, sur
         sections.append(("The ladder: from hand-set to learned", ladder_section(ladder)))
     if comparison is not None:
         sections.append((f"{comparison.a.name} vs {comparison.b.name}", comparison_section(comparison, palette)))
+    if selectivity is not None:
+        sections.append(("What each hand unit fires on, digit by digit", selectivity_section(selectivity)))
     if surgery is not None:
         sections.append(("Surgery: the hand layer inside the trained net", surgery_section(surgery)))
     if noise:
@@ -320,10 +353,14 @@ def write_report(study, output_dir, progress=None, palette: str = "lesson") -> P
     )
     page = render_report(f"handnet report: {Path(study.spec_path).stem}", intro, study.ladder, study.comparison,
                          study.surgery, {"hand": hand, "trained": twin}, progress, palette,
-                         getattr(study, "memorization", None), getattr(study, "noise", None))
+                         getattr(study, "memorization", None), getattr(study, "noise", None),
+                         getattr(study, "selectivity", None))
     out = Path(output_dir)
     write_text(out / "index.html", page)
     write_text(out / "ladder.md", ladder_markdown(study.ladder) + "\n")
+    table = getattr(study, "selectivity", None)
+    if table is not None:
+        write_text(out / "selectivity.md", f"{table.meaning()}\n\nData: {table.data}.\n\n{table.markdown()}\n")
     return out / "index.html"
 
 
