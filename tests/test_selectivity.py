@@ -201,6 +201,8 @@ def test_explain_digits_on_a_trained_net_and_the_wrong_fire_mosaic(tmp_path):
     text = run("explain", path, unit, "--digits")
     assert text.exit_code == 0, text.output
     assert "names no digits, so none is wrong" in text.output
+    mosaic = run("explain", path, unit, "--digits", "-o", tmp_path / "fires.png")
+    assert mosaic.exit_code == 0 and (tmp_path / "fires.png").is_file()
     out = tmp_path / "wrong.png"
     spec_run = run("explain", SPEC_3B1B, "parts:upper_loop", "--digits", "-o", out)
     assert spec_run.exit_code == 0 and out.is_file() and out.read_bytes()[:4] == b"\x89PNG"
@@ -236,6 +238,7 @@ def test_the_figures_read():
     fig = plot_sweep_grid(np.linspace(-9, -3, 4), np.linspace(0.1, 0.5, 5), grid, (-7.0, 0.3),
                           ("parts.upper_loop.bias", "edges.fraction"), "dev (5000 digits)", 0.76)
     assert text_problems(fig) == []
+    assert text_problems(plot_wrong_fires([], [], [], "nothing wrong", "An empty figure.")) == []
     big = plot_sweep_grid(np.arange(30.0), np.arange(40.0), rng.random((30, 40)), (None, None), ("a", "b"))
     assert text_problems(big) == []
 

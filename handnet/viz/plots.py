@@ -513,6 +513,9 @@ def plot_wrong_fires(rows, row_labels, tile_labels, title: str, note: str | None
     ax.set_yticks([gap + r * (side + gap) + side / 2 for r in range(len(rows))], [str(s) for s in row_labels],
                   fontsize=SMALL)
     ax.tick_params(length=0)
+    if not len(rows):
+        ax.text(canvas.shape[1] / 2, canvas.shape[0] / 2, "(none)", color="white", fontsize=SMALL, ha="center",
+                va="center")
     for r, labels in enumerate(tile_labels):
         if not len(rows[r]):
             ax.text(gap + 2, gap + r * (side + gap) + side / 2, "(none)", color="white", fontsize=SMALL, va="center")
