@@ -239,6 +239,14 @@ def test_the_figures_read():
                           ("parts.upper_loop.bias", "edges.fraction"), "dev (5000 digits)", 0.76)
     assert text_problems(fig) == []
     assert text_problems(plot_wrong_fires([], [], [], "nothing wrong", "An empty figure.")) == []
+    from handnet.viz.plots import wrong_fires_figure
+
+    data = corner_data()
+    one = wrong_fires_figure(selectivity(corner_net(), data, "feat:corner"), data.images)
+    assert text_problems(one) == [] and [t.get_text() for t in one.axes[0].get_yticklabels()] == ["3: fires on 40% of 10"]
+    both = wrong_fires_figure(selectivity(corner_net(), data), data.images, per_row=3)
+    labels = [t.get_text() for t in both.axes[0].get_yticklabels()]
+    assert text_problems(both) == [] and labels == ["feat:corner", "feat:dark (any digit)", "out:seven", "out:one"]
     big = plot_sweep_grid(np.arange(30.0), np.arange(40.0), rng.random((30, 40)), (None, None), ("a", "b"))
     assert text_problems(big) == []
 

@@ -232,47 +232,10 @@ def explain(spec, unit, by_digit, threshold, out, per_row, data, split, as_json)
 
 
 def _draw_wrong(table, dataset, out, per_row) -> str:
-    """The test digits each unit of ``table`` wrongly fires on (for a unit that names no digits: every
-    digit it fires on), as one mosaic saved at ``out``."""
     from handnet.atomic import save_figure
-    from handnet.viz.plots import plot_wrong_fires
+    from handnet.viz.plots import wrong_fires_figure
 
-    rows, labels, tiles = [], [], []
-    single = len(table.units) == 1
-    for u in table.units:
-        groups = table.examples(u.unit, per_digit=per_row, wrong_only=u.named is not None)
-        if single:
-            for digit, index, acts in groups:
-                rows.append(dataset.images[index])
-                labels.append(f"{digit}: fires on {100 * u.rates[digit]:.0f}% of {u.counts[digit]}")
-                tiles.append([f"{a:.2f}" for a in acts])
-        else:
-            picked = sorted(((a, d, i) for d, index, acts in groups for i, a in zip(index, acts)),
-                            key=lambda t: -t[0])[:per_row]
-            rows.append(dataset.images[[i for _, _, i in picked]] if picked else dataset.images[:0])
-            labels.append(u.unit if u.named is not None else f"{u.unit} (any digit)")
-            tiles.append([str(d) for _, d, _ in picked])
-    if single:
-        u = table.units[0]
-        if u.named is not None:
-            title = (f"{u.unit}: the test digits it fires on although its spec does not name them (meant for "
-                     f"{', '.join(map(str, u.named)) or 'no digit'})")
-            first = "Each row is one digit the unit is not meant for"
-        else:
-            title = f"{u.unit} names no digits (no doc or digits field), so none is wrong: the digits it fires on"
-            first = "Each row is one digit"
-        note_text = (f"{first}: the share of that digit's test images with activation > {table.threshold:g}, then "
-                     f"up to {per_row} of them, strongest first (the activation in each corner). "
-                     + ("An empty figure: it fires on no digit it is not meant for. " if not rows else "")
-                     + f"Data: {table.data}.")
-    else:
-        title = "the test digits each unit fires on although its spec does not name them"
-        note_text = (f"Each row is one unit: up to {per_row} test images of digits it is not meant for on which its "
-                     f"activation is above {table.threshold:g}, strongest first, each with its true digit in the "
-                     "corner ('any digit': the unit names none, so these are the images it fires on most). "
-                     f"An empty row: it fired on none. Data: {table.data}.")
-    fig = plot_wrong_fires(rows, labels, tiles, title, note_text, columns=per_row)
-    return str(save_figure(fig, out, dpi=100))
+    return str(save_figure(wrong_fires_figure(table, dataset.images, per_row), out, dpi=100))
 
 
 @click.command("check")

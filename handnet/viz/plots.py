@@ -526,3 +526,44 @@ def plot_wrong_fires(rows, row_labels, tile_labels, title: str, note: str | None
     if note_text:
         fig.supxlabel(note_text, fontsize=SMALL, color="0.25")
     return fig
+
+
+def wrong_fires_figure(table, images, per_row: int = 12):
+    """The test digits each unit of a ``handnet.inside.selectivity.Selectivity`` wrongly fires on (for a
+    unit that names no digits: every digit it fires on) as one mosaic (``plot_wrong_fires``): for one
+    unit a row per digit, for several a row per unit. ``images`` are the dataset's ``(n, 28, 28)``."""
+    rows, labels, tiles = [], [], []
+    single = len(table.units) == 1
+    for u in table.units:
+        groups = table.examples(u.unit, per_digit=per_row, wrong_only=u.named is not None)
+        if single:
+            for digit, index, acts in groups:
+                rows.append(images[index])
+                labels.append(f"{digit}: fires on {100 * u.rates[digit]:.0f}% of {u.counts[digit]}")
+                tiles.append([f"{a:.2f}" for a in acts])
+        else:
+            picked = sorted(((a, d, i) for d, index, acts in groups for i, a in zip(index, acts)),
+                            key=lambda t: -t[0])[:per_row]
+            rows.append(images[[i for _, _, i in picked]] if picked else images[:0])
+            labels.append(u.unit if u.named is not None else f"{u.unit} (any digit)")
+            tiles.append([str(d) for _, d, _ in picked])
+    if single:
+        u = table.units[0]
+        if u.named is not None:
+            title = (f"{u.unit}: the test digits it fires on although its spec does not name them (meant for "
+                     f"{', '.join(map(str, u.named)) or 'no digit'})")
+            first = "Each row is one digit the unit is not meant for"
+        else:
+            title = f"{u.unit} names no digits (no doc or digits field), so none is wrong: the digits it fires on"
+            first = "Each row is one digit"
+        note_text = (f"{first}: the share of that digit's test images with activation > {table.threshold:g}, then "
+                     f"up to {per_row} of them, strongest first (the activation in each corner). "
+                     + ("An empty figure: it fires on no digit it is not meant for. " if not rows else "")
+                     + f"Data: {table.data}.")
+    else:
+        title = "the test digits each unit fires on although its spec does not name them"
+        note_text = (f"Each row is one unit: up to {per_row} test images of digits it is not meant for on which its "
+                     f"activation is above {table.threshold:g}, strongest first, each with its true digit in the "
+                     "corner ('any digit': the unit names none, so these are the images it fires on most). "
+                     f"An empty row: it fired on none. Data: {table.data}.")
+    return plot_wrong_fires(rows, labels, tiles, title, note_text, columns=per_row)
