@@ -117,6 +117,7 @@ def test_examples_are_the_wrong_fires_strongest_first():
     ("a cap at the lower right (6, 2, a 7's stem, 4)", (6, 2, 7, 4), ()),
     ("weights from 3b1b on a 28x28 canvas, fires at 0.5, 8-10 units, bias -1", (), ()),
     ("no digit at all", (), ()),
+    ("the bowls of 3s and 5s, not 7s", (3, 5), (7,)),
     ("", (), ()),
 ])
 def test_doc_digits(doc, named, never):

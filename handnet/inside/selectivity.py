@@ -32,8 +32,8 @@ Z95 = 1.959964  # the 95% band of a unit that ignores the digit
 BATCH = 4096
 
 # ---- the digits a doc names ---------------------------------------------------------------------
-# a lone digit 0-9 ("7", "7's"), not part of a number, a name or a measure ("28x28", "0.5", "3b1b", "8-10")
-_DIGIT = re.compile(r"(?<![\w.+\-])([0-9])(?![\w%]|\.[0-9]|-[0-9])")
+# a lone digit 0-9 ("7", "7's", "7s"), not part of a number, a name or a measure ("28x28", "0.5", "3b1b", "8-10")
+_DIGIT = re.compile(r"(?<![\w.+\-])([0-9])(?!(?!s\b)[\w%]|\.[0-9]|-[0-9])")
 # words after which the digits of a clause are ones the unit should stay dark on
 _NEGATION = re.compile(r"\b(never|not|no|nor|nothing|without|except|unlike|rather than|open in|instead of)\b", re.I)
 _CLAUSES = re.compile(r"[;()\[\]]|:\s")
