@@ -99,7 +99,12 @@ def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small
                      "can fall below guessing", "what any features give", "Weight pictures: blue +, orange -"):
         assert sentence in page, sentence
     numbers = json.loads((out / "report.json").read_text())
-    assert set(numbers) == {"verdict", "ladder", "comparison", "surgery", "memorization", "noise"}
+    assert set(numbers) == {"verdict", "ladder", "comparison", "surgery", "memorization", "noise", "selectivity"}
+    # the hand net's edges and parts, each digit's rate; the table's counts are the test split's
+    table = numbers["selectivity"]
+    assert len(table["units"]) == 32 and table["counts"] == {str(d): int((small[1].labels == d).sum()) for d in range(10)}
+    assert "What each hand unit fires on" in page and "the baseline" in page
+    assert "| unit | all |" in (out / "selectivity.md").read_text()
     panel = numbers["noise"]["networks"]
     assert set(panel) == {"hand", "twin", "twin, lesson's recipe"}
     assert all(set(kinds) == {"digits", "noise", "ink_noise", "blobs", "maximized"} for kinds in panel.values())
