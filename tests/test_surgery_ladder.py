@@ -82,7 +82,8 @@ def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small
                                        "--palette", "colorblind", "-o", str(out)])
     assert result.exit_code == 0, result.output
     ladder = json.loads((out / "report.json").read_text())["ladder"]
-    assert [r["label"] for r in ladder["rungs"]] == ["spec", "calibrated", "readout", "fine-tuned", "trained"]
+    assert [r["label"] for r in ladder["rungs"]] == ["lesson", "spec", "calibrated", "readout", "fine-tuned", "trained",
+                                                                        "trained, lesson's recipe"]
     by = {r["label"]: r for r in ladder["rungs"]}
     # hand-drawn edges are strokes; the readout rung keeps them frozen; one epoch of training does not make edges
     assert by["spec"]["edge_likeness_median"] > 0.8 > by["trained"]["edge_likeness_median"]

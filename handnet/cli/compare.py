@@ -269,10 +269,12 @@ def surgery(hand, trained, layer, alone, units, data, split, seed, epochs, digit
 @digits_option
 @json_option
 def ladder(spec, data, split, seeds, epochs, figure, digits, as_json):
-    """From hand-designed to trained, on one test split: five networks from the same spec.
+    """From hand-designed to trained, on one test split: five networks from the same spec, and two references.
 
-    (1) every weight from the spec; (2) thresholds calibrated from data; (3) rung 1 with its output layer
-    fitted; (4) fine-tuned from rung 1's hand weights; (5) trained from random init (the twin). Accuracy (mean
+    (0) the lesson's story with no data at all (always weight_specs/lesson.toml, whatever SPEC is:
+    the reference your spec is read against); (1) every weight from the spec; (2) thresholds
+    calibrated from data; (3) rung 1 with its output layer fitted; (4) fine-tuned from rung 1's hand weights; (5) trained from random init (the twin); (5b) the
+    same trained with the lesson's own recipe (sigmoid outputs, quadratic cost, plain SGD). Accuracy (mean
     and spread over seeds), edge-likeness of hidden units, and for (4) each unit's drift from its
     hand-set weights. A spec whose outputs are some of the digits is trained and scored on the
     digits of those labels (or --digits), and its twin answers the same labels.
@@ -308,7 +310,7 @@ def ladder(spec, data, split, seeds, epochs, figure, digits, as_json):
     if result.scope is not None:
         click.echo(f"test digits {result.scope.sentence()}")
     for row in ladder_rows(result):
-        click.echo(f"  {row[0]:14}{row[2]:40} edge-likeness (median per hidden layer): {', '.join(row[3:])}")
+        click.echo(f"  {row[0]:30}{row[2]:40} edge-likeness (median per hidden layer): {', '.join(row[3:])}")
     click.echo("  " + calibration_note(result))
     click.echo("  Guessing gets 10%; edge-likeness is 1 for a drawn stroke and about 0.16 for random weights.")
     if result.drift:

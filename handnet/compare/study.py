@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from handnet.compare.comparison import Comparison, compare
-from handnet.compare.ladder import Ladder, ladder, ladder_steps
+from handnet.compare.ladder import Ladder, ladder, ladder_steps, lesson_recipe
 from handnet.compare.surgery import SURGERY_REFITS, surgery
 from handnet.nn.labels import readout, scope
 from handnet.nn.network import Network
@@ -138,14 +138,10 @@ def run_study(spec_path, splits, seeds: int = 3, config=None, layer: str = "hidd
     train_in, test_in = train_set.subset(np.flatnonzero(keep_train)), test_set.subset(np.flatnonzero(keep_test))
     memo = memorization(twin, train_in, test_in, config, seed=0, read=read)
     step(1)
-    from handnet.nn.train import LESSON_RECIPE, train
-
-    lesson_config = dataclasses.replace(LESSON_RECIPE, seed=0, sizes=tuple(twin.sizes),
-                                        epochs=min(LESSON_RECIPE.epochs, (config or TrainConfig()).epochs))
-    lesson_twin = train(train_in.X, train_in.y, lesson_config, twin_of=twin).network
+    lesson_twin = lad.rung("trained, lesson's recipe").networks[0]  # rung 5b, seed 0: trained once, in the ladder
     noise = noise_panel({"hand": hand, "twin": twin, "twin, lesson's recipe": lesson_twin}, test_in.X,
                         read_for=lambda net: readout(net, digits))
-    noise["lesson_recipe_epochs"] = lesson_config.epochs
+    noise["lesson_recipe_epochs"] = lesson_recipe(config).epochs
     step(1)
     return Study(str(spec_path), splits.description, lad, comparison, cut, hand, twin, memo, noise)
 

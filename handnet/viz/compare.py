@@ -267,10 +267,14 @@ def plot_ladder(rungs: list):
     fig = _figure(8.6, 4.1)
     ax_acc, ax_edge = fig.subplots(1, 2)
     x = np.arange(len(rungs))
-    labels = [r["label"] for r in rungs]
+    labels = [f"{r['number']}. {r['label']}" if r.get("number") else r["label"] for r in rungs]
     mean = np.array([r["accuracy_mean"] for r in rungs])
     err = np.array([[m - r["accuracy_min"], r["accuracy_max"] - m] for m, r in zip(mean, rungs)]).T
-    colours = [HAND] * (len(rungs) - 1) + [LEARNED]
+    # rung 0 (no data at all) is a reference, grey; the rungs trained from random weights orange
+    colours = [NEUTRAL if r["label"] == "lesson" else LEARNED if r["label"].startswith("trained") else HAND
+               for r in rungs]
+    if not any(r["label"].startswith("trained") for r in rungs):  # a ladder from before the labels: the last learned
+        colours[-1] = LEARNED
     ax_acc.bar(x, mean, yerr=err, color=colours, capsize=3)
     ax_acc.axhline(CHANCE, color=NEUTRAL, ls="--", lw=1.2)
     ax_acc.set_ylim(0, 1)
@@ -284,11 +288,12 @@ def plot_ladder(rungs: list):
     for ax in (ax_acc, ax_edge):
         ax.set_xticks(x, labels, rotation=25, ha="right", rotation_mode="anchor", fontsize=SMALL)
         ax.tick_params(axis="y", labelsize=SMALL)
-    fig.legend(handles=[Patch(color=HAND, label="starts from the hand-set weights"),
-                        Patch(color=LEARNED, label="trained from random weights"),
-                        Line2D([], [], color=NEUTRAL, ls="--", lw=1.2,
-                               label="guessing (left), random weights (right)")],
-               loc="outside upper center", ncols=3, fontsize=SMALL, frameon=False)
+    handles = [Patch(color=HAND, label="starts from the hand-set weights"),
+               Patch(color=LEARNED, label="trained from random weights"),
+               Line2D([], [], color=NEUTRAL, ls="--", lw=1.2, label="guessing (left), random weights (right)")]
+    if any(r["label"] == "lesson" for r in rungs):
+        handles.insert(0, Patch(color=NEUTRAL, label="the lesson's story, no data (reference)"))
+    fig.legend(handles=handles, loc="outside upper center", ncols=2, fontsize=SMALL, frameon=False)
     caption(fig, "From every weight set by hand (left) to every weight learned (right): accuracy climbs while the first "
             "layer's units look less and less like drawn strokes (1 = exactly a stroke). Error bars: min-max over seeds.")
     return fig
