@@ -102,9 +102,14 @@ def text_summary(result) -> str:
         lines.append(f"{'  digit ' + str(d):14}{_pct(a.accuracy.per_digit[d]):>{w}}  {_pct(b.accuracy.per_digit[d]):>{w}}")
     lines.append(f"{'agreement':14}{_pct(result.agreement):>{w}}  (same answer on the same digit)")
     lines.append("")
-    lines.append("edge-likeness (median best-stroke correlation per hidden layer; deeper layers are linear approximations;"
-                 " 1 = exactly a drawn stroke, random weights 0.16)")
+    lines.append("little edges (median little-edge score per hidden layer: localized and oriented; a short straight bar "
+                 "~0.8, a drawn straight stroke clears 0.5, random weights 0.03; deeper layers are linear approximations)")
     sa, sb = summarize(a.edges), summarize(b.edges)
+    for (la, va), (lb, vb) in zip(sa.items(), sb.items()):
+        lines.append(f"  {la} {va['little_edge_median']:.2f} (>0.5: {va['little_edge_above_0.5']:.0%})   "
+                     f"{lb} {vb['little_edge_median']:.2f} (>0.5: {vb['little_edge_above_0.5']:.0%})")
+    lines.append("stroke fit (median best-stroke correlation per hidden layer: 1 = exactly a drawn stroke, random weights "
+                 "0.16, but smooth blobs score 0.41)")
     for (la, va), (lb, vb) in zip(sa.items(), sb.items()):
         lines.append(f"  {la} {va['median']:.2f} (>0.7: {va['above_0.7']:.0%})   {lb} {vb['median']:.2f} (>0.7: {vb['above_0.7']:.0%})")
     lines.append("linear CKA between corresponding layers (1 = the same arrangement of the digits, 0 = unrelated)")
@@ -310,9 +315,11 @@ def ladder(spec, data, split, seeds, epochs, figure, digits, as_json):
     if result.scope is not None:
         click.echo(f"test digits {result.scope.sentence()}")
     for row in ladder_rows(result):
-        click.echo(f"  {row[0]:30}{row[2]:40} edge-likeness (median per hidden layer): {', '.join(row[3:])}")
+        click.echo(f"  {row[0]:30}{row[2]:40} little edges {row[3]}, stroke fit {', '.join(row[4:])}")
     click.echo("  " + calibration_note(result))
-    click.echo("  Guessing gets 10%; edge-likeness is 1 for a drawn stroke and about 0.16 for random weights.")
+    click.echo("  Guessing gets 10%. Columns: the little-edge score of the first hidden layer (a drawn straight stroke "
+               "clears 0.5, random weights 0.03), then the stroke fit per hidden layer (1 = exactly a drawn stroke, "
+               "random weights 0.16).")
     if result.drift:
         low = sorted(result.drift, key=lambda d: d["cosine_mean"])[:3]
         click.echo("  fine-tuning moved most: " + ", ".join(f"{d['unit']} (cosine {d['cosine_mean']:.2f})" for d in low))
@@ -366,7 +373,9 @@ def report(spec, data, split, output, seeds, layer, epochs, digits, palette, as_
         return
     click.echo(f"report written to {path}")
     click.echo(Path(output, "ladder.md").read_text())
-    click.echo("Guessing gets 10%; edge-likeness is 1 for a drawn stroke and about 0.16 for random weights.")
+    click.echo("Guessing gets 10%; the little-edge score is about 0.8 for a short straight bar (a drawn straight stroke "
+               "clears 0.5) and 0.03 for random weights; the stroke fit is 1 for exactly a drawn stroke and about 0.16 "
+               "for random weights.")
     click.echo("\nVerdict, hand-designed (rung 1) vs trained (the twin, seed 0); each claim beside its baseline:")
     for claim in results["verdict"]["claims"]:
         click.echo(f"  - {claim['text']}")

@@ -238,7 +238,7 @@ def compare(a: Network, b: Network, X, y, names=("A", "B"), data: str = "", abla
     agreement = float(np.mean(answers_a == answers_b))
     result = Comparison(prof_a, prof_b, data, matchings, cka_layers, matrix, sc, agreement)
     y = np.asarray(y)
-    result.verdict = verdict.verdict(result, X, answers_a == y, answers_b == y, acts=(full_a, full_b))
+    result.verdict = verdict.verdict(result, X, answers_a == y, answers_b == y, acts=(full_a, full_b), y=y)
     return result
 
 

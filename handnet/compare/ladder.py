@@ -90,7 +90,8 @@ class Rung:
             "accuracy_min": float(acc.min()),
             "accuracy_max": float(acc.max()),
             "edge_likeness": summary,
-            "edge_likeness_median": first.get("median", float("nan")),
+            "edge_likeness_median": first.get("median", float("nan")),  # stroke fit, first hidden layer
+            "little_edge_median": first.get("little_edge_median", float("nan")),  # little-edge score, first hidden layer
         }
 
 
@@ -310,16 +311,18 @@ def ladder_rows(ladder) -> list[list[str]]:
             f" ± {100 * d['accuracy_std']:.1f} ({_pct(d['accuracy_min'])}-{_pct(d['accuracy_max'])}, {n} seeds)" if n > 1 else ""
         )
         medians = [f"{v['median']:.2f}" for v in d["edge_likeness"].values()]
-        width = len(edge_headers(ladder))  # a reference net with other hidden layers: pad or cut to the spec's
-        medians = (medians + ["-"] * width)[:width]
+        width = len(edge_headers(ladder)) - 1  # a reference net with other hidden layers: pad or cut to the spec's
+        medians = [f"{d['little_edge_median']:.2f}"] + (medians + ["-"] * width)[:width]
         rows.append([f"{k}. {rung.label}", rung.description, acc] + medians)
     return rows
 
 
 def edge_headers(ladder) -> list[str]:
-    """Column titles for the edge-likeness medians, by position (hand and trained nets name layers differently)."""
+    """Column titles for the edge-likeness medians, by position (hand and trained nets name layers differently):
+    the little-edge score of the first hidden layer, then the stroke fit of each hidden layer."""
     n = len((ladder.rung("spec") if ladder.has("spec") else ladder.rungs[0]).to_dict()["edge_likeness"])
-    return [f"edge-likeness, hidden layer {k + 1} (median)" for k in range(n)]
+    return (["little-edge score, hidden layer 1 (median)"]
+            + [f"stroke fit, hidden layer {k + 1} (median)" for k in range(n)])
 
 
 def calibration_note(ladder) -> str:

@@ -121,13 +121,16 @@ def run_study(spec_path, splits, seeds: int = 3, config=None, layer: str = "hidd
         keep, _ = scope(readout(twin, digits), yt)
         comparison.verdict.claims += twin_claims(hand, twin, twins[1], np.asarray(Xt)[keep])
     if comparison.verdict is not None:  # what edge-likeness gives weights that are no edge detectors
-        from handnet.compare.verdict import baseline_claim, edge_baselines
+        from handnet.compare.verdict import baseline_claim, edge_baselines, little_edge_baselines
 
-        def first_median(prof):
-            return float(np.median([f.correlation for f in prof.edges if not f.linear_approximation]))
+        def first_median(prof, little=False):
+            return float(np.median([f.little_edge_score if little else f.correlation
+                                    for f in prof.edges if not f.linear_approximation]))
 
-        comparison.verdict.claims.append(baseline_claim(edge_baselines(splits.train.X, splits.train.y, hand.sizes[1]),
-                                                        first_median(comparison.a), first_median(comparison.b)))
+        comparison.verdict.claims.append(baseline_claim(
+            edge_baselines(splits.train.X, splits.train.y, hand.sizes[1]), first_median(comparison.a),
+            first_median(comparison.b), little_edge_baselines(splits.train.X, splits.train.y, hand.sizes[1]),
+            first_median(comparison.a, True), first_median(comparison.b, True)))
     step(1)
     cut = surgery(hand, twin, splits.train.X, splits.train.y, Xt, yt, layer=layer, config=config,
                   data=splits.description, digits=digits, progress=step)  # one step per refit

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from handnet.compare.edgelike import RANDOM_EDGE_LIKENESS
+from handnet.compare.edgelike import RANDOM_EDGE_LIKENESS, WHITE_NOISE_LITTLE_EDGE
+from handnet.compare.verdict import LITTLE_EDGE
 from handnet.compare.surgery import MEANINGS as SURGERY_MEANINGS  # noqa: F401  (re-exported)
 from handnet.viz.style import (  # noqa: F401  (HAND, LEARNED: re-exported)
     HAND, LABEL, LEARNED, NEUTRAL, SMALL, TITLE, caption, figure as _figure, sign_legend, weight_cmap, weight_norm,
@@ -163,11 +164,15 @@ def plot_cka(matrix, rows, columns, names):
     return fig
 
 
-def plot_edge_likeness(groups: dict, colours: dict | None = None):
-    """Edge-likeness per unit: ``groups`` maps a label (e.g. "hand edges") to a list of correlations in [0, 1];
-    ``colours`` maps a label to its colour (default: alternating). A dashed line marks random weights."""
+def plot_edge_likeness(groups: dict, colours: dict | None = None, baselines: dict | None = None,
+                       threshold: float | None = None, measure: str = "little edge"):
+    """Edge-likeness per unit: ``groups`` maps a label (e.g. "hand edges") to a list of scores in [0, 1];
+    ``colours`` maps a label to its colour (default: alternating). ``measure`` is ``"little edge"``
+    (``edgelike.little_edge``, the default) or ``"stroke fit"`` (the best stroke correlation).
+    ``baselines`` (name -> median score of weights with no edge in them) are drawn as grey lines, each
+    labelled; ``threshold`` as a dotted line (what a drawn straight stroke clears)."""
     labels = list(groups)
-    fig = _figure(max(5.0, 1.2 * len(labels) + 2.0), 3.9)
+    fig = _figure(max(5.6, 1.2 * len(labels) + 3.4), 3.9)
     ax = fig.subplots()
     rng = np.random.default_rng(0)  # jitter only, so points do not hide each other
     for k, label in enumerate(labels):
@@ -176,17 +181,27 @@ def plot_edge_likeness(groups: dict, colours: dict | None = None):
         ax.scatter(k + rng.uniform(-0.15, 0.15, v.size), v, s=14, color=colour, alpha=0.8)
         if v.size:
             ax.hlines(np.median(v), k - 0.3, k + 0.3, color="black", lw=1.5)
-    ax.axhline(RANDOM_EDGE_LIKENESS, color=NEUTRAL, ls="--", lw=1.2,
-               label=f"random weights ({RANDOM_EDGE_LIKENESS:.2f})")
-    ax.legend(fontsize=SMALL, loc="upper right")
+    little = measure == "little edge"
+    if baselines is None:
+        baselines = {"random weights": WHITE_NOISE_LITTLE_EDGE if little else RANDOM_EDGE_LIKENESS}
+    styles = ["--", "-.", (0, (5, 1)), (0, (1, 1)), (0, (3, 1, 1, 1))]
+    for k, (name, value) in enumerate(sorted(baselines.items(), key=lambda kv: kv[1])):
+        ax.axhline(value, color=NEUTRAL, ls=styles[k % len(styles)], lw=1.1, label=f"{name} ({value:.2f})")
+    if threshold is not None:
+        ax.axhline(threshold, color="black", ls=":", lw=1.2, label=f"a drawn straight stroke clears ({threshold:.2f})")
+    ax.legend(fontsize=SMALL, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right", rotation_mode="anchor", fontsize=SMALL)
     ax.set_xlim(-0.6, len(labels) - 0.4)
     ax.set_ylim(0, 1.02)
-    ax.set_ylabel("best stroke correlation", fontsize=LABEL)
+    ax.set_ylabel("little-edge score" if little else "best stroke correlation", fontsize=LABEL)
     ax.tick_params(axis="y", labelsize=SMALL)
-    ax.set_title("edge-likeness of hidden units (black bar: median)", fontsize=TITLE)
-    caption(fig, "Each dot is one unit: how well one drawn stroke explains its weights (1 = exactly a stroke "
-            "detector; deeper units through their pixel pattern, a linear approximation).")
+    ax.set_title(("how much each hidden unit is a little edge" if little else "stroke fit of hidden units")
+                 + " (black bar: median)", fontsize=TITLE)
+    caption(fig, ("Each dot is one unit: how localized and oriented its weights are (1 = a short straight bar; a blob, "
+                  "a ring or noise near 0; deeper units through their pixel pattern, a linear approximation). Grey "
+                  "lines: weights with no edge in them.") if little else
+            ("Each dot is one unit: how well one drawn stroke explains its weights (1 = exactly a stroke "
+             "detector; deeper units through their pixel pattern, a linear approximation)."))
     return fig
 
 
@@ -280,22 +295,25 @@ def plot_ladder(rungs: list):
     ax_acc.set_ylim(0, 1)
     ax_acc.set_ylabel("test accuracy", fontsize=LABEL)
     ax_acc.set_title("accuracy on the test digits", fontsize=TITLE)
-    ax_edge.bar(x, [r["edge_likeness_median"] for r in rungs], color=colours)
-    ax_edge.axhline(RANDOM_EDGE_LIKENESS, color=NEUTRAL, ls="--", lw=1.2)
+    ax_edge.bar(x, [r.get("little_edge_median", r["edge_likeness_median"]) for r in rungs], color=colours)
+    ax_edge.axhline(LITTLE_EDGE, color="black", ls=":", lw=1.2)
+    ax_edge.axhline(WHITE_NOISE_LITTLE_EDGE, color=NEUTRAL, ls="--", lw=1.2)
     ax_edge.set_ylim(0, 1)
-    ax_edge.set_ylabel("median edge-likeness, first layer", fontsize=LABEL)
-    ax_edge.set_title("how much the first layer looks like strokes", fontsize=TITLE)
+    ax_edge.set_ylabel("median little-edge score, first layer", fontsize=LABEL)
+    ax_edge.set_title("how much the first layer looks like little edges", fontsize=TITLE)
     for ax in (ax_acc, ax_edge):
         ax.set_xticks(x, labels, rotation=25, ha="right", rotation_mode="anchor", fontsize=SMALL)
         ax.tick_params(axis="y", labelsize=SMALL)
     handles = [Patch(color=HAND, label="starts from the hand-set weights"),
                Patch(color=LEARNED, label="trained from random weights"),
-               Line2D([], [], color=NEUTRAL, ls="--", lw=1.2, label="guessing (left), random weights (right)")]
+               Line2D([], [], color=NEUTRAL, ls="--", lw=1.2, label="guessing (left), random weights (right)"),
+               Line2D([], [], color="black", ls=":", lw=1.2, label=f"a drawn straight stroke clears {LITTLE_EDGE:.2f}")]
     if any(r["label"] == "lesson" for r in rungs):
         handles.insert(0, Patch(color=NEUTRAL, label="the lesson's story, no data (reference)"))
     fig.legend(handles=handles, loc="outside upper center", ncols=2, fontsize=SMALL, frameon=False)
-    caption(fig, "From every weight set by hand (left) to every weight learned (right): accuracy climbs while the first "
-            "layer's units look less and less like drawn strokes (1 = exactly a stroke). Error bars: min-max over seeds.")
+    caption(fig, "From every weight set by hand (left) to every weight learned (right): accuracy against how much the "
+            "first layer's units are little edges (localized and oriented; 1 = a straight bar, random weights "
+            f"{WHITE_NOISE_LITTLE_EDGE:.2f}). Error bars: min-max over seeds.")
     return fig
 
 

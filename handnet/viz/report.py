@@ -20,7 +20,8 @@ import numpy as np
 from handnet.viz import compare as plots
 from handnet.atomic import write_text
 from handnet.compare.ladder import _pct, calibration_note, edge_headers, ladder_markdown, ladder_rows
-from handnet.compare.edgelike import RANDOM_EDGE_LIKENESS
+from handnet.compare.edgelike import LITTLE_EDGE_RADIUS, RANDOM_EDGE_LIKENESS, WHITE_NOISE_LITTLE_EDGE
+from handnet.compare.verdict import LITTLE_EDGE
 from handnet.inside.effective import effective_templates
 from handnet.viz.style import sign_legend
 
@@ -77,9 +78,13 @@ def comparison_figures(comparison, palette: str = "lesson") -> dict:
     for k, p in enumerate((a, b)):
         for f in p.edges:
             label = f"{p.name} {f.unit.split(':')[0]}"
-            groups.setdefault(label, []).append(f.correlation)
+            groups.setdefault(label, []).append(f.little_edge_score)
             colours[label] = plots.HAND if k == 0 else plots.LEARNED
-    figs["edge_likeness"] = plots.plot_edge_likeness(groups, colours)
+    claim = next((c for c in getattr(getattr(comparison, "verdict", None), "claims", []) if c.topic == "edge-likeness"),
+                 None)
+    baselines = ({k: v for k, v in claim.baselines.items() if k != "little edge threshold"} if claim is not None
+                 else None)
+    figs["edge_likeness"] = plots.plot_edge_likeness(groups, colours, baselines, threshold=LITTLE_EDGE)
     for criterion, matchings in comparison.matchings.items():
         for li, m in enumerate(matchings):
             ta, tb = effective_templates(a.network, li), effective_templates(b.network, li)
@@ -169,10 +174,13 @@ def comparison_section(comparison, palette: str = "lesson") -> str:
         f"The two nets give the same answer on {_pct(comparison.agreement)} of the test digits.</p>",
         table(["accuracy", a.name, b.name], rows),
         img(figs.pop("confusions"), "confusion matrices"),
-        "<h3>Edge-likeness</h3><p class='note'>Each hidden unit's weights (deeper units: their pixel template, a linear "
-        "approximation) correlated with the best single stroke template over positions, orientations, lengths and "
-        f"widths. 1 = exactly an edge detector; random weights score about {RANDOM_EDGE_LIKENESS:.2f} (the dashed "
-        "line), the best of many chance correlations.</p>",
+        "<h3>Little edges</h3><p class='note'>Is each hidden unit a little edge? Its little-edge score (deeper units: "
+        "their pixel template, a linear approximation) is the share of its weight energy inside the best disc "
+        f"{2 * LITTLE_EDGE_RADIUS:.0f} px across, times how much the weights there change across one direction only "
+        "(the structure tensor's coherence). 1 = a short straight bar; a blob, a ring or noise score near 0; a curve "
+        f"scores less the more it turns. A drawn straight stroke clears {LITTLE_EDGE:.2f} (the dotted line); grey lines "
+        f"are weights with no edge in them. The older stroke fit (the best single stroke template's correlation; "
+        f"random weights {RANDOM_EDGE_LIKENESS:.2f}) is in the ladder table and the JSON.</p>",
         img(figs.pop("edge_likeness"), "edge-likeness per unit"),
         "<h3>Layer similarity and unit matching</h3><p class='note'>Linear CKA compares how two layers arrange the "
         "test digits (1 = the same arrangement up to rotation and scale, 0 = unrelated). Unit matching pairs each unit "
@@ -229,8 +237,12 @@ def ladder_section(ladder) -> str:
     drift = ladder.drift
     scored = f"Test digits {ladder.scope.sentence()}. " if getattr(ladder, "scope", None) is not None else ""
     parts = [f"<p class='note'>Spec {html.escape(ladder.spec)}. Data: {html.escape(ladder.data)}. {html.escape(scored)}"
-             f"{html.escape(calibration_note(ladder))} Guessing gets {plots.CHANCE:.0%} right; edge-likeness "
-             f"is 1 for a drawn stroke and about {RANDOM_EDGE_LIKENESS:.2f} for random weights.</p>",
+             f"{html.escape(calibration_note(ladder))} Guessing gets {plots.CHANCE:.0%} right. The little-edge score "
+             f"is about 0.8 for a short straight bar, {LITTLE_EDGE:.2f} is what a drawn straight stroke clears and "
+             f"{WHITE_NOISE_LITTLE_EDGE:.2f} is random weights'; the stroke fit is 1 for exactly a drawn stroke and "
+             f"about {RANDOM_EDGE_LIKENESS:.2f} for random weights. Rung 0 is the lesson's story written as a spec "
+             "with no data at all (weight_specs/lesson.toml), whatever spec the ladder is for; rung 5b the twin "
+             "trained with the lesson's own recipe.</p>",
              table(header, ladder_rows(ladder)),
              img(plots.plot_ladder([r.to_dict() for r in ladder.rungs]), "ladder")]
     if drift:
