@@ -200,3 +200,36 @@ def test_readout_and_fine_tuned_rungs_start_from_the_spec_net_not_the_calibrated
     assert not np.array_equal(lad.rung("calibrated").networks[0].layers[0].biases, readout_net.layers[0].biases)
     # drift is measured from rung 1: with one epoch the fine-tuned net stays close to the spec's weights
     assert np.mean([d["cosine_mean"] for d in lad.drift]) > 0.5
+    # rung 0 is the lesson's story with no data, whatever the spec: lesson.toml compiled from its text, scored alike
+    from handnet import build
+    from handnet.compare.ladder import LESSON_SPEC, ladder_markdown
+
+    zero = lad.rung("lesson")
+    lesson = build(LESSON_SPEC)
+    assert zero.to_dict()["number"] == "0" and zero.seeds == [] and "no data" in zero.description
+    assert np.array_equal(zero.networks[0].layers[0].weights, lesson.layers[0].weights)
+    assert zero.accuracies == [lesson.accuracy(test_set.X, test_set.y)]
+    assert [r.label for r in lad.rungs][:2] == ["lesson", "spec"]
+    # rung 5b: the twin trained the lesson's way (sigmoid outputs, quadratic cost), one net per seed
+    lesson_recipe = lad.rung("trained, lesson's recipe")
+    assert lesson_recipe.seeds == [0] and lesson_recipe.networks[0].layers[-1].activation == "sigmoid"
+    assert lesson_recipe.networks[0].layers[-1].units == spec_net.layers[-1].units
+    table = ladder_markdown(lad)
+    assert "| 0. lesson | the lesson's story, no data at all (lesson.toml) |" in table
+    assert "| 5b. trained, lesson's recipe |" in table and "little-edge score, hidden layer 1" in table
+
+
+def test_the_ladder_s_reference_rung_can_be_left_out_or_named_and_a_missing_one_is_one_line(small, tmp_path):
+    from handnet.compare.ladder import ladder
+
+    train_set, test_set = small
+    seven = ROOT / "weight_specs" / "seven-segment.toml"
+    quick = train_module.TrainConfig(epochs=1)
+    lad = ladder(seven, train_set, test_set, seeds=1, config=quick, reference=None)
+    assert not lad.has("lesson") and lad.rungs[0].label == "spec"
+    # the spec itself as the reference: the same net twice, said so; other hidden sizes than the lesson's are fine
+    lad = ladder(seven, train_set, test_set, seeds=1, config=quick, reference=seven)
+    assert "the same spec as rung 1" in lad.rung("lesson").description
+    assert lad.rung("lesson").accuracies == lad.rung("spec").accuracies
+    with pytest.raises(Exception, match="nope.toml: the ladder's rung 0 reference spec is missing"):
+        ladder(seven, train_set, test_set, seeds=1, config=quick, reference=tmp_path / "nope.toml")

@@ -31,18 +31,22 @@ def _stepper(bar):
               help="Silence a unit by setting its activation to 0, or to its mean over the test digits.")
 @click.option("--figures", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Also write the comparison figures (PNG) into DIR.")
+@click.option("--lesson-twin/--no-lesson-twin", default=True, show_default=True,
+              help="Also train a net of B's shape with the lesson's recipe (sigmoid outputs, quadratic cost, plain SGD; "
+                   "seed 0, about a second) and put it beside A and B in the noise test.")
 @digits_option
 @palette_option
 @json_option
-def compare(net_a, net_b, data, split, ablation_mode, figures, digits, palette, as_json):
+def compare(net_a, net_b, data, split, ablation_mode, figures, lesson_twin, digits, palette, as_json):
     """Compare two networks of the same shape on one test split. A and B are saved networks (.npz)
     or specs (.toml, compiled on the spot).
 
     Accuracy overall and per digit (95% Wilson intervals) and confusion matrices; units matched
     by the Hungarian assignment on activation correlation and on weight-template cosine; linear
     CKA between layers; edge-likeness of every hidden unit (best single stroke template);
-    confidence on noise and blank images; the accuracy drop when each hidden unit is silenced.
-    Output units answer by name; both nets are scored on the test digits of the labels both
+    confidence on noise and blank images; the accuracy drop when each hidden unit is silenced;
+    the lesson's noise test on one scale for A, B and a net trained with the lesson's recipe
+    (--no-lesson-twin leaves that net out). Output units answer by name; both nets are scored on the test digits of the labels both
     answer (or --digits). The --json keys are documented in docs/compare.md.
 
     \b
@@ -63,10 +67,21 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, digits, palette, 
     check_same_shape(a, b, names)
     check_digit_outputs(a, names[0], digits)
     check_digit_outputs(b, names[1], digits)
-    test = load_test(data, split)
-    with progress(compare_steps(a), "comparing") as bar:
+    if lesson_twin:
+        from handnet.data.mnist import load_splits
+
+        splits = load_splits(data, split)
+        test = splits.test
+    else:
+        test = load_test(data, split)
+    with progress(compare_steps(a) + (1 if lesson_twin else 0), "comparing") as bar:
         result = run_compare(a, b, test.X, test.y, names=names, data=test.describe(),
                              ablation_mode=ablation_mode, progress=_stepper(bar), digits=digits)
+        if lesson_twin:
+            from handnet.compare.study import noise_comparison
+
+            noise_comparison(result, splits.train, test.X, test.y)
+            bar.update(1)
     if figures:
         from handnet.viz.report import comparison_figures
 
@@ -132,10 +147,36 @@ def text_summary(result) -> str:
     for p in (a, b):
         top = sorted(p.ablation["units"], key=lambda u: -u["drop"])[:3]
         lines.append(f"  {p.name}: " + ", ".join(f"{u['unit']} -{100 * u['drop']:.1f} pts" for u in top))
+    if result.noise_panel is not None:
+        lines += noise_panel_lines(result.noise_panel)
     if result.verdict is not None:
         lines += ["", "verdict (each claim: its number, 95% interval and baseline; thresholds in --json under verdict)"]
         lines += [f"  - {line}" for line in result.verdict.lines()]
     return "\n".join(lines)
+
+
+NOISE_KINDS = (("digits", "real digits"), ("noise", "uniform noise"), ("ink_noise", "noise at the digits' ink"),
+               ("blobs", "blurred blobs"), ("maximized", "digit-maximizing inputs"))
+
+
+def noise_panel_lines(panel: dict) -> list[str]:
+    """The lesson's noise test on one scale (``compare.study.noise_panel``) as text."""
+    lines = ["", f"the noise test on one scale: share called a digit at >= {panel['confident']} by the raw top output / by "
+             "its share of all outputs (a softmax's scale), and the mean raw and normalized top output (0.1 = no idea)"]
+    width = max(len(n) for n in panel["networks"]) + 2
+    lines.append(f"  {'':{width}}" + "".join(f" {what:>27}" for _, what in NOISE_KINDS))
+    for name, kinds in panel["networks"].items():
+        cells = []
+        for kind, _ in NOISE_KINDS:
+            st = kinds.get(kind)
+            cells.append("-" if st is None else f"{_pct(st['fraction_confident']).strip()} / "
+                         f"{_pct(st['fraction_confident_normalized']).strip()} ({st['mean_confidence']:.2f}/"
+                         f"{st['mean_normalized']:.2f})")
+        lines.append(f"  {name:{width}}" + "".join(f" {c:>27}" for c in cells))
+    lines.append(f"  (lesson's recipe: sigmoid outputs, quadratic cost, plain SGD, {panel.get('lesson_recipe_epochs', '?')} "
+                 f"epochs, seed {panel['seed']}; {panel['networks'][next(iter(panel['networks']))]['noise']['n']:,} "
+                 "images of each kind of noise, 10 maximizing inputs)")
+    return lines
 
 
 # ---- import ----------------------------------------------------------------------------------------

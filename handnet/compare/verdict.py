@@ -325,7 +325,9 @@ def firing_claim(name: str, firing: dict, hope=(8, 10)) -> Claim:
         words, within = "more than the lesson hopes", False
     else:
         words, within = "at the edge of the lesson's range (within noise)", True
-    text = (f"{name} lights up {mean:.1f} of its {firing['units']} first-layer units per digit (activation > "
+    over = f"mean over {firing['n_digits']:,} test digits of the count with activation > " if "n_digits" in firing else \
+        "activation > "
+    text = (f"{name} lights up {mean:.1f} of its {firing['units']} first-layer units per digit ({over}"
             f"{firing['threshold']}; 95% CI {lo:.1f}-{hi:.1f}): {words}, against the {hope[0]}-{hope[1]} it hopes for.")
     return Claim("units firing per digit", text, mean, (lo, hi), {"lesson's hope": list(hope)}, within)
 

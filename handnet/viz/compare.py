@@ -111,7 +111,7 @@ def plot_confusions(confusions, names):
 
 
 def plot_matched_pairs(templates_a, templates_b, pairs, names, title: str = "", palette: str = "lesson",
-                       columns: int = 8):
+                       columns: int = 8, baseline: dict | None = None):
     """Matched units side by side: for each ``(i, j, score, label_a, label_b)`` in ``pairs``, A's unit i
     above B's unit j, with the matching score. ``templates_a`` / ``templates_b`` (units, 784). More
     pairs than ``columns`` wrap into blocks, one under the other."""
@@ -139,17 +139,63 @@ def plot_matched_pairs(templates_a, templates_b, pairs, names, title: str = "", 
         axes[2 * block + 1, 0].set_ylabel(names[1], fontsize=LABEL)
     if title:
         fig.suptitle(title, fontsize=TITLE)
+    reference = ""
+    if baseline is not None:
+        rb = np.asarray(baseline["random_b"], dtype=float)
+        reference = (f" Mean score {baseline['value']:.2f}, against {rb.mean():.2f} (up to {rb.max():.2f}) for "
+                     f"{names[1]} matched with a random net of the same shape"
+                     + (f" and {baseline['second']:.2f} with a second trained seed" if baseline.get("second") is not None
+                        else "") + ".")
     caption(fig, f"Each column pairs a unit of {names[0]} (top) with the unit of {names[1]} matched to it (below, "
             "with the score: 1 = the same, 0 = unrelated, negative = opposite). Weights: "
-            f"{sign_legend(palette)}, each picture on its own scale.")
+            f"{sign_legend(palette)}, each picture on its own scale." + reference)
     return fig
 
 
-def plot_cka(matrix, rows, columns, names):
-    """Linear CKA between every layer of A (rows) and every layer of B (columns)."""
+def _reference_panel(ax, layers, names, measure: str, ylabel: str) -> None:
+    """Per hidden layer: A vs B (a big dot), beside B vs random nets of the same shape (grey crosses, one
+    per seed), A vs those nets (grey pluses) and B vs a second trained seed (a diamond), when known."""
+    x = np.arange(len(layers))
+    for k, entry in enumerate(layers):
+        m = entry[measure] if measure == "cka" else entry["matching"][measure]
+        rb, ra = np.asarray(m["random_b"], dtype=float), np.asarray(m["random_a"], dtype=float)
+        ax.scatter(np.full(rb.size, k - 0.18), rb, marker="x", color=NEUTRAL, s=26, zorder=2)
+        ax.scatter(np.full(ra.size, k - 0.18), ra, marker="+", color=NEUTRAL, s=34, zorder=2)
+        if m.get("second") is not None:
+            ax.scatter([k + 0.18], [m["second"]], marker="D", color=LEARNED, s=34, zorder=3)
+        ax.scatter([k], [m["value"]], marker="o", color=HAND, s=48, zorder=4)
+        ax.text(k + 0.08, m["value"], f" {m['value']:.2f}", va="center", fontsize=SMALL)
+    ax.set_xticks(x, [e["layer"].replace(" / ", "\n/ ") for e in layers], fontsize=SMALL)
+    ax.set_xlim(-0.6, len(layers) - 0.4)
+    ax.set_ylim(min(0.0, ax.get_ylim()[0]), 1.02)
+    ax.axhline(0, color="black", lw=0.5)
+    ax.set_ylabel(ylabel, fontsize=LABEL)
+    ax.tick_params(axis="y", labelsize=SMALL)
+
+
+def _reference_legend(fig, names, has_second: bool) -> None:
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", ls="", color=HAND, label=f"{names[0]} vs {names[1]}"),
+               Line2D([], [], marker="x", ls="", color=NEUTRAL, label=f"{names[1]} vs a random net of the same shape"),
+               Line2D([], [], marker="+", ls="", color=NEUTRAL, label=f"{names[0]} vs a random net of the same shape")]
+    if has_second:
+        handles.append(Line2D([], [], marker="D", ls="", color=LEARNED, label=f"{names[1]} vs a second trained seed"))
+    fig.legend(handles=handles, loc="outside upper center", ncols=2, fontsize=SMALL, frameon=False)
+
+
+def plot_cka(matrix, rows, columns, names, baselines: dict | None = None):
+    """Linear CKA between every layer of A (rows) and every layer of B (columns); with ``baselines``
+    (``compare.comparison.similarity_baselines``) a second panel draws, per hidden layer, A vs B beside
+    random nets of the same shape and a second trained seed."""
     matrix = np.asarray(matrix)
-    fig = _figure(max(4.4, 1.2 * len(columns) + 2.2), 1.0 * len(rows) + 1.9)
-    ax = fig.subplots()
+    layers = (baselines or {}).get("layers") or []
+    width = max(4.4, 1.2 * len(columns) + 2.2) + (3.4 if layers else 0)
+    fig = _figure(width, 1.0 * len(rows) + 1.9 + (0.7 if layers else 0))
+    if layers:
+        ax, ax_ref = fig.subplots(1, 2, width_ratios=[1.3, 1])
+    else:
+        ax, ax_ref = fig.subplots(), None
     im = ax.imshow(matrix, cmap="viridis", vmin=0, vmax=1)
     for (i, j), v in np.ndenumerate(matrix):
         ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="white" if v < 0.6 else "black", fontsize=LABEL)
@@ -160,7 +206,29 @@ def plot_cka(matrix, rows, columns, names):
     ax.set_title("linear CKA between layers", fontsize=TITLE)
     bar = fig.colorbar(im, ax=ax, shrink=0.8)
     bar.ax.tick_params(labelsize=SMALL)
-    caption(fig, "1 = the two layers arrange the test digits the same way (up to rotation and scale); 0 = unrelated.")
+    if ax_ref is not None:
+        _reference_panel(ax_ref, layers, names, "cka", "linear CKA")
+        ax_ref.set_title("each hidden layer beside its references", fontsize=TITLE)
+        _reference_legend(fig, names, bool(baselines.get("second")))
+    caption(fig, "1 = the two layers arrange the test digits the same way (up to rotation and scale); 0 = unrelated."
+            + (" Right: a value means something only above the random nets (grey) and against how alike two nets "
+               "trained the same way are (diamond)." if ax_ref is not None else ""))
+    return fig
+
+
+def plot_matching_baselines(baselines: dict, names):
+    """Mean matched score per hidden layer, on activation correlation and on weight cosine, A vs B beside
+    random nets of the same shape and a second trained seed (``compare.comparison.similarity_baselines``)."""
+    layers = baselines["layers"]
+    fig = _figure(max(6.4, 2.4 * len(layers) + 2.0), 4.0)
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, criterion, what in zip(axes, ("activation", "weights"), ("activation correlation", "weight cosine")):
+        _reference_panel(ax, layers, names, criterion, "mean matched score")
+        ax.set_title(f"units matched on {what}", fontsize=TITLE)
+    _reference_legend(fig, names, bool(baselines.get("second")))
+    caption(fig, "Each unit of one net paired with one of the other (Hungarian), the paired scores averaged: 1 = every "
+            "unit has an identical partner. Read A vs B against the random nets (grey: what any units of this shape "
+            "give) and a second trained seed (diamond).")
     return fig
 
 

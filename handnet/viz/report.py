@@ -68,7 +68,8 @@ def comparison_figures(comparison, palette: str = "lesson") -> dict:
     names = (a.name, b.name)
     figs = {
         "confusions": plots.plot_confusions([a.accuracy.confusion, b.accuracy.confusion], names),
-        "cka": plots.plot_cka(comparison.cka_matrix, a.network.layer_names, b.network.layer_names, names),
+        "cka": plots.plot_cka(comparison.cka_matrix, a.network.layer_names, b.network.layer_names, names,
+                              getattr(comparison, "baselines", None) or None),
         "noise": plots.plot_noise({a.name: a.noise, b.name: b.noise}),
         "ablation": plots.plot_ablation({
             p.name: ([u["unit"] for u in p.ablation["units"]], [u["drop"] for u in p.ablation["units"]]) for p in (a, b)
@@ -94,10 +95,14 @@ def comparison_figures(comparison, palette: str = "lesson") -> dict:
             ]
             pairs.sort(key=lambda p: -p[2])
             what = "activation correlation" if criterion == "activation" else "weight cosine"
+            layers = (getattr(comparison, "baselines", None) or {}).get("layers") or []
             figs[f"matched_{m.layer_a}_{criterion}"] = plots.plot_matched_pairs(
                 ta, tb, pairs, names, f"{m.layer_a} / {m.layer_b} matched on {what} (best first; pixel templates"
                 + (", linear approximation)" if li else ")"), palette=palette,
+                baseline=layers[li]["matching"][criterion] if li < len(layers) else None,
             )
+    if (getattr(comparison, "baselines", None) or {}).get("layers"):
+        figs["matching_baselines"] = plots.plot_matching_baselines(comparison.baselines, names)
     return figs
 
 
@@ -161,9 +166,18 @@ def comparison_section(comparison, palette: str = "lesson") -> str:
         ia, ib = a.accuracy.per_digit_interval[d], b.accuracy.per_digit_interval[d]
         rows.append([f"digit {d}", f"{_pct(a.accuracy.per_digit[d])} ({_pct(ia[0])}-{_pct(ia[1])})",
                      f"{_pct(b.accuracy.per_digit[d])} ({_pct(ib[0])}-{_pct(ib[1])})"])
-    cka_rows = [[f"{c['layer_a']} / {c['layer_b']}", f"{c['cka']:.2f}"] for c in comparison.cka_layers]
+    refs = (getattr(comparison, "baselines", None) or {}).get("layers") or []
+
+    def reference(m):
+        rb = np.asarray(m["random_b"], dtype=float)
+        return [f"{rb.mean():.2f} (up to {rb.max():.2f})", "-" if m.get("second") is None else f"{m['second']:.2f}"]
+
+    cka_rows = [[f"{c['layer_a']} / {c['layer_b']}", f"{c['cka']:.2f}"] + (reference(refs[i]["cka"]) if i < len(refs)
+                                                                            else ["-", "-"])
+                for i, c in enumerate(comparison.cka_layers)]
     match_rows = [[m.layer_a, "activation correlation" if crit == "activation" else "weight cosine", f"{m.mean_score:+.2f}"]
-                  for crit, ms in comparison.matchings.items() for m in ms]
+                  + (reference(refs[li]["matching"][crit]) if li < len(refs) else ["-", "-"])
+                  for crit, ms in comparison.matchings.items() for li, m in enumerate(ms)]
     noise_rows = [[p.name] + [f"{p.noise[k]['mean_confidence']:.2f}" for k in ("digits", "noise", "blank")]
                   + [" / ".join(_pct(p.noise[k]["fraction_confident"]) for k in ("noise", "ink_noise", "blobs")
                                 if k in p.noise)] for p in (a, b)]
@@ -186,8 +200,11 @@ def comparison_section(comparison, palette: str = "lesson") -> str:
         "test digits (1 = the same arrangement up to rotation and scale, 0 = unrelated). Unit matching pairs each unit "
         "of one net with one of the other (the Hungarian assignment) and averages the paired scores: 1 = every unit "
         "has an identical partner.</p>",
-        "<div class='side'><div>" + table(["layers", "linear CKA"], cka_rows) + table(["layer", "matched on", "mean score"], match_rows)
-        + "</div><div>" + img(figs.pop("cka"), "CKA matrix") + "</div></div>",
+        table(["layers", "linear CKA", "B vs random nets (mean, max)", "B vs a second trained seed"], cka_rows)
+        + table(["layer", "matched on", "mean score", "B vs random nets (mean, max)", "B vs a second trained seed"],
+                match_rows) + img(figs.pop("cka"), "CKA matrix and its references")
+        + (img(figs.pop("matching_baselines"), "unit matching and its references") if "matching_baselines" in figs
+           else ""),
     ]
     for name in sorted(k for k in figs if k.startswith("matched_")):
         parts.append(img(figs.pop(name), name.replace("_", " ")))
