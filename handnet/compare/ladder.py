@@ -188,13 +188,16 @@ def scored_digits(spec_path, digits=None) -> Readout:
 
 def lesson_rung_net(reference):
     """Rung 0: the reference spec (default ``LESSON_SPEC``) compiled from its text alone, or None
-    when ``reference`` is None. A missing reference file is a one-line error naming it."""
+    when ``reference`` is None (or is the default and handnet was installed without the project's
+    ``weight_specs/``). Another missing reference file is a one-line error naming it."""
     if reference is None:
         return None
     from handnet.compiler.compile import compile_spec
     from handnet.spec import load_spec
 
     path = Path(reference)
+    if not path.is_file() and path == LESSON_SPEC:
+        return None  # handnet installed without the project's weight_specs/: no rung 0, the other rungs as ever
     if not path.is_file():
         raise HandnetError(f"{path}: the ladder's rung 0 reference spec is missing (pass reference=None to leave it out)")
     spec = load_spec(path)

@@ -149,8 +149,9 @@ def verdict_block(comparison) -> str:
     from handnet.compare.verdict import THRESHOLDS
 
     items = "".join(f"<li>{html.escape(line)}</li>" for line in v.lines())
-    return ("<h3>Verdict</h3><p class='note'>Computed from the numbers below with stated thresholds: a drawn edge "
-            f"scores edge-likeness at least {THRESHOLDS['edge_like']}, the same representation a CKA of at least "
+    return ("<h3>Verdict</h3><p class='note'>Computed from the numbers below with stated thresholds: a layer of "
+            f"little edges has a median little-edge score of at least {THRESHOLDS['little_edge']} (what a drawn "
+            "straight stroke clears), the same representation a CKA of at least "
             f"{THRESHOLDS['same_representation_cka']}; a difference whose 95% interval reaches its baseline is within "
             "noise.</p>"
             f"<ul>{items}</ul>")
