@@ -96,7 +96,8 @@ def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small
     for heading in ("The ladder", "hand vs trained", "Surgery", "maximizing inputs"):
         assert heading in page
     # every number beside its baseline, and the surprising one explained
-    for sentence in ("Guessing gets 10%", "random weights score about 0.16", "0.1 to each of the ten digits",
+    for sentence in ("Guessing gets 10%", "random weights 0.16", "0.03 is random weights'", "clears 0.50",
+                     "Rung 0 is the lesson's story", "0.1 to each of the ten digits",
                      "can fall below guessing", "what any features give", "Weight pictures: blue +, orange -"):
         assert sentence in page, sentence
     numbers = json.loads((out / "report.json").read_text())
@@ -111,9 +112,16 @@ def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small
     assert numbers["verdict"] == numbers["comparison"]["verdict"] and numbers["verdict"]["claims"]
     (base,) = [c for c in numbers["verdict"]["claims"] if c["topic"] == "edge-likeness baselines"]
     b = base["baselines"]
-    assert b["white noise"] < b["blurred noise"] < b["principal components"]  # smoother, more digit-like, higher
-    assert "Verdict" in page and "edge-like" in page
-    assert "| 5. trained |" in (out / "ladder.md").read_text() and "train (1500 digits" in result.output
+    # smoother, more digit-like, higher: on both measures
+    assert b["stroke fit: white noise"] < b["stroke fit: blurred noise"] < b["stroke fit: principal components"]
+    assert (b["little-edge score: white noise"] < b["little-edge score: blurred noise"]
+            < b["little-edge score: principal components"] < 0.5)
+    assert "Verdict" in page and "little edges" in page
+    # the CKA and matching references: random nets of the same shape (one seed here: no second trained seed)
+    assert numbers["comparison"]["baselines"]["second"] is False
+    assert "B vs random nets (mean, max)" in page
+    ladder_md = (out / "ladder.md").read_text()
+    assert "| 5. trained |" in ladder_md and "| 0. lesson |" in ladder_md and "train (1500 digits" in result.output
 
 
 # ---- surgery that says what it means -------------------------------------------------------------
