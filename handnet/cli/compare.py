@@ -43,11 +43,13 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, lesson_twin, digi
 
     Accuracy overall and per digit (95% Wilson intervals) and confusion matrices; units matched
     by the Hungarian assignment on activation correlation and on weight-template cosine; linear
-    CKA between layers; edge-likeness of every hidden unit (best single stroke template);
+    CKA between layers (beside random nets of the same shape); of every hidden unit, its little-edge
+    score (localized and oriented) and its stroke fit (best single stroke template);
     confidence on noise and blank images; the accuracy drop when each hidden unit is silenced;
     the lesson's noise test on one scale for A, B and a net trained with the lesson's recipe
-    (--no-lesson-twin leaves that net out). Output units answer by name; both nets are scored on the test digits of the labels both
-    answer (or --digits). The --json keys are documented in docs/compare.md.
+    (--no-lesson-twin leaves that net out). Output units answer by name; both nets are scored on
+    the test digits of the labels both answer (or --digits). The --json keys are documented in
+    docs/compare.md.
 
     \b
     Example:
@@ -321,7 +323,7 @@ def ladder(spec, data, split, seeds, epochs, figure, digits, as_json):
     the reference your spec is read against); (1) every weight from the spec; (2) thresholds
     calibrated from data; (3) rung 1 with its output layer fitted; (4) fine-tuned from rung 1's hand weights; (5) trained from random init (the twin); (5b) the
     same trained with the lesson's own recipe (sigmoid outputs, quadratic cost, plain SGD). Accuracy (mean
-    and spread over seeds), edge-likeness of hidden units, and for (4) each unit's drift from its
+    and spread over seeds), the little-edge score and stroke fit of hidden units, and for (4) each unit's drift from its
     hand-set weights. A spec whose outputs are some of the digits is trained and scored on the
     digits of those labels (or --digits), and its twin answers the same labels.
 

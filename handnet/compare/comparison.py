@@ -3,7 +3,8 @@
 ``compare(a, b, dataset)`` measures two networks of the same shape on the same test digits:
 accuracy overall and per digit with 95% Wilson intervals and confusion matrices; unit matching
 (Hungarian assignment on activation correlation and on weight-template cosine); linear CKA between
-layers; edge-likeness of every hidden unit; confidence on noise and blank images; and the accuracy
+layers, each beside random nets of the same shape (and a second trained seed, when given); the
+little-edge score and the stroke fit of every hidden unit; confidence on noise and blank images; and the accuracy
 each hidden unit carries (ablation); and the verdict, those numbers in words beside their
 baselines (``handnet.compare.verdict``). ``Comparison.to_dict()`` is the JSON documented in
 docs/compare.md.

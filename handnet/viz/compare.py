@@ -340,9 +340,10 @@ def plot_ablation(drops: dict):
 
 
 def plot_ladder(rungs: list):
-    """The ladder: accuracy (mean with min-max over seeds) and median first-layer edge-likeness per rung.
+    """The ladder: accuracy (mean with min-max over seeds) and the first layer's median little-edge score per rung.
 
-    ``rungs``: dicts with ``label``, ``accuracy_mean``, ``accuracy_min``, ``accuracy_max``, ``edge_likeness_median``.
+    ``rungs``: dicts with ``label``, ``accuracy_mean``, ``accuracy_min``, ``accuracy_max``, ``little_edge_median``
+    (or, from an older ladder, ``edge_likeness_median``), and optionally ``number`` ("0" to "5b").
     """
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
