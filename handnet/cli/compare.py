@@ -33,7 +33,7 @@ def _stepper(bar):
               help="Also write the comparison figures (PNG) into DIR.")
 @click.option("--lesson-twin/--no-lesson-twin", default=True, show_default=True,
               help="Also train a net of B's shape with the lesson's recipe (sigmoid outputs, quadratic cost, plain SGD; "
-                   "seed 0, about a second) and put it beside A and B in the noise test.")
+                   "seed 0) and put it beside A and B in the noise test (about 3 s more CPU).")
 @digits_option
 @palette_option
 @json_option
