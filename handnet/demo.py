@@ -112,14 +112,16 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
     say((out / "report" / "ladder.md").read_text())
     for side in ("a", "b"):
         prof = results["comparison"][side]
-        likeness = ", ".join(f"{layer} {s['median']:.2f}" for layer, s in prof["edge_likeness"]["summary"].items())
+        likeness = ", ".join(f"{layer} {s['little_edge_median']:.2f} (stroke fit {s['median']:.2f})"
+                             for layer, s in prof["edge_likeness"]["summary"].items())
         noise = prof["noise"]["noise"]
         say(
-            f"   {prof['name']}: edge-likeness (median) {likeness}; on uniform noise it answers with mean "
+            f"   {prof['name']}: little-edge score (median) {likeness}; on uniform noise it answers with mean "
             f"confidence {noise['mean_confidence']:.2f} (digits: {prof['noise']['digits']['mean_confidence']:.2f})"
         )
-    say("   (edge-likeness: 1 = exactly a drawn stroke, about 0.16 for random weights; confidence: 0.1 = no idea, "
-        "1 = certain)")
+    say("   (rung 0 is the lesson's story with no data, weight_specs/lesson.toml; 5b the twin trained the lesson's way."
+        " Little-edge score: ~0.8 for a short straight bar, a drawn straight stroke clears 0.5, random weights 0.03;"
+        " stroke fit: 1 = exactly a drawn stroke, 0.16 for random weights; confidence: 0.1 = no idea, 1 = certain)")
     say("   verdict (computed from these numbers with stated thresholds; each claim beside its baseline):")
     for claim in results["verdict"]["claims"]:
         say(f"   - {claim['text']}")

@@ -179,6 +179,32 @@ def test_noise_variants_have_the_digits_ink_and_sigmoid_outputs_read_on_one_scal
         assert result[key]["mean_normalized"] == pytest.approx(0.1)
 
 
+def test_noise_panel_shares_on_nets_built_to_be_always_or_never_confident(rng):
+    """A softmax net whose output is fixed on digit 3 calls every image a 3 with confidence ~1 on both
+    scales; one whose outputs are all equal gives each digit 0.1, never >= 0.9; sigmoid outputs all at
+    0.95 are confident raw but a tenth normalized."""
+    from handnet.compare.study import noise_panel
+
+    def fixed(biases, activation):
+        return Network([Layer("h", np.zeros((3, 784)), np.zeros(3)),
+                        Layer("digits", np.zeros((10, 3)), np.asarray(biases, dtype=float), activation)])
+
+    sure = np.zeros(10)
+    sure[3] = 20.0
+    nets = {"always": fixed(sure, "softmax"), "never": fixed(np.zeros(10), "softmax"),
+            "all bright": fixed(np.full(10, np.log(0.95 / 0.05)), "sigmoid")}
+    panel = noise_panel(nets, images(rng, 30))
+    assert panel["confident"] == 0.9 and set(panel["networks"]) == set(nets)
+    for kind, st in panel["networks"]["always"].items():
+        assert st["fraction_confident"] == 1.0 and st["fraction_confident_normalized"] == 1.0, kind
+        assert st["predicted_counts"][3] == st["n"]
+    for kind, st in panel["networks"]["never"].items():
+        assert st["fraction_confident"] == 0.0 and st["mean_confidence"] == pytest.approx(0.1), kind
+    for kind, st in panel["networks"]["all bright"].items():
+        assert st["fraction_confident"] == 1.0 and st["fraction_confident_normalized"] == 0.0, kind
+    assert panel["networks"]["always"]["maximized"]["n"] == 10  # one maximizing input per digit output
+
+
 # ---- accuracy --------------------------------------------------------------------------------------
 def test_wilson_interval_against_known_values():
     # Wilson (1927) / Newcombe (1998) table: 8 of 10 -> (0.490, 0.943); 0 of 10 -> (0, 0.278)

@@ -34,7 +34,8 @@ def test_compare_json_has_the_documented_keys(two_nets, tmp_path):
     result = CliRunner().invoke(main, ["compare", str(a), str(b), "--json", "--figures", str(tmp_path / "figs")])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert set(out) == {"data", "labels", "scope", "a", "b", "agreement", "matching", "cka", "verdict"}
+    assert set(out) == {"data", "labels", "scope", "a", "b", "agreement", "matching", "cka", "verdict", "baselines",
+                        "noise_panel"}
     assert {c["topic"] for c in out["verdict"]["claims"]} == {"accuracy", "accuracy difference", "edge-likeness",
                                                               "representation", "noise", "units firing per digit"}
     assert all(c["ci95"] and c["baselines"] for c in out["verdict"]["claims"]) and out["verdict"]["thresholds"]
@@ -50,15 +51,33 @@ def test_compare_json_has_the_documented_keys(two_nets, tmp_path):
     assert "bundled sample" in out["data"]
     assert (tmp_path / "figs" / "confusions.png").stat().st_size > 1000
     assert (tmp_path / "figs" / "matched_hidden1_weights.png").is_file()
+    assert (tmp_path / "figs" / "matching_baselines.png").is_file()
+    # the baselines drawn beside CKA and matching: random nets of the same shape, one value per seed
+    layer = out["baselines"]["layers"][0]
+    assert len(layer["cka"]["random_b"]) == len(out["baselines"]["seeds"]) == 3 and layer["cka"]["second"] is None
+    assert set(layer["matching"]) == {"activation", "weights"}
+    assert layer["cka"]["value"] == pytest.approx(out["cka"]["corresponding"][0]["cka"])
+    # the noise test on one scale: A, B and a net trained with the lesson's recipe, on every kind of input
+    panel = out["noise_panel"]
+    assert list(panel["networks"]) == ["hand", "trained", "lesson's recipe"] and panel["lesson_recipe_epochs"] == 30
+    for kinds in panel["networks"].values():
+        assert set(kinds) == {"digits", "noise", "ink_noise", "blobs", "maximized"}
+        assert all(0 <= st["fraction_confident"] <= 1 and 0 <= st["fraction_confident_normalized"] <= 1
+                   for st in kinds.values())
+    assert any(c["text"].startswith("A net trained with the lesson's recipe") for c in out["verdict"]["claims"])
+    assert "first_layer_firing" in out["a"] and "test digits scored" in out["a"]["first_layer_firing"]["definition"]
 
 
 def test_compare_text_output(two_nets):
     a, b = two_nets
     result = CliRunner().invoke(main, ["compare", str(a), str(b), "--ablation", "mean"])
     assert result.exit_code == 0, result.output
-    for phrase in ("accuracy", "95% CI", "edge-likeness", "linear CKA", "noise", "ablation (activation set to its mean)",
-                   "verdict (each claim", "against 10.0% for guessing", "for random weights"):
+    for phrase in ("accuracy", "95% CI", "little edges", "stroke fit", "linear CKA", "noise",
+                   "ablation (activation set to its mean)", "verdict (each claim", "against 10.0% for guessing",
+                   "for white noise", "the noise test on one scale", "lesson's recipe", "digit-maximizing inputs"):
         assert phrase in result.output
+    quick = CliRunner().invoke(main, ["compare", str(a), str(b), "--no-lesson-twin"])
+    assert quick.exit_code == 0 and "the noise test on one scale" not in quick.output
 
 
 def test_compare_errors_are_one_line(two_nets, tmp_path):

@@ -29,7 +29,8 @@ def test_demo_writes_networks_figures_and_report_and_names_them(tmp_path):
     # the lesson's ordering: hand-designed < fitted readout < trained, each well above chance
     hand, fitted, twin = (accuracy[k]["accuracy"] for k in accuracy)
     assert 0.5 < hand < fitted < twin
-    assert [r["label"] for r in summary["ladder"]["rungs"]] == ["spec", "calibrated", "readout", "fine-tuned", "trained"]
+    assert [r["label"] for r in summary["ladder"]["rungs"]] == ["lesson", "spec", "calibrated", "readout", "fine-tuned", "trained",
+                                                                        "trained, lesson's recipe"]
 
     # the closing hints: every path they name is one the demo wrote (or the spec it read), none is demo/...
     hints = result.stderr[result.stderr.index("\ndone."):]

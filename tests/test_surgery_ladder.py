@@ -82,7 +82,8 @@ def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small
                                        "--palette", "colorblind", "-o", str(out)])
     assert result.exit_code == 0, result.output
     ladder = json.loads((out / "report.json").read_text())["ladder"]
-    assert [r["label"] for r in ladder["rungs"]] == ["spec", "calibrated", "readout", "fine-tuned", "trained"]
+    assert [r["label"] for r in ladder["rungs"]] == ["lesson", "spec", "calibrated", "readout", "fine-tuned", "trained",
+                                                                        "trained, lesson's recipe"]
     by = {r["label"]: r for r in ladder["rungs"]}
     # hand-drawn edges are strokes; the readout rung keeps them frozen; one epoch of training does not make edges
     assert by["spec"]["edge_likeness_median"] > 0.8 > by["trained"]["edge_likeness_median"]
@@ -95,7 +96,8 @@ def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small
     for heading in ("The ladder", "hand vs trained", "Surgery", "maximizing inputs"):
         assert heading in page
     # every number beside its baseline, and the surprising one explained
-    for sentence in ("Guessing gets 10%", "random weights score about 0.16", "0.1 to each of the ten digits",
+    for sentence in ("Guessing gets 10%", "random weights 0.16", "0.03 is random weights'", "clears 0.50",
+                     "Rung 0 is the lesson's story", "0.1 to each of the ten digits",
                      "can fall below guessing", "what any features give", "Weight pictures: blue +, orange -"):
         assert sentence in page, sentence
     numbers = json.loads((out / "report.json").read_text())
@@ -115,9 +117,16 @@ def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small
     assert numbers["verdict"] == numbers["comparison"]["verdict"] and numbers["verdict"]["claims"]
     (base,) = [c for c in numbers["verdict"]["claims"] if c["topic"] == "edge-likeness baselines"]
     b = base["baselines"]
-    assert b["white noise"] < b["blurred noise"] < b["principal components"]  # smoother, more digit-like, higher
-    assert "Verdict" in page and "edge-like" in page
-    assert "| 5. trained |" in (out / "ladder.md").read_text() and "train (1500 digits" in result.output
+    # smoother, more digit-like, higher: on both measures
+    assert b["stroke fit: white noise"] < b["stroke fit: blurred noise"] < b["stroke fit: principal components"]
+    assert (b["little-edge score: white noise"] < b["little-edge score: blurred noise"]
+            < b["little-edge score: principal components"] < 0.5)
+    assert "Verdict" in page and "little edges" in page
+    # the CKA and matching references: random nets of the same shape (one seed here: no second trained seed)
+    assert numbers["comparison"]["baselines"]["second"] is False
+    assert "B vs random nets (mean, max)" in page
+    ladder_md = (out / "ladder.md").read_text()
+    assert "| 5. trained |" in ladder_md and "| 0. lesson |" in ladder_md and "train (1500 digits" in result.output
 
 
 # ---- surgery that says what it means -------------------------------------------------------------
@@ -204,3 +213,36 @@ def test_readout_and_fine_tuned_rungs_start_from_the_spec_net_not_the_calibrated
     assert not np.array_equal(lad.rung("calibrated").networks[0].layers[0].biases, readout_net.layers[0].biases)
     # drift is measured from rung 1: with one epoch the fine-tuned net stays close to the spec's weights
     assert np.mean([d["cosine_mean"] for d in lad.drift]) > 0.5
+    # rung 0 is the lesson's story with no data, whatever the spec: lesson.toml compiled from its text, scored alike
+    from handnet import build
+    from handnet.compare.ladder import LESSON_SPEC, ladder_markdown
+
+    zero = lad.rung("lesson")
+    lesson = build(LESSON_SPEC)
+    assert zero.to_dict()["number"] == "0" and zero.seeds == [] and "no data" in zero.description
+    assert np.array_equal(zero.networks[0].layers[0].weights, lesson.layers[0].weights)
+    assert zero.accuracies == [lesson.accuracy(test_set.X, test_set.y)]
+    assert [r.label for r in lad.rungs][:2] == ["lesson", "spec"]
+    # rung 5b: the twin trained the lesson's way (sigmoid outputs, quadratic cost), one net per seed
+    lesson_recipe = lad.rung("trained, lesson's recipe")
+    assert lesson_recipe.seeds == [0] and lesson_recipe.networks[0].layers[-1].activation == "sigmoid"
+    assert lesson_recipe.networks[0].layers[-1].units == spec_net.layers[-1].units
+    table = ladder_markdown(lad)
+    assert "| 0. lesson | the lesson's story, no data at all (lesson.toml) |" in table
+    assert "| 5b. trained, lesson's recipe |" in table and "little-edge score, hidden layer 1" in table
+
+
+def test_the_ladder_s_reference_rung_can_be_left_out_or_named_and_a_missing_one_is_one_line(small, tmp_path):
+    from handnet.compare.ladder import ladder
+
+    train_set, test_set = small
+    seven = ROOT / "weight_specs" / "seven-segment.toml"
+    quick = train_module.TrainConfig(epochs=1)
+    lad = ladder(seven, train_set, test_set, seeds=1, config=quick, reference=None)
+    assert not lad.has("lesson") and lad.rungs[0].label == "spec"
+    # the spec itself as the reference: the same net twice, said so; other hidden sizes than the lesson's are fine
+    lad = ladder(seven, train_set, test_set, seeds=1, config=quick, reference=seven)
+    assert "the same spec as rung 1" in lad.rung("lesson").description
+    assert lad.rung("lesson").accuracies == lad.rung("spec").accuracies
+    with pytest.raises(Exception, match="nope.toml: the ladder's rung 0 reference spec is missing"):
+        ladder(seven, train_set, test_set, seeds=1, config=quick, reference=tmp_path / "nope.toml")

@@ -6,7 +6,6 @@ import pytest
 
 from handnet.compare import verdict as V
 from handnet.compare.comparison import compare
-from handnet.compare.edgelike import RANDOM_EDGE_LIKENESS
 from handnet.data.mnist import load_splits
 from handnet.nn.network import random_network
 
@@ -41,21 +40,36 @@ def test_identical_nets_are_the_same_within_noise(digits, hand):
     for c in result.verdict.claims:
         assert c.interval is not None and c.baselines and "95% CI" in c.text and "against" in c.text
     d = result.to_dict()["verdict"]
-    assert d["thresholds"]["edge_like"] == V.EDGE_LIKE and len(d["claims"]) == len(result.verdict.claims)
+    assert d["thresholds"]["little_edge"] == V.LITTLE_EDGE and len(d["claims"]) == len(result.verdict.claims)
 
 
-def test_a_net_of_stroke_templates_is_edge_like_and_a_random_net_is_not(digits, hand):
+def stroke_net(hand):
+    """``hand`` with its first layer replaced by 16 drawn straight strokes (the spec's templates), each
+    8 px long, at 16 places and orientations: a first layer of pure little edges."""
+    from handnet.compiler.templates import edge_template
+    from handnet.spec.strokes import Line
+
+    rows = []
+    for k in range(16):
+        a = np.radians(11.25 * k)
+        r, c = 8 + 4 * (k % 4), 8 + 4 * (k // 4)
+        dr, dc = -np.sin(a) * 4, np.cos(a) * 4
+        rows.append(6.0 * edge_template([Line((r - dr, c - dc), (r + dr, c + dc))]).ravel())
+    return hand.replace_layer(0, hand.layers[0].replace(weights=np.array(rows)))
+
+
+def test_a_net_of_stroke_templates_is_made_of_little_edges_and_a_random_net_is_not(digits, hand):
     X, y = digits
+    strokes = stroke_net(hand)
     rand = random_network(hand.sizes, seed=7)
-    result = compare(hand, rand, X, y, names=("hand", "random"))
-    edge_hand, edge_rand = claims(result, "edge-likeness")
-    assert edge_hand.interval[0] >= V.EDGE_LIKE and "is edge-like" in edge_hand.text
-    assert "not edge-like" in edge_rand.text and "random weights" in edge_rand.text and edge_rand.within_noise
-    assert edge_rand.interval[0] <= RANDOM_EDGE_LIKENESS + 0.02
-    (diff,) = claims(result, "accuracy difference")
-    assert not diff.within_noise and "hand is more accurate than random" in diff.text
-    # blurred noise sits between random weights and drawn edges: a baseline a stroke detector must beat
-    assert RANDOM_EDGE_LIKENESS < edge_hand.baselines["blurred noise"] < V.EDGE_LIKE
+    result = compare(strokes, rand, X, y, names=("strokes", "random"))
+    edge_strokes, edge_rand = claims(result, "edge-likeness")
+    assert edge_strokes.interval[0] >= V.LITTLE_EDGE and "is made of little edges" in edge_strokes.text
+    assert "not made of little edges" in edge_rand.text and "white noise" in edge_rand.text and edge_rand.within_noise
+    assert edge_rand.interval[1] <= edge_rand.baselines["blurred noise"]
+    # the baselines rank as the lesson means, all below the threshold: white < blurred < digit-wide patterns
+    b = edge_strokes.baselines
+    assert b["white noise"] < b["blurred noise"] < b["principal components"] < V.LITTLE_EDGE
 
 
 def test_two_random_nets_share_no_more_than_random_nets_do(digits):
@@ -65,7 +79,7 @@ def test_two_random_nets_share_no_more_than_random_nets_do(digits):
     for c in claims(result, "representation"):
         assert c.within_noise and "no more than a random net" in c.text
     for c in claims(result, "edge-likeness"):
-        assert "not edge-like" in c.text
+        assert "not made of little edges" in c.text and c.within_noise
 
 
 def test_interval_helpers_are_seeded_and_honest():
@@ -95,6 +109,12 @@ def test_the_baseline_claim_says_when_edge_likeness_does_not_separate_strokes_fr
     assert c.within_noise and "does not separate strokes from blobs" in c.text and "mean digit images" in c.text
     c = V.baseline_claim(baselines, hand_median=0.94, twin_median=0.9)
     assert not c.within_noise and "above every non-edge baseline" in c.text
+    little = {"white noise": 0.03, "blurred noise": 0.11, "principal components": 0.3, "mean digit images": 0.26}
+    c = V.baseline_claim(baselines, 0.94, 0.56, little, hand_little=0.6, twin_little=0.38)
+    assert "white noise 0.03 < blurred noise 0.11 < mean digit images 0.26 < principal components 0.30" in c.text
+    assert "it separates little edges from blobs" in c.text and c.baselines["little-edge score: white noise"] == 0.03
+    c = V.baseline_claim(baselines, 0.94, 0.56, {**little, "mean digit images": 0.7}, 0.6, 0.38)
+    assert "it too fails to separate them" in c.text
 
 
 def test_units_firing_per_digit_counts_first_layer_units_above_one_half():

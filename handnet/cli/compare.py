@@ -31,19 +31,25 @@ def _stepper(bar):
               help="Silence a unit by setting its activation to 0, or to its mean over the test digits.")
 @click.option("--figures", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Also write the comparison figures (PNG) into DIR.")
+@click.option("--lesson-twin/--no-lesson-twin", default=True, show_default=True,
+              help="Also train a net of B's shape with the lesson's recipe (sigmoid outputs, quadratic cost, plain SGD; "
+                   "seed 0) and put it beside A and B in the noise test (about 3 s more CPU).")
 @digits_option
 @palette_option
 @json_option
-def compare(net_a, net_b, data, split, ablation_mode, figures, digits, palette, as_json):
+def compare(net_a, net_b, data, split, ablation_mode, figures, lesson_twin, digits, palette, as_json):
     """Compare two networks of the same shape on one test split. A and B are saved networks (.npz)
     or specs (.toml, compiled on the spot).
 
     Accuracy overall and per digit (95% Wilson intervals) and confusion matrices; units matched
     by the Hungarian assignment on activation correlation and on weight-template cosine; linear
-    CKA between layers; edge-likeness of every hidden unit (best single stroke template);
-    confidence on noise and blank images; the accuracy drop when each hidden unit is silenced.
-    Output units answer by name; both nets are scored on the test digits of the labels both
-    answer (or --digits). The --json keys are documented in docs/compare.md.
+    CKA between layers (beside random nets of the same shape); of every hidden unit, its little-edge
+    score (localized and oriented) and its stroke fit (best single stroke template);
+    confidence on noise and blank images; the accuracy drop when each hidden unit is silenced;
+    the lesson's noise test on one scale for A, B and a net trained with the lesson's recipe
+    (--no-lesson-twin leaves that net out). Output units answer by name; both nets are scored on
+    the test digits of the labels both answer (or --digits). The --json keys are documented in
+    docs/compare.md.
 
     \b
     Example:
@@ -63,10 +69,21 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, digits, palette, 
     check_same_shape(a, b, names)
     check_digit_outputs(a, names[0], digits)
     check_digit_outputs(b, names[1], digits)
-    test = load_test(data, split)
-    with progress(compare_steps(a), "comparing") as bar:
+    if lesson_twin:
+        from handnet.data.mnist import load_splits
+
+        splits = load_splits(data, split)
+        test = splits.test
+    else:
+        test = load_test(data, split)
+    with progress(compare_steps(a) + (1 if lesson_twin else 0), "comparing") as bar:
         result = run_compare(a, b, test.X, test.y, names=names, data=test.describe(),
                              ablation_mode=ablation_mode, progress=_stepper(bar), digits=digits)
+        if lesson_twin:
+            from handnet.compare.study import noise_comparison
+
+            noise_comparison(result, splits.train, test.X, test.y)
+            bar.update(1)
     if figures:
         from handnet.viz.report import comparison_figures
 
@@ -102,9 +119,14 @@ def text_summary(result) -> str:
         lines.append(f"{'  digit ' + str(d):14}{_pct(a.accuracy.per_digit[d]):>{w}}  {_pct(b.accuracy.per_digit[d]):>{w}}")
     lines.append(f"{'agreement':14}{_pct(result.agreement):>{w}}  (same answer on the same digit)")
     lines.append("")
-    lines.append("edge-likeness (median best-stroke correlation per hidden layer; deeper layers are linear approximations;"
-                 " 1 = exactly a drawn stroke, random weights 0.16)")
+    lines.append("little edges (median little-edge score per hidden layer: localized and oriented; a short straight bar "
+                 "~0.8, a drawn straight stroke clears 0.5, random weights 0.03; deeper layers are linear approximations)")
     sa, sb = summarize(a.edges), summarize(b.edges)
+    for (la, va), (lb, vb) in zip(sa.items(), sb.items()):
+        lines.append(f"  {la} {va['little_edge_median']:.2f} (>0.5: {va['little_edge_above_0.5']:.0%})   "
+                     f"{lb} {vb['little_edge_median']:.2f} (>0.5: {vb['little_edge_above_0.5']:.0%})")
+    lines.append("stroke fit (median best-stroke correlation per hidden layer: 1 = exactly a drawn stroke, random weights "
+                 "0.16, but smooth blobs score 0.41)")
     for (la, va), (lb, vb) in zip(sa.items(), sb.items()):
         lines.append(f"  {la} {va['median']:.2f} (>0.7: {va['above_0.7']:.0%})   {lb} {vb['median']:.2f} (>0.7: {vb['above_0.7']:.0%})")
     lines.append("linear CKA between corresponding layers (1 = the same arrangement of the digits, 0 = unrelated)")
@@ -127,10 +149,36 @@ def text_summary(result) -> str:
     for p in (a, b):
         top = sorted(p.ablation["units"], key=lambda u: -u["drop"])[:3]
         lines.append(f"  {p.name}: " + ", ".join(f"{u['unit']} -{100 * u['drop']:.1f} pts" for u in top))
+    if result.noise_panel is not None:
+        lines += noise_panel_lines(result.noise_panel)
     if result.verdict is not None:
         lines += ["", "verdict (each claim: its number, 95% interval and baseline; thresholds in --json under verdict)"]
         lines += [f"  - {line}" for line in result.verdict.lines()]
     return "\n".join(lines)
+
+
+NOISE_KINDS = (("digits", "real digits"), ("noise", "uniform noise"), ("ink_noise", "noise at the digits' ink"),
+               ("blobs", "blurred blobs"), ("maximized", "digit-maximizing inputs"))
+
+
+def noise_panel_lines(panel: dict) -> list[str]:
+    """The lesson's noise test on one scale (``compare.study.noise_panel``) as text."""
+    lines = ["", f"the noise test on one scale: share called a digit at >= {panel['confident']} by the raw top output / by "
+             "its share of all outputs (a softmax's scale), and the mean raw and normalized top output (0.1 = no idea)"]
+    width = max(len(n) for n in panel["networks"]) + 2
+    lines.append(f"  {'':{width}}" + "".join(f" {what:>27}" for _, what in NOISE_KINDS))
+    for name, kinds in panel["networks"].items():
+        cells = []
+        for kind, _ in NOISE_KINDS:
+            st = kinds.get(kind)
+            cells.append("-" if st is None else f"{_pct(st['fraction_confident']).strip()} / "
+                         f"{_pct(st['fraction_confident_normalized']).strip()} ({st['mean_confidence']:.2f}/"
+                         f"{st['mean_normalized']:.2f})")
+        lines.append(f"  {name:{width}}" + "".join(f" {c:>27}" for c in cells))
+    lines.append(f"  (lesson's recipe: sigmoid outputs, quadratic cost, plain SGD, {panel.get('lesson_recipe_epochs', '?')} "
+                 f"epochs, seed {panel['seed']}; {panel['networks'][next(iter(panel['networks']))]['noise']['n']:,} "
+                 "images of each kind of noise, 10 maximizing inputs)")
+    return lines
 
 
 # ---- import ----------------------------------------------------------------------------------------
@@ -269,11 +317,13 @@ def surgery(hand, trained, layer, alone, units, data, split, seed, epochs, digit
 @digits_option
 @json_option
 def ladder(spec, data, split, seeds, epochs, figure, digits, as_json):
-    """From hand-designed to trained, on one test split: five networks from the same spec.
+    """From hand-designed to trained, on one test split: five networks from the same spec, and two references.
 
-    (1) every weight from the spec; (2) thresholds calibrated from data; (3) rung 1 with its output layer
-    fitted; (4) fine-tuned from rung 1's hand weights; (5) trained from random init (the twin). Accuracy (mean
-    and spread over seeds), edge-likeness of hidden units, and for (4) each unit's drift from its
+    (0) the lesson's story with no data at all (always weight_specs/lesson.toml, whatever SPEC is:
+    the reference your spec is read against); (1) every weight from the spec; (2) thresholds
+    calibrated from data; (3) rung 1 with its output layer fitted; (4) fine-tuned from rung 1's hand weights; (5) trained from random init (the twin); (5b) the
+    same trained with the lesson's own recipe (sigmoid outputs, quadratic cost, plain SGD). Accuracy (mean
+    and spread over seeds), the little-edge score and stroke fit of hidden units, and for (4) each unit's drift from its
     hand-set weights. A spec whose outputs are some of the digits is trained and scored on the
     digits of those labels (or --digits), and its twin answers the same labels.
 
@@ -308,9 +358,11 @@ def ladder(spec, data, split, seeds, epochs, figure, digits, as_json):
     if result.scope is not None:
         click.echo(f"test digits {result.scope.sentence()}")
     for row in ladder_rows(result):
-        click.echo(f"  {row[0]:14}{row[2]:40} edge-likeness (median per hidden layer): {', '.join(row[3:])}")
+        click.echo(f"  {row[0]:30}{row[2]:40} little edges {row[3]}, stroke fit {', '.join(row[4:])}")
     click.echo("  " + calibration_note(result))
-    click.echo("  Guessing gets 10%; edge-likeness is 1 for a drawn stroke and about 0.16 for random weights.")
+    click.echo("  Guessing gets 10%. Columns: the little-edge score of the first hidden layer (a drawn straight stroke "
+               "clears 0.5, random weights 0.03), then the stroke fit per hidden layer (1 = exactly a drawn stroke, "
+               "random weights 0.16).")
     if result.drift:
         low = sorted(result.drift, key=lambda d: d["cosine_mean"])[:3]
         click.echo("  fine-tuning moved most: " + ", ".join(f"{d['unit']} (cosine {d['cosine_mean']:.2f})" for d in low))
@@ -364,7 +416,9 @@ def report(spec, data, split, output, seeds, layer, epochs, digits, palette, as_
         return
     click.echo(f"report written to {path}")
     click.echo(Path(output, "ladder.md").read_text())
-    click.echo("Guessing gets 10%; edge-likeness is 1 for a drawn stroke and about 0.16 for random weights.")
+    click.echo("Guessing gets 10%; the little-edge score is about 0.8 for a short straight bar (a drawn straight stroke "
+               "clears 0.5) and 0.03 for random weights; the stroke fit is 1 for exactly a drawn stroke and about 0.16 "
+               "for random weights.")
     click.echo("\nVerdict, hand-designed (rung 1) vs trained (the twin, seed 0); each claim beside its baseline:")
     for claim in results["verdict"]["claims"]:
         click.echo(f"  - {claim['text']}")

@@ -3,7 +3,8 @@
 ``compare(a, b, dataset)`` measures two networks of the same shape on the same test digits:
 accuracy overall and per digit with 95% Wilson intervals and confusion matrices; unit matching
 (Hungarian assignment on activation correlation and on weight-template cosine); linear CKA between
-layers; edge-likeness of every hidden unit; confidence on noise and blank images; and the accuracy
+layers, each beside random nets of the same shape (and a second trained seed, when given); the
+little-edge score and the stroke fit of every hidden unit; confidence on noise and blank images; and the accuracy
 each hidden unit carries (ablation); and the verdict, those numbers in words beside their
 baselines (``handnet.compare.verdict``). ``Comparison.to_dict()`` is the JSON documented in
 docs/compare.md.
@@ -138,6 +139,9 @@ def firing_counts(first_layer_acts, y) -> dict:
     mean = float(counts.mean()) if n else float("nan")
     half = Z95 * float(counts.std(ddof=1)) / np.sqrt(n) if n > 1 else 0.0
     return {"mean": mean, "ci95": [mean - half, mean + half], "threshold": FIRING, "units": int(np.shape(first_layer_acts)[1]),
+            "n_digits": int(n),
+            "definition": (f"for each test digit, the number of first-hidden-layer units with activation > {FIRING}; "
+                           f"the mean over the {n:,} test digits scored"),
             "per_digit": {str(d): float(counts[y == d].mean()) for d in np.unique(y)}}
 
 
@@ -191,21 +195,71 @@ class Comparison:
                 },
             },
             "verdict": self.verdict.to_dict() if self.verdict is not None else None,
+            "baselines": self.baselines,
+            "noise_panel": self.noise_panel,
         }
 
     agreement: float = float("nan")  # fraction of test images on which A and B give the same answer (label)
     verdict: object = None  # handnet.compare.verdict.Verdict: the numbers in words, beside their baselines
+    baselines: dict = field(default_factory=dict)  # see similarity_baselines: CKA and matching against references
+    noise_panel: dict | None = None  # compare.study.noise_comparison: A, B and the lesson's recipe on one scale
+
+
+def similarity_baselines(a: Network, b: Network, X, acts, second: Network | None = None,
+                         seeds=None) -> dict:
+    """What the CKA and matching numbers between A and B should be read against, per hidden layer.
+
+    ``random``: the same measure between B and a network of the same shape with random weights
+    (``verdict.RANDOM_SEEDS``, one value per seed), and between A and those nets; ``second``: between
+    B and ``second`` (a second trained seed of B: how alike two nets trained the same way are), when
+    given. Returns ``{"seeds", "layers": [{"layer", "cka": {"value", "random_b", "random_a", "second"},
+    "matching": {criterion: {...the same}}}]}``; ``acts`` is ``(a.forward(X), b.forward(X))``.
+    """
+    from handnet.nn.network import random_network
+
+    seeds = list(verdict.RANDOM_SEEDS if seeds is None else seeds)
+    full_a, full_b = acts
+    randoms = [random_network(b.sizes, seed=s, activations=[lay.activation for lay in b.layers]) for s in seeds]
+    rand_acts = [r.forward(X) for r in randoms]
+    second_acts = second.forward(X) if second is not None else None
+    criteria = ("activation", "weights")
+
+    def matched(net_x, net_y, li, criterion, ax, ay):
+        return similarity.match_units(net_x, net_y, li, criterion, X=X, acts=(ax, ay)).mean_score
+
+    layers = []
+    for li in range(len(a.layers) - 1):
+        entry = {"layer": f"{a.layers[li].name} / {b.layers[li].name}",
+                 "cka": {"value": similarity.linear_cka(full_a[li + 1], full_b[li + 1]),
+                         "random_b": [similarity.linear_cka(r[li + 1], full_b[li + 1]) for r in rand_acts],
+                         "random_a": [similarity.linear_cka(full_a[li + 1], r[li + 1]) for r in rand_acts],
+                         "second": (similarity.linear_cka(second_acts[li + 1], full_b[li + 1])
+                                    if second is not None else None)},
+                 "matching": {}}
+        for criterion in criteria:
+            entry["matching"][criterion] = {
+                "value": matched(a, b, li, criterion, full_a, full_b),
+                "random_b": [matched(r, b, li, criterion, ra, full_b) for r, ra in zip(randoms, rand_acts)],
+                "random_a": [matched(a, r, li, criterion, full_a, ra) for r, ra in zip(randoms, rand_acts)],
+                "second": matched(second, b, li, criterion, second_acts, full_b) if second is not None else None,
+            }
+        layers.append(entry)
+    return {"seeds": seeds, "second": second is not None, "layers": layers}
 
 
 def compare(a: Network, b: Network, X, y, names=("A", "B"), data: str = "", ablation_mode: str = "zero",
-            noise_seed: int = 0, progress=None, digits=None) -> Comparison:
+            noise_seed: int = 0, progress=None, digits=None, second: Network | None = None) -> Comparison:
     """Compare two networks of the same shape on test images ``X`` (n, 784) float in [0, 1] and labels ``y``.
 
     Both are scored on the same digits: those of the labels both answer (their output units are
     matched to labels by name), or of ``digits`` when given; every measurement uses only those
     test digits. ``progress(k)`` is called as work is done (total ``compare_steps(a)``).
+    ``second``: a second trained seed of B, the reference for how alike two trained nets are
+    (``similarity_baselines``); without it CKA and matching are read against random nets only.
     """
     check_same_shape(a, b, names)
+    if second is not None:
+        check_same_shape(b, second, (names[1], "the second seed"))
     try:
         read_a, read_b = shared_readouts([a, b], digits)
     except HandnetError as e:
@@ -237,8 +291,9 @@ def compare(a: Network, b: Network, X, y, names=("A", "B"), data: str = "", abla
     answers_a, answers_b = read_a.predict(acts_a[-1]), read_b.predict(acts_b[-1])
     agreement = float(np.mean(answers_a == answers_b))
     result = Comparison(prof_a, prof_b, data, matchings, cka_layers, matrix, sc, agreement)
+    result.baselines = similarity_baselines(a, b, X, (full_a, full_b), second)
     y = np.asarray(y)
-    result.verdict = verdict.verdict(result, X, answers_a == y, answers_b == y, acts=(full_a, full_b))
+    result.verdict = verdict.verdict(result, X, answers_a == y, answers_b == y, acts=(full_a, full_b), y=y)
     return result
 
 

@@ -1,4 +1,17 @@
-"""Edge-likeness: how well one stroke template explains a unit's weights.
+"""Edge-likeness: is a unit a little edge? Two measures.
+
+``little_edge_scores`` answers the lesson's question, and the verdict, the ladder's first-layer
+column and its figure use it: a little edge is *localized* (most of its weight energy in a disc of
+radius ``LITTLE_EDGE_RADIUS`` px, a third of a digit's height) and *oriented* (inside that disc its
+weights change across one direction: the coherence of the structure tensor of their gradient,
+1 for parallel stripes or a straight bar, 0 for a blob or a ring whose gradients point every way).
+The score is the product, 0-1: white noise ~0.03, smooth blobs, digit-wide patterns and mean digit
+images well below a drawn straight stroke (``benchmarks/edge_likeness_baselines.py`` prints them).
+A curved stroke scores less than a straight one (a quarter arc about 0.45, a half circle near 0):
+its orientation turns, and a half loop is a part, not a little edge.
+
+``edge_likeness`` (below) is the older *stroke fit*, kept for what it says about which stroke a
+unit draws: how well one stroke template explains a unit's weights.
 
 The lesson hopes the first hidden layer detects little edges. For each hidden unit this module
 finds the single stroke, a straight line or a circular arc (the spec's primitives), whose edge
@@ -18,6 +31,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import convolve, sobel
 
 from handnet.nn.network import Network
 from handnet.inside.effective import effective_templates
@@ -39,6 +53,74 @@ LINE, ARC = 0, 1
 # What chance gives: the median edge-likeness of a freshly initialized (Glorot-uniform) first layer,
 # the best of many chance correlations in 784 dimensions (seeds 0-2: 0.160, 0.162, 0.161).
 RANDOM_EDGE_LIKENESS = 0.16
+
+
+LITTLE_EDGE_RADIUS = 7.0  # px: a little edge fits in a disc a third of a digit's height across
+# What chance gives: the median little-edge score of white-noise weights and of a freshly initialized first layer
+# (benchmarks/edge_likeness_baselines.py: 0.03 for both).
+WHITE_NOISE_LITTLE_EDGE = 0.03
+
+
+@dataclass(frozen=True)
+class LittleEdge:
+    """One unit's little-edge score (``score`` = ``locality`` x ``orientation``, each 0-1) and the
+    disc it was measured in: ``centre`` (row, col) and ``radius`` px; ``angle`` is the orientation
+    of the stroke the weights run along, in degrees (0 = horizontal, 90 = upright)."""
+
+    score: float
+    locality: float
+    orientation: float
+    centre: tuple
+    angle: float
+    radius: float = LITTLE_EDGE_RADIUS
+
+    def to_dict(self) -> dict:
+        return {"score": self.score, "locality": self.locality, "orientation": self.orientation,
+                "centre": list(self.centre), "angle": self.angle, "radius": self.radius}
+
+
+@functools.lru_cache(maxsize=4)
+def _disc(radius: float, shape=SHAPE) -> tuple:
+    k = int(np.ceil(radius))
+    r, c = np.mgrid[-k : k + 1, -k : k + 1]
+    return (r * r + c * c <= radius * radius).astype(np.float64), np.mgrid[0 : shape[0], 0 : shape[1]]
+
+
+def little_edge(weights, radius: float = LITTLE_EDGE_RADIUS, shape=SHAPE) -> LittleEdge:
+    """The little-edge score of one unit's pixel weights ``(784,)`` (or ``(28, 28)``).
+
+    locality: the largest share of the weight energy ``(w - mean w)**2`` inside any disc of
+    ``radius`` px; orientation: inside that disc, ``sqrt((Jrr - Jcc)**2 + 4 Jrc**2) / (Jrr + Jcc)``
+    with ``J`` the summed outer products of the Sobel gradient of ``w`` (the structure tensor's
+    coherence). Both ignore the weights' scale and sign; rotating the weights leaves them unchanged
+    up to the pixel grid. Constant weights score 0.
+    """
+    w = np.asarray(weights, dtype=np.float64).reshape(shape)
+    w = w - w.mean()
+    energy = w * w
+    total = float(energy.sum())
+    disc, (rows, cols) = _disc(float(radius), tuple(shape))
+    if total <= 0 or not np.isfinite(total):
+        return LittleEdge(0.0, 0.0, 0.0, (float("nan"), float("nan")), float("nan"), float(radius))
+    share = convolve(energy, disc, mode="constant") / total
+    r0, c0 = np.unravel_index(int(np.argmax(share)), share.shape)
+    locality = float(min(share[r0, c0], 1.0))
+    inside = (rows - r0) ** 2 + (cols - c0) ** 2 <= radius * radius
+    gr, gc = sobel(w, axis=0)[inside], sobel(w, axis=1)[inside]
+    jrr, jcc, jrc = float(gr @ gr), float(gc @ gc), float(gr @ gc)
+    trace = jrr + jcc
+    orientation = float(np.sqrt((jrr - jcc) ** 2 + 4 * jrc * jrc) / trace) if trace > 0 else 0.0
+    # the gradient points across the stroke; the stroke runs at right angles to it (rows grow downwards)
+    across = 0.5 * np.degrees(np.arctan2(2 * jrc, jcc - jrr))
+    angle = float(np.mod(-(across + 90.0), 180.0))
+    orientation = min(orientation, 1.0)
+    return LittleEdge(locality * orientation, locality, orientation, (int(r0), int(c0)), round(angle, 1), float(radius))
+
+
+def little_edge_scores(weights, radius: float = LITTLE_EDGE_RADIUS) -> np.ndarray:
+    """``little_edge(w).score`` for each row of ``weights`` (units, 784): ``(units,)`` float in [0, 1]."""
+    W = np.asarray(weights, dtype=np.float64).reshape(len(weights), -1)
+    return np.array([little_edge(w, radius).score for w in W])
 
 
 def _pixels(shape=SHAPE):
@@ -195,10 +277,16 @@ class EdgeFit:
     linear_approximation: bool
     surround: float = SURROUND
     inhibition: float = 1.0
+    little_edge: LittleEdge | None = None  # the little-edge score of the same pixel template (see little_edge)
+
+    @property
+    def little_edge_score(self) -> float:
+        return self.little_edge.score if self.little_edge is not None else float("nan")
 
     def to_dict(self) -> dict:
         return {
             "unit": self.unit,
+            "little_edge": self.little_edge.to_dict() if self.little_edge is not None else None,
             "correlation": self.correlation,
             "polarity": self.polarity,
             "stroke": to_dict(self.stroke) if self.stroke is not None else None,
@@ -312,19 +400,26 @@ def edge_likeness(net: Network, layer=None, refined: bool = True) -> list[EdgeFi
                 corr, polarity, params, width, surround, inhibition = refine(templates[j], kind, bank.params[i], width)
                 stroke = make_stroke(kind, params)
             fits.append(EdgeFit(f"{net.layers[li].name}:{net.layers[li].units[j]}", corr, polarity, stroke,
-                                float(width), li > 0, float(surround), round(float(inhibition), 4)))
+                                float(width), li > 0, float(surround), round(float(inhibition), 4),
+                                little_edge(templates[j])))
     return fits
 
 
 def summarize(fits: list[EdgeFit]) -> dict:
-    """Distribution of edge-likeness per layer: n, mean, median, min, max, fraction above 0.5 and 0.7."""
+    """Distribution of the stroke fit per layer: n, mean, median, min, max, fraction above 0.5 and
+    0.7; and ``little_edge_median`` / ``little_edge_above_0.5``: the little-edge score's."""
     by_layer: dict[str, list[float]] = {}
+    little: dict[str, list[float]] = {}
     for f in fits:
         by_layer.setdefault(f.unit.split(":")[0], []).append(f.correlation)
+        little.setdefault(f.unit.split(":")[0], []).append(f.little_edge_score)
     out = {}
     for name, values in by_layer.items():
         v = np.array(values)
+        le = np.array(little[name], dtype=float)
         out[name] = {
+            "little_edge_median": float(np.median(le)),
+            "little_edge_above_0.5": float(np.mean(le > 0.5)),
             "n": int(v.size),
             "mean": float(v.mean()),
             "median": float(np.median(v)),

@@ -1,7 +1,12 @@
-"""The ladder: one spec, five networks, from every weight set by hand to every weight learned.
+"""The ladder: one spec, five networks, from every weight set by hand to every weight learned,
+beside two references: the lesson's story with no data at all, and the twin trained the lesson's way.
 
 On one test split, for the same spec and shape:
 
+0. ``lesson``: the reference, always ``weight_specs/lesson.toml`` whatever spec is given (its
+   edges, parts and digit rules were written from the lesson's story without looking at any
+   digits; a user's own spec is rung 1). It is scored on the same test digits, its outputs read
+   by name. Pass ``reference=None`` to leave it out, or another spec path to use that instead;
 1. ``spec``: every weight from the spec text alone (any ``threshold = { quantile = q }`` ignored,
    so the spec's own fraction/bias thresholds hold);
 2. ``calibrated``: thresholds calibrated on the training data. A spec that names quantiles
@@ -13,9 +18,12 @@ On one test split, for the same spec and shape:
    below frozen, exactly as the spec set them);
 4. ``fine-tuned``: every weight trained, starting from rung 1's hand weights (the spec's own, not
    the calibrated ones);
-5. ``trained``: every weight trained from a random start (the twin).
+5. ``trained``: every weight trained from a random start (the twin);
+5b. ``trained, lesson's recipe``: the same from a random start, trained with the lesson's own recipe
+   (``nn.train.LESSON_RECIPE``: sigmoid outputs, quadratic cost, plain SGD, mini-batches of 10),
+   at most as many epochs as the other trained rungs.
 
-Rungs 3-5 are trained once per seed; accuracy is reported as mean, min, max and standard
+Rungs 3-5b are trained once per seed; accuracy is reported as mean, min, max and standard
 deviation over seeds. Output units answer by name (``handnet.nn.labels``): a spec whose outputs are
 some of the digits is trained and scored on the digits of those labels only (or of ``digits``),
 and its twin gets the same output units. Each rung gets the edge-likeness of its hidden units, and rung 4 the drift of
@@ -30,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -42,12 +51,17 @@ from handnet.compare.similarity import cosine_matrix
 CALIBRATION_QUANTILES = (0.5, 0.65, 0.8)  # an edge or part is in a minority of digits: fire on at most half
 
 RUNGS = (
+    ("lesson", "the lesson's story, no data at all (lesson.toml)"),
     ("spec", "every weight from the spec"),
     ("calibrated", "thresholds calibrated from data"),
     ("readout", "rung 1 with its output layer fitted"),
     ("fine-tuned", "all weights trained from rung 1's hand weights"),
     ("trained", "all weights trained from random init (the twin)"),
+    ("trained, lesson's recipe", "the twin trained the lesson's way: sigmoid outputs, quadratic cost, plain SGD"),
 )
+RUNG_NUMBERS = {"lesson": "0", "spec": "1", "calibrated": "2", "readout": "3", "fine-tuned": "4", "trained": "5",
+                "trained, lesson's recipe": "5b"}
+LESSON_SPEC = Path(__file__).resolve().parents[2] / "weight_specs" / "lesson.toml"  # rung 0
 
 
 @dataclass
@@ -67,6 +81,7 @@ class Rung:
         first = next(iter(summary.values())) if summary else {}
         return {
             "label": self.label,
+            "number": RUNG_NUMBERS.get(self.label, ""),
             "description": self.description,
             "seeds": self.seeds,
             "accuracy": self.accuracies,
@@ -75,7 +90,8 @@ class Rung:
             "accuracy_min": float(acc.min()),
             "accuracy_max": float(acc.max()),
             "edge_likeness": summary,
-            "edge_likeness_median": first.get("median", float("nan")),
+            "edge_likeness_median": first.get("median", float("nan")),  # stroke fit, first hidden layer
+            "little_edge_median": first.get("little_edge_median", float("nan")),  # little-edge score, first hidden layer
         }
 
 
@@ -90,6 +106,9 @@ class Ladder:
 
     def rung(self, label: str) -> Rung:
         return next(r for r in self.rungs if r.label == label)
+
+    def has(self, label: str) -> bool:
+        return any(r.label == label for r in self.rungs)
 
     def to_dict(self) -> dict:
         return {"spec": self.spec, "data": self.data, "calibration": self.calibration,
@@ -167,12 +186,34 @@ def scored_digits(spec_path, digits=None) -> Readout:
         raise HandnetError(f"{spec_path}: {e}") from None
 
 
-def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress=None, digits=None) -> Ladder:
-    """Run the five rungs for ``spec_path`` and score them on ``test_set`` (a ``data.Dataset``).
+def lesson_rung_net(reference):
+    """Rung 0: the reference spec (default ``LESSON_SPEC``) compiled from its text alone, or None
+    when ``reference`` is None (or is the default and handnet was installed without the project's
+    ``weight_specs/``). Another missing reference file is a one-line error naming it."""
+    if reference is None:
+        return None
+    from handnet.compiler.compile import compile_spec
+    from handnet.spec import load_spec
+
+    path = Path(reference)
+    if not path.is_file() and path == LESSON_SPEC:
+        return None  # handnet installed without the project's weight_specs/: no rung 0, the other rungs as ever
+    if not path.is_file():
+        raise HandnetError(f"{path}: the ladder's rung 0 reference spec is missing (pass reference=None to leave it out)")
+    spec = load_spec(path)
+    if spec.needs_data:
+        raise HandnetError(f"{path}: rung 0 must be built without data, but this spec fits or calibrates something")
+    return compile_spec(spec, None)
+
+
+def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress=None, digits=None,
+           reference=LESSON_SPEC) -> Ladder:
+    """Run the rungs for ``spec_path`` and score them on ``test_set`` (a ``data.Dataset``).
 
     ``train_set`` (a ``data.Dataset``) calibrates rung 2 and trains rungs 3-5 (3 and 4 from rung 1); ``seeds`` training
     runs per trained rung, seeds 0..seeds-1. ``config`` is a ``train.TrainConfig`` (default: the
     trainer's recipe, with the spec's layer sizes). ``progress(1)`` is called after each network.
+    ``reference``: rung 0's spec (default ``weight_specs/lesson.toml``; None leaves rung 0 out).
     Only the digits whose label the spec's outputs answer (or ``digits``) are used, in training and
     testing alike.
     """
@@ -190,12 +231,14 @@ def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress
         test_set = test_set.subset(np.flatnonzero(keep_test))
     X, y = train_set.X, train_set.y
     Xt, yt = test_set.X, test_set.y
+    lesson_net = lesson_rung_net(reference)
     spec_net, calibrated, calibration = spec_rungs(spec_path, train_set, read=read)
     step(2)
     config = dataclasses.replace(config or TrainConfig(), sizes=tuple(spec_net.sizes))
     frozen_below_output = [layer.name for layer in spec_net.layers[:-1]]
     seed_list = list(range(seeds))
-    trained_nets = {"readout": [], "fine-tuned": [], "trained": []}
+    lesson_config = lesson_recipe(config)
+    trained_nets = {"readout": [], "fine-tuned": [], "trained": [], "trained, lesson's recipe": []}
     for seed in seed_list:
         trained_nets["readout"].append(_train(X, y, config, seed, init=spec_net, freeze=frozen_below_output))
         step(1)
@@ -203,15 +246,27 @@ def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress
         step(1)
         trained_nets["trained"].append(_train(X, y, config, seed, twin_of=spec_net))
         step(1)
+        trained_nets["trained, lesson's recipe"].append(_train(X, y, lesson_config, seed, twin_of=spec_net))
+        step(1)
     nets = {"spec": [spec_net], "calibrated": [calibrated], **trained_nets}
+    if lesson_net is not None:
+        nets["lesson"] = [lesson_net]
     rungs = []
     for label, description in RUNGS:
+        if label not in nets:
+            continue
         networks = nets[label]
+        # rung 0 is another net: its outputs are read by its own names, on the labels the spec answers
+        rung_read = readout(networks[0], read.labels) if label == "lesson" else read
+        if label == "lesson" and reference is not None and Path(reference).resolve() != LESSON_SPEC:
+            description = f"the reference spec, no data at all ({Path(reference).name})"
+        if label == "lesson" and Path(spec_path).resolve() == Path(reference).resolve():
+            description += "; the same spec as rung 1"
         rungs.append(
             Rung(
                 label=label,
                 description=description,
-                accuracies=[_score(net, Xt, yt, read) for net in networks],
+                accuracies=[_score(net, Xt, yt, rung_read) for net in networks],
                 networks=networks,
                 edges=edgelike.edge_likeness(networks[0]),
                 seeds=seed_list if label in trained_nets else [],
@@ -230,8 +285,17 @@ def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress
                   test_scope)
 
 
+def lesson_recipe(config=None):
+    """The lesson's recipe (``nn.train.LESSON_RECIPE``) for the ladder's rung 5b: at most as many
+    epochs as ``config`` (the other trained rungs'), so a quick ladder stays quick."""
+    from handnet.nn.train import LESSON_RECIPE, TrainConfig
+
+    config = config or TrainConfig()
+    return dataclasses.replace(LESSON_RECIPE, sizes=tuple(config.sizes), epochs=min(LESSON_RECIPE.epochs, config.epochs))
+
+
 def ladder_steps(seeds: int) -> int:
-    return 2 + 3 * seeds
+    return 2 + 4 * seeds
 
 
 # ---- the ladder as text ---------------------------------------------------------------------------
@@ -242,21 +306,26 @@ def _pct(x) -> str:
 def ladder_rows(ladder) -> list[list[str]]:
     """The ladder as table rows: rung, what it is, accuracy (mean ± sd, range), edge-likeness medians."""
     rows = []
-    for k, rung in enumerate(ladder.rungs, 1):
+    for rung in ladder.rungs:
         d = rung.to_dict()
+        k = RUNG_NUMBERS.get(rung.label, "?")
         n = len(d["accuracy"])
         acc = _pct(d["accuracy_mean"]) + (
             f" ± {100 * d['accuracy_std']:.1f} ({_pct(d['accuracy_min'])}-{_pct(d['accuracy_max'])}, {n} seeds)" if n > 1 else ""
         )
         medians = [f"{v['median']:.2f}" for v in d["edge_likeness"].values()]
+        width = len(edge_headers(ladder)) - 1  # a reference net with other hidden layers: pad or cut to the spec's
+        medians = [f"{d['little_edge_median']:.2f}"] + (medians + ["-"] * width)[:width]
         rows.append([f"{k}. {rung.label}", rung.description, acc] + medians)
     return rows
 
 
 def edge_headers(ladder) -> list[str]:
-    """Column titles for the edge-likeness medians, by position (hand and trained nets name layers differently)."""
-    n = len(ladder.rungs[0].to_dict()["edge_likeness"])
-    return [f"edge-likeness, hidden layer {k + 1} (median)" for k in range(n)]
+    """Column titles for the edge-likeness medians, by position (hand and trained nets name layers differently):
+    the little-edge score of the first hidden layer, then the stroke fit of each hidden layer."""
+    n = len((ladder.rung("spec") if ladder.has("spec") else ladder.rungs[0]).to_dict()["edge_likeness"])
+    return (["little-edge score, hidden layer 1 (median)"]
+            + [f"stroke fit, hidden layer {k + 1} (median)" for k in range(n)])
 
 
 def calibration_note(ladder) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from handnet.compare.comparison import Comparison, compare
-from handnet.compare.ladder import Ladder, ladder, ladder_steps
+from handnet.compare.ladder import Ladder, ladder, ladder_steps, lesson_recipe
 from handnet.compare.surgery import SURGERY_REFITS, surgery
 from handnet.nn.labels import readout, scope
 from handnet.nn.network import Network
@@ -68,6 +68,44 @@ def noise_panel(nets: dict, X_digits, read_for=None, seed: int = 0) -> dict:
     return {"networks": out, "confident": 0.9, "seed": seed}
 
 
+LESSON_TWIN = "lesson's recipe"  # the noise panel's name for a net trained with the lesson's recipe
+
+
+def lesson_twin(like: Network, train_set, digits=None, seed: int = 0, epochs: int | None = None) -> Network:
+    """A net of ``like``'s shape and output units trained from random weights with the lesson's recipe
+    (``nn.train.LESSON_RECIPE``: sigmoid outputs, quadratic cost, plain SGD; ``epochs`` at most its 30)
+    on the training digits whose labels ``like`` answers (or ``digits``), seed ``seed``."""
+    from handnet.nn.train import TrainConfig, train
+
+    read = readout(like, digits)
+    keep, _ = scope(read, train_set.y)
+    subset = train_set.subset(np.flatnonzero(keep)) if not keep.all() else train_set
+    config = lesson_recipe(TrainConfig(epochs=epochs) if epochs else None)
+    config = dataclasses.replace(config, seed=seed, sizes=tuple(like.sizes))
+    return train(subset.X, subset.y, config, twin_of=like).network
+
+
+def noise_comparison(comparison: Comparison, train_set, X_test, y_test, seed: int = 0, epochs: int | None = None) -> dict:
+    """The lesson's noise test on one scale for A, B and a net of B's shape trained with the lesson's
+    recipe (``lesson_twin``, seed ``seed``, on the training digits of the labels ``comparison`` scored):
+    ``noise_panel`` on the test digits of those labels. Stores the panel in ``comparison.noise_panel``
+    and adds the third net's noise claims to its verdict; returns the panel."""
+    a, b = comparison.a.network, comparison.b.network
+    labels = list(comparison.scope.labels) if comparison.scope is not None else None
+    third = lesson_twin(b, train_set, labels, seed=seed, epochs=epochs)
+    keep, _ = scope(readout(b, labels), y_test)
+    names = (comparison.a.name or "A", comparison.b.name or "B")
+    panel = noise_panel({names[0]: a, names[1]: b, LESSON_TWIN: third}, np.asarray(X_test)[keep],
+                        read_for=lambda net: readout(net, labels), seed=seed)
+    panel["lesson_recipe_epochs"] = lesson_recipe(TrainConfig(epochs=epochs) if epochs else None).epochs
+    comparison.noise_panel = panel
+    if comparison.verdict is not None:
+        from handnet.compare.verdict import noise_claims
+
+        comparison.verdict.claims += noise_claims(f"A net trained with the {LESSON_TWIN}", panel["networks"][LESSON_TWIN])
+    return panel
+
+
 def memorization(twin: Network, train_set, test_set, config=None, seed: int = 0, read=None) -> dict:
     """The memorization experiment the lesson cites: the twin's recipe (``config``, seed ``seed``)
     without augmentation or weight decay (as in Zhang et al. 2017: nothing that resists memorizing),
@@ -115,21 +153,25 @@ def run_study(spec_path, splits, seeds: int = 3, config=None, layer: str = "hidd
     hand = lad.rung("spec").networks[0]  # the hand-designed net: every weight from the spec
     twin = lad.rung("trained").networks[0]
     Xt, yt = splits.test.X, splits.test.y
-    comparison = compare(hand, twin, Xt, yt, names=("hand", "trained"), data=splits.test.describe(), digits=digits)
     twins = lad.rung("trained").networks
+    comparison = compare(hand, twin, Xt, yt, names=("hand", "trained"), data=splits.test.describe(), digits=digits,
+                         second=twins[1] if len(twins) > 1 else None)
     if len(twins) > 1 and comparison.verdict is not None:  # the baseline for hand vs trained: trained vs trained
         from handnet.compare.verdict import twin_claims
 
         keep, _ = scope(readout(twin, digits), yt)
         comparison.verdict.claims += twin_claims(hand, twin, twins[1], np.asarray(Xt)[keep])
     if comparison.verdict is not None:  # what edge-likeness gives weights that are no edge detectors
-        from handnet.compare.verdict import baseline_claim, edge_baselines
+        from handnet.compare.verdict import baseline_claim, edge_baselines, little_edge_baselines
 
-        def first_median(prof):
-            return float(np.median([f.correlation for f in prof.edges if not f.linear_approximation]))
+        def first_median(prof, little=False):
+            return float(np.median([f.little_edge_score if little else f.correlation
+                                    for f in prof.edges if not f.linear_approximation]))
 
-        comparison.verdict.claims.append(baseline_claim(edge_baselines(splits.train.X, splits.train.y, hand.sizes[1]),
-                                                        first_median(comparison.a), first_median(comparison.b)))
+        comparison.verdict.claims.append(baseline_claim(
+            edge_baselines(splits.train.X, splits.train.y, hand.sizes[1]), first_median(comparison.a),
+            first_median(comparison.b), little_edge_baselines(splits.train.X, splits.train.y, hand.sizes[1]),
+            first_median(comparison.a, True), first_median(comparison.b, True)))
     step(1)
     cut = surgery(hand, twin, splits.train.X, splits.train.y, Xt, yt, layer=layer, config=config,
                   data=splits.description, digits=digits, progress=step)  # one step per refit
@@ -140,14 +182,10 @@ def run_study(spec_path, splits, seeds: int = 3, config=None, layer: str = "hidd
     train_in, test_in = train_set.subset(np.flatnonzero(keep_train)), test_set.subset(np.flatnonzero(keep_test))
     memo = memorization(twin, train_in, test_in, config, seed=0, read=read)
     step(1)
-    from handnet.nn.train import LESSON_RECIPE, train
-
-    lesson_config = dataclasses.replace(LESSON_RECIPE, seed=0, sizes=tuple(twin.sizes),
-                                        epochs=min(LESSON_RECIPE.epochs, (config or TrainConfig()).epochs))
-    lesson_twin = train(train_in.X, train_in.y, lesson_config, twin_of=twin).network
+    lesson_twin = lad.rung("trained, lesson's recipe").networks[0]  # rung 5b, seed 0: trained once, in the ladder
     noise = noise_panel({"hand": hand, "twin": twin, "twin, lesson's recipe": lesson_twin}, test_in.X,
                         read_for=lambda net: readout(net, digits))
-    noise["lesson_recipe_epochs"] = lesson_config.epochs
+    noise["lesson_recipe_epochs"] = lesson_recipe(config).epochs
     step(1)
     return Study(str(spec_path), splits.description, lad, comparison, cut, hand, twin, memo, noise,
                  hand_selectivity(hand, splits.test, digits))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from handnet.compare.edgelike import RANDOM_EDGE_LIKENESS
+from handnet.compare.edgelike import RANDOM_EDGE_LIKENESS, WHITE_NOISE_LITTLE_EDGE
+from handnet.compare.verdict import LITTLE_EDGE
 from handnet.compare.surgery import MEANINGS as SURGERY_MEANINGS  # noqa: F401  (re-exported)
 from handnet.viz.style import (  # noqa: F401  (HAND, LEARNED: re-exported)
     HAND, LABEL, LEARNED, NEUTRAL, SMALL, TITLE, caption, figure as _figure, sign_legend, weight_cmap, weight_norm,
@@ -110,7 +111,7 @@ def plot_confusions(confusions, names):
 
 
 def plot_matched_pairs(templates_a, templates_b, pairs, names, title: str = "", palette: str = "lesson",
-                       columns: int = 8):
+                       columns: int = 8, baseline: dict | None = None):
     """Matched units side by side: for each ``(i, j, score, label_a, label_b)`` in ``pairs``, A's unit i
     above B's unit j, with the matching score. ``templates_a`` / ``templates_b`` (units, 784). More
     pairs than ``columns`` wrap into blocks, one under the other."""
@@ -138,17 +139,63 @@ def plot_matched_pairs(templates_a, templates_b, pairs, names, title: str = "", 
         axes[2 * block + 1, 0].set_ylabel(names[1], fontsize=LABEL)
     if title:
         fig.suptitle(title, fontsize=TITLE)
+    reference = ""
+    if baseline is not None:
+        rb = np.asarray(baseline["random_b"], dtype=float)
+        reference = (f" Mean score {baseline['value']:.2f}, against {rb.mean():.2f} (up to {rb.max():.2f}) for "
+                     f"{names[1]} matched with a random net of the same shape"
+                     + (f" and {baseline['second']:.2f} with a second trained seed" if baseline.get("second") is not None
+                        else "") + ".")
     caption(fig, f"Each column pairs a unit of {names[0]} (top) with the unit of {names[1]} matched to it (below, "
             "with the score: 1 = the same, 0 = unrelated, negative = opposite). Weights: "
-            f"{sign_legend(palette)}, each picture on its own scale.")
+            f"{sign_legend(palette)}, each picture on its own scale." + reference)
     return fig
 
 
-def plot_cka(matrix, rows, columns, names):
-    """Linear CKA between every layer of A (rows) and every layer of B (columns)."""
+def _reference_panel(ax, layers, names, measure: str, ylabel: str) -> None:
+    """Per hidden layer: A vs B (a big dot), beside B vs random nets of the same shape (grey crosses, one
+    per seed), A vs those nets (grey pluses) and B vs a second trained seed (a diamond), when known."""
+    x = np.arange(len(layers))
+    for k, entry in enumerate(layers):
+        m = entry[measure] if measure == "cka" else entry["matching"][measure]
+        rb, ra = np.asarray(m["random_b"], dtype=float), np.asarray(m["random_a"], dtype=float)
+        ax.scatter(np.full(rb.size, k - 0.18), rb, marker="x", color=NEUTRAL, s=26, zorder=2)
+        ax.scatter(np.full(ra.size, k - 0.18), ra, marker="+", color=NEUTRAL, s=34, zorder=2)
+        if m.get("second") is not None:
+            ax.scatter([k + 0.18], [m["second"]], marker="D", color=LEARNED, s=34, zorder=3)
+        ax.scatter([k], [m["value"]], marker="o", color=HAND, s=48, zorder=4)
+        ax.text(k + 0.08, m["value"], f" {m['value']:.2f}", va="center", fontsize=SMALL)
+    ax.set_xticks(x, [e["layer"].replace(" / ", "\n/ ") for e in layers], fontsize=SMALL)
+    ax.set_xlim(-0.6, len(layers) - 0.4)
+    ax.set_ylim(min(0.0, ax.get_ylim()[0]), 1.02)
+    ax.axhline(0, color="black", lw=0.5)
+    ax.set_ylabel(ylabel, fontsize=LABEL)
+    ax.tick_params(axis="y", labelsize=SMALL)
+
+
+def _reference_legend(fig, names, has_second: bool) -> None:
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], marker="o", ls="", color=HAND, label=f"{names[0]} vs {names[1]}"),
+               Line2D([], [], marker="x", ls="", color=NEUTRAL, label=f"{names[1]} vs a random net of the same shape"),
+               Line2D([], [], marker="+", ls="", color=NEUTRAL, label=f"{names[0]} vs a random net of the same shape")]
+    if has_second:
+        handles.append(Line2D([], [], marker="D", ls="", color=LEARNED, label=f"{names[1]} vs a second trained seed"))
+    fig.legend(handles=handles, loc="outside upper center", ncols=2, fontsize=SMALL, frameon=False)
+
+
+def plot_cka(matrix, rows, columns, names, baselines: dict | None = None):
+    """Linear CKA between every layer of A (rows) and every layer of B (columns); with ``baselines``
+    (``compare.comparison.similarity_baselines``) a second panel draws, per hidden layer, A vs B beside
+    random nets of the same shape and a second trained seed."""
     matrix = np.asarray(matrix)
-    fig = _figure(max(4.4, 1.2 * len(columns) + 2.2), 1.0 * len(rows) + 1.9)
-    ax = fig.subplots()
+    layers = (baselines or {}).get("layers") or []
+    width = max(4.4, 1.2 * len(columns) + 2.2) + (3.4 if layers else 0)
+    fig = _figure(width, 1.0 * len(rows) + 1.9 + (0.7 if layers else 0))
+    if layers:
+        ax, ax_ref = fig.subplots(1, 2, width_ratios=[1.3, 1])
+    else:
+        ax, ax_ref = fig.subplots(), None
     im = ax.imshow(matrix, cmap="viridis", vmin=0, vmax=1)
     for (i, j), v in np.ndenumerate(matrix):
         ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="white" if v < 0.6 else "black", fontsize=LABEL)
@@ -159,15 +206,41 @@ def plot_cka(matrix, rows, columns, names):
     ax.set_title("linear CKA between layers", fontsize=TITLE)
     bar = fig.colorbar(im, ax=ax, shrink=0.8)
     bar.ax.tick_params(labelsize=SMALL)
-    caption(fig, "1 = the two layers arrange the test digits the same way (up to rotation and scale); 0 = unrelated.")
+    if ax_ref is not None:
+        _reference_panel(ax_ref, layers, names, "cka", "linear CKA")
+        ax_ref.set_title("each hidden layer beside its references", fontsize=TITLE)
+        _reference_legend(fig, names, bool(baselines.get("second")))
+    caption(fig, "1 = the two layers arrange the test digits the same way (up to rotation and scale); 0 = unrelated."
+            + (" Right: a value means something only above the random nets (grey) and against how alike two nets "
+               "trained the same way are (diamond)." if ax_ref is not None else ""))
     return fig
 
 
-def plot_edge_likeness(groups: dict, colours: dict | None = None):
-    """Edge-likeness per unit: ``groups`` maps a label (e.g. "hand edges") to a list of correlations in [0, 1];
-    ``colours`` maps a label to its colour (default: alternating). A dashed line marks random weights."""
+def plot_matching_baselines(baselines: dict, names):
+    """Mean matched score per hidden layer, on activation correlation and on weight cosine, A vs B beside
+    random nets of the same shape and a second trained seed (``compare.comparison.similarity_baselines``)."""
+    layers = baselines["layers"]
+    fig = _figure(max(6.4, 2.4 * len(layers) + 2.0), 4.0)
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, criterion, what in zip(axes, ("activation", "weights"), ("activation correlation", "weight cosine")):
+        _reference_panel(ax, layers, names, criterion, "mean matched score")
+        ax.set_title(f"units matched on {what}", fontsize=TITLE)
+    _reference_legend(fig, names, bool(baselines.get("second")))
+    caption(fig, "Each unit of one net paired with one of the other (Hungarian), the paired scores averaged: 1 = every "
+            "unit has an identical partner. Read A vs B against the random nets (grey: what any units of this shape "
+            "give) and a second trained seed (diamond).")
+    return fig
+
+
+def plot_edge_likeness(groups: dict, colours: dict | None = None, baselines: dict | None = None,
+                       threshold: float | None = None, measure: str = "little edge"):
+    """Edge-likeness per unit: ``groups`` maps a label (e.g. "hand edges") to a list of scores in [0, 1];
+    ``colours`` maps a label to its colour (default: alternating). ``measure`` is ``"little edge"``
+    (``edgelike.little_edge``, the default) or ``"stroke fit"`` (the best stroke correlation).
+    ``baselines`` (name -> median score of weights with no edge in them) are drawn as grey lines, each
+    labelled; ``threshold`` as a dotted line (what a drawn straight stroke clears)."""
     labels = list(groups)
-    fig = _figure(max(5.0, 1.2 * len(labels) + 2.0), 3.9)
+    fig = _figure(max(5.6, 1.2 * len(labels) + 3.4), 3.9)
     ax = fig.subplots()
     rng = np.random.default_rng(0)  # jitter only, so points do not hide each other
     for k, label in enumerate(labels):
@@ -176,17 +249,27 @@ def plot_edge_likeness(groups: dict, colours: dict | None = None):
         ax.scatter(k + rng.uniform(-0.15, 0.15, v.size), v, s=14, color=colour, alpha=0.8)
         if v.size:
             ax.hlines(np.median(v), k - 0.3, k + 0.3, color="black", lw=1.5)
-    ax.axhline(RANDOM_EDGE_LIKENESS, color=NEUTRAL, ls="--", lw=1.2,
-               label=f"random weights ({RANDOM_EDGE_LIKENESS:.2f})")
-    ax.legend(fontsize=SMALL, loc="upper right")
+    little = measure == "little edge"
+    if baselines is None:
+        baselines = {"random weights": WHITE_NOISE_LITTLE_EDGE if little else RANDOM_EDGE_LIKENESS}
+    styles = ["--", "-.", (0, (5, 1)), (0, (1, 1)), (0, (3, 1, 1, 1))]
+    for k, (name, value) in enumerate(sorted(baselines.items(), key=lambda kv: kv[1])):
+        ax.axhline(value, color=NEUTRAL, ls=styles[k % len(styles)], lw=1.1, label=f"{name} ({value:.2f})")
+    if threshold is not None:
+        ax.axhline(threshold, color="black", ls=":", lw=1.2, label=f"a drawn straight stroke clears ({threshold:.2f})")
+    ax.legend(fontsize=SMALL, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right", rotation_mode="anchor", fontsize=SMALL)
     ax.set_xlim(-0.6, len(labels) - 0.4)
     ax.set_ylim(0, 1.02)
-    ax.set_ylabel("best stroke correlation", fontsize=LABEL)
+    ax.set_ylabel("little-edge score" if little else "best stroke correlation", fontsize=LABEL)
     ax.tick_params(axis="y", labelsize=SMALL)
-    ax.set_title("edge-likeness of hidden units (black bar: median)", fontsize=TITLE)
-    caption(fig, "Each dot is one unit: how well one drawn stroke explains its weights (1 = exactly a stroke "
-            "detector; deeper units through their pixel pattern, a linear approximation).")
+    ax.set_title(("how much each hidden unit is a little edge" if little else "stroke fit of hidden units")
+                 + " (black bar: median)", fontsize=TITLE)
+    caption(fig, ("Each dot is one unit: how localized and oriented its weights are (1 = a short straight bar; a blob, "
+                  "a ring or noise near 0; deeper units through their pixel pattern, a linear approximation). Grey "
+                  "lines: weights with no edge in them.") if little else
+            ("Each dot is one unit: how well one drawn stroke explains its weights (1 = exactly a stroke "
+             "detector; deeper units through their pixel pattern, a linear approximation)."))
     return fig
 
 
@@ -257,9 +340,10 @@ def plot_ablation(drops: dict):
 
 
 def plot_ladder(rungs: list):
-    """The ladder: accuracy (mean with min-max over seeds) and median first-layer edge-likeness per rung.
+    """The ladder: accuracy (mean with min-max over seeds) and the first layer's median little-edge score per rung.
 
-    ``rungs``: dicts with ``label``, ``accuracy_mean``, ``accuracy_min``, ``accuracy_max``, ``edge_likeness_median``.
+    ``rungs``: dicts with ``label``, ``accuracy_mean``, ``accuracy_min``, ``accuracy_max``, ``little_edge_median``
+    (or, from an older ladder, ``edge_likeness_median``), and optionally ``number`` ("0" to "5b").
     """
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -267,30 +351,38 @@ def plot_ladder(rungs: list):
     fig = _figure(8.6, 4.1)
     ax_acc, ax_edge = fig.subplots(1, 2)
     x = np.arange(len(rungs))
-    labels = [r["label"] for r in rungs]
+    labels = [f"{r['number']}. {r['label']}" if r.get("number") else r["label"] for r in rungs]
     mean = np.array([r["accuracy_mean"] for r in rungs])
     err = np.array([[m - r["accuracy_min"], r["accuracy_max"] - m] for m, r in zip(mean, rungs)]).T
-    colours = [HAND] * (len(rungs) - 1) + [LEARNED]
+    # rung 0 (no data at all) is a reference, grey; the rungs trained from random weights orange
+    colours = [NEUTRAL if r["label"] == "lesson" else LEARNED if r["label"].startswith("trained") else HAND
+               for r in rungs]
+    if not any(r["label"].startswith("trained") for r in rungs):  # a ladder from before the labels: the last learned
+        colours[-1] = LEARNED
     ax_acc.bar(x, mean, yerr=err, color=colours, capsize=3)
     ax_acc.axhline(CHANCE, color=NEUTRAL, ls="--", lw=1.2)
     ax_acc.set_ylim(0, 1)
     ax_acc.set_ylabel("test accuracy", fontsize=LABEL)
     ax_acc.set_title("accuracy on the test digits", fontsize=TITLE)
-    ax_edge.bar(x, [r["edge_likeness_median"] for r in rungs], color=colours)
-    ax_edge.axhline(RANDOM_EDGE_LIKENESS, color=NEUTRAL, ls="--", lw=1.2)
+    ax_edge.bar(x, [r.get("little_edge_median", r["edge_likeness_median"]) for r in rungs], color=colours)
+    ax_edge.axhline(LITTLE_EDGE, color="black", ls=":", lw=1.2)
+    ax_edge.axhline(WHITE_NOISE_LITTLE_EDGE, color=NEUTRAL, ls="--", lw=1.2)
     ax_edge.set_ylim(0, 1)
-    ax_edge.set_ylabel("median edge-likeness, first layer", fontsize=LABEL)
-    ax_edge.set_title("how much the first layer looks like strokes", fontsize=TITLE)
+    ax_edge.set_ylabel("median little-edge score, first layer", fontsize=LABEL)
+    ax_edge.set_title("how much the first layer looks like little edges", fontsize=TITLE)
     for ax in (ax_acc, ax_edge):
         ax.set_xticks(x, labels, rotation=25, ha="right", rotation_mode="anchor", fontsize=SMALL)
         ax.tick_params(axis="y", labelsize=SMALL)
-    fig.legend(handles=[Patch(color=HAND, label="starts from the hand-set weights"),
-                        Patch(color=LEARNED, label="trained from random weights"),
-                        Line2D([], [], color=NEUTRAL, ls="--", lw=1.2,
-                               label="guessing (left), random weights (right)")],
-               loc="outside upper center", ncols=3, fontsize=SMALL, frameon=False)
-    caption(fig, "From every weight set by hand (left) to every weight learned (right): accuracy climbs while the first "
-            "layer's units look less and less like drawn strokes (1 = exactly a stroke). Error bars: min-max over seeds.")
+    handles = [Patch(color=HAND, label="starts from the hand-set weights"),
+               Patch(color=LEARNED, label="trained from random weights"),
+               Line2D([], [], color=NEUTRAL, ls="--", lw=1.2, label="guessing (left), random weights (right)"),
+               Line2D([], [], color="black", ls=":", lw=1.2, label=f"a drawn straight stroke clears {LITTLE_EDGE:.2f}")]
+    if any(r["label"] == "lesson" for r in rungs):
+        handles.insert(0, Patch(color=NEUTRAL, label="the lesson's story, no data (reference)"))
+    fig.legend(handles=handles, loc="outside upper center", ncols=2, fontsize=SMALL, frameon=False)
+    caption(fig, "From every weight set by hand (left) to every weight learned (right): accuracy against how much the "
+            "first layer's units are little edges (localized and oriented; 1 = a straight bar, random weights "
+            f"{WHITE_NOISE_LITTLE_EDGE:.2f}). Error bars: min-max over seeds.")
     return fig
 
 

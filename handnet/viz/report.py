@@ -20,7 +20,8 @@ import numpy as np
 from handnet.viz import compare as plots
 from handnet.atomic import write_text
 from handnet.compare.ladder import _pct, calibration_note, edge_headers, ladder_markdown, ladder_rows
-from handnet.compare.edgelike import RANDOM_EDGE_LIKENESS
+from handnet.compare.edgelike import LITTLE_EDGE_RADIUS, RANDOM_EDGE_LIKENESS, WHITE_NOISE_LITTLE_EDGE
+from handnet.compare.verdict import LITTLE_EDGE
 from handnet.inside.effective import effective_templates
 from handnet.viz.style import sign_legend
 
@@ -67,7 +68,8 @@ def comparison_figures(comparison, palette: str = "lesson") -> dict:
     names = (a.name, b.name)
     figs = {
         "confusions": plots.plot_confusions([a.accuracy.confusion, b.accuracy.confusion], names),
-        "cka": plots.plot_cka(comparison.cka_matrix, a.network.layer_names, b.network.layer_names, names),
+        "cka": plots.plot_cka(comparison.cka_matrix, a.network.layer_names, b.network.layer_names, names,
+                              getattr(comparison, "baselines", None) or None),
         "noise": plots.plot_noise({a.name: a.noise, b.name: b.noise}),
         "ablation": plots.plot_ablation({
             p.name: ([u["unit"] for u in p.ablation["units"]], [u["drop"] for u in p.ablation["units"]]) for p in (a, b)
@@ -77,9 +79,13 @@ def comparison_figures(comparison, palette: str = "lesson") -> dict:
     for k, p in enumerate((a, b)):
         for f in p.edges:
             label = f"{p.name} {f.unit.split(':')[0]}"
-            groups.setdefault(label, []).append(f.correlation)
+            groups.setdefault(label, []).append(f.little_edge_score)
             colours[label] = plots.HAND if k == 0 else plots.LEARNED
-    figs["edge_likeness"] = plots.plot_edge_likeness(groups, colours)
+    claim = next((c for c in getattr(getattr(comparison, "verdict", None), "claims", []) if c.topic == "edge-likeness"),
+                 None)
+    baselines = ({k: v for k, v in claim.baselines.items() if k != "little edge threshold"} if claim is not None
+                 else None)
+    figs["edge_likeness"] = plots.plot_edge_likeness(groups, colours, baselines, threshold=LITTLE_EDGE)
     for criterion, matchings in comparison.matchings.items():
         for li, m in enumerate(matchings):
             ta, tb = effective_templates(a.network, li), effective_templates(b.network, li)
@@ -89,10 +95,14 @@ def comparison_figures(comparison, palette: str = "lesson") -> dict:
             ]
             pairs.sort(key=lambda p: -p[2])
             what = "activation correlation" if criterion == "activation" else "weight cosine"
+            layers = (getattr(comparison, "baselines", None) or {}).get("layers") or []
             figs[f"matched_{m.layer_a}_{criterion}"] = plots.plot_matched_pairs(
                 ta, tb, pairs, names, f"{m.layer_a} / {m.layer_b} matched on {what} (best first; pixel templates"
                 + (", linear approximation)" if li else ")"), palette=palette,
+                baseline=layers[li]["matching"][criterion] if li < len(layers) else None,
             )
+    if (getattr(comparison, "baselines", None) or {}).get("layers"):
+        figs["matching_baselines"] = plots.plot_matching_baselines(comparison.baselines, names)
     return figs
 
 
@@ -139,8 +149,9 @@ def verdict_block(comparison) -> str:
     from handnet.compare.verdict import THRESHOLDS
 
     items = "".join(f"<li>{html.escape(line)}</li>" for line in v.lines())
-    return ("<h3>Verdict</h3><p class='note'>Computed from the numbers below with stated thresholds: a drawn edge "
-            f"scores edge-likeness at least {THRESHOLDS['edge_like']}, the same representation a CKA of at least "
+    return ("<h3>Verdict</h3><p class='note'>Computed from the numbers below with stated thresholds: a layer of "
+            f"little edges has a median little-edge score of at least {THRESHOLDS['little_edge']} (what a drawn "
+            "straight stroke clears), the same representation a CKA of at least "
             f"{THRESHOLDS['same_representation_cka']}; a difference whose 95% interval reaches its baseline is within "
             "noise.</p>"
             f"<ul>{items}</ul>")
@@ -156,9 +167,18 @@ def comparison_section(comparison, palette: str = "lesson") -> str:
         ia, ib = a.accuracy.per_digit_interval[d], b.accuracy.per_digit_interval[d]
         rows.append([f"digit {d}", f"{_pct(a.accuracy.per_digit[d])} ({_pct(ia[0])}-{_pct(ia[1])})",
                      f"{_pct(b.accuracy.per_digit[d])} ({_pct(ib[0])}-{_pct(ib[1])})"])
-    cka_rows = [[f"{c['layer_a']} / {c['layer_b']}", f"{c['cka']:.2f}"] for c in comparison.cka_layers]
+    refs = (getattr(comparison, "baselines", None) or {}).get("layers") or []
+
+    def reference(m):
+        rb = np.asarray(m["random_b"], dtype=float)
+        return [f"{rb.mean():.2f} (up to {rb.max():.2f})", "-" if m.get("second") is None else f"{m['second']:.2f}"]
+
+    cka_rows = [[f"{c['layer_a']} / {c['layer_b']}", f"{c['cka']:.2f}"] + (reference(refs[i]["cka"]) if i < len(refs)
+                                                                            else ["-", "-"])
+                for i, c in enumerate(comparison.cka_layers)]
     match_rows = [[m.layer_a, "activation correlation" if crit == "activation" else "weight cosine", f"{m.mean_score:+.2f}"]
-                  for crit, ms in comparison.matchings.items() for m in ms]
+                  + (reference(refs[li]["matching"][crit]) if li < len(refs) else ["-", "-"])
+                  for crit, ms in comparison.matchings.items() for li, m in enumerate(ms)]
     noise_rows = [[p.name] + [f"{p.noise[k]['mean_confidence']:.2f}" for k in ("digits", "noise", "blank")]
                   + [" / ".join(_pct(p.noise[k]["fraction_confident"]) for k in ("noise", "ink_noise", "blobs")
                                 if k in p.noise)] for p in (a, b)]
@@ -169,17 +189,23 @@ def comparison_section(comparison, palette: str = "lesson") -> str:
         f"The two nets give the same answer on {_pct(comparison.agreement)} of the test digits.</p>",
         table(["accuracy", a.name, b.name], rows),
         img(figs.pop("confusions"), "confusion matrices"),
-        "<h3>Edge-likeness</h3><p class='note'>Each hidden unit's weights (deeper units: their pixel template, a linear "
-        "approximation) correlated with the best single stroke template over positions, orientations, lengths and "
-        f"widths. 1 = exactly an edge detector; random weights score about {RANDOM_EDGE_LIKENESS:.2f} (the dashed "
-        "line), the best of many chance correlations.</p>",
+        "<h3>Little edges</h3><p class='note'>Is each hidden unit a little edge? Its little-edge score (deeper units: "
+        "their pixel template, a linear approximation) is the share of its weight energy inside the best disc "
+        f"{2 * LITTLE_EDGE_RADIUS:.0f} px across, times how much the weights there change across one direction only "
+        "(the structure tensor's coherence). 1 = a short straight bar; a blob, a ring or noise score near 0; a curve "
+        f"scores less the more it turns. A drawn straight stroke clears {LITTLE_EDGE:.2f} (the dotted line); grey lines "
+        f"are weights with no edge in them. The older stroke fit (the best single stroke template's correlation; "
+        f"random weights {RANDOM_EDGE_LIKENESS:.2f}) is in the ladder table and the JSON.</p>",
         img(figs.pop("edge_likeness"), "edge-likeness per unit"),
         "<h3>Layer similarity and unit matching</h3><p class='note'>Linear CKA compares how two layers arrange the "
         "test digits (1 = the same arrangement up to rotation and scale, 0 = unrelated). Unit matching pairs each unit "
         "of one net with one of the other (the Hungarian assignment) and averages the paired scores: 1 = every unit "
         "has an identical partner.</p>",
-        "<div class='side'><div>" + table(["layers", "linear CKA"], cka_rows) + table(["layer", "matched on", "mean score"], match_rows)
-        + "</div><div>" + img(figs.pop("cka"), "CKA matrix") + "</div></div>",
+        table(["layers", "linear CKA", "B vs random nets (mean, max)", "B vs a second trained seed"], cka_rows)
+        + table(["layer", "matched on", "mean score", "B vs random nets (mean, max)", "B vs a second trained seed"],
+                match_rows) + img(figs.pop("cka"), "CKA matrix and its references")
+        + (img(figs.pop("matching_baselines"), "unit matching and its references") if "matching_baselines" in figs
+           else ""),
     ]
     for name in sorted(k for k in figs if k.startswith("matched_")):
         parts.append(img(figs.pop(name), name.replace("_", " ")))
@@ -229,8 +255,12 @@ def ladder_section(ladder) -> str:
     drift = ladder.drift
     scored = f"Test digits {ladder.scope.sentence()}. " if getattr(ladder, "scope", None) is not None else ""
     parts = [f"<p class='note'>Spec {html.escape(ladder.spec)}. Data: {html.escape(ladder.data)}. {html.escape(scored)}"
-             f"{html.escape(calibration_note(ladder))} Guessing gets {plots.CHANCE:.0%} right; edge-likeness "
-             f"is 1 for a drawn stroke and about {RANDOM_EDGE_LIKENESS:.2f} for random weights.</p>",
+             f"{html.escape(calibration_note(ladder))} Guessing gets {plots.CHANCE:.0%} right. The little-edge score "
+             f"is about 0.8 for a short straight bar, {LITTLE_EDGE:.2f} is what a drawn straight stroke clears and "
+             f"{WHITE_NOISE_LITTLE_EDGE:.2f} is random weights'; the stroke fit is 1 for exactly a drawn stroke and "
+             f"about {RANDOM_EDGE_LIKENESS:.2f} for random weights. Rung 0 is the lesson's story written as a spec "
+             "with no data at all (weight_specs/lesson.toml), whatever spec the ladder is for; rung 5b the twin "
+             "trained with the lesson's own recipe.</p>",
              table(header, ladder_rows(ladder)),
              img(plots.plot_ladder([r.to_dict() for r in ladder.rungs]), "ladder")]
     if drift:
