@@ -82,23 +82,30 @@ def _warp(images, shifts, angles, grid) -> np.ndarray:
     padded = np.zeros((n, rows + 3, width), dtype=dtype)
     padded[:, 1 : rows + 1, 1 : cols + 1] = images
     flat = padded.ravel()
+    # each pixel beside its right-hand neighbour, as one 2-pixel item: one gather reads both
+    pairs = np.empty((flat.size - 1, 2), dtype=dtype)
+    pairs[:, 0], pairs[:, 1] = flat[:-1], flat[1:]
+    pairs = pairs.view(_ITEM[pairs.itemsize * 2]).ravel()  # raw bytes, so the gather copies them unchanged
     r0, c0 = np.floor(src_r), np.floor(src_c)
     fr, fc = src_r - r0, src_c - c0
     # the flat index of the top-left neighbour (whole numbers, exact in float32 at these sizes)
     r0 *= width
     r0 += c0
     r0 += (np.arange(n, dtype=dtype) * ((rows + 3) * width) + (width + 1))[:, None, None]
-    base = r0.astype(np.intp)
-    # the other three neighbours are the same indices into the buffer shifted by 1, width, width + 1
-    v00, v01 = flat.take(base), flat[1:].take(base)
-    v10, v11 = flat[width:].take(base), flat[width + 1 :].take(base)
-    v01 -= v00
-    v01 *= fc
-    v00 += v01  # top = v00 + fc (v01 - v00)
-    v11 -= v10
-    v11 *= fc
-    v10 += v11  # bottom = v10 + fc (v11 - v10)
-    v10 -= v00
-    v10 *= fr
-    v00 += v10  # top + fr (bottom - top)
-    return v00
+    base = r0.astype(np.int32).astype(np.intp)
+    top = pairs.take(base).view(dtype).reshape(n, rows, cols, 2)  # (v00, v01)
+    bottom = pairs[width:].take(base).view(dtype).reshape(n, rows, cols, 2)  # (v10, v11), a row below
+    v00, v10 = top[..., 0], bottom[..., 0]
+    upper = top[..., 1] - v00
+    upper *= fc
+    upper += v00  # v00 + fc (v01 - v00)
+    lower = bottom[..., 1] - v10
+    lower *= fc
+    lower += v10  # v10 + fc (v11 - v10)
+    lower -= upper
+    lower *= fr
+    lower += upper  # upper + fr (lower - upper)
+    return lower
+
+
+_ITEM = {8: np.uint64, 16: np.dtype((np.void, 16))}  # two float32s, two float64s
