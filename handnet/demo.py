@@ -28,13 +28,15 @@ def _accuracy_line(label, evaluation) -> str:
 
 
 def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=print, progress=_no_progress,
-             palette: str = "lesson", config=None) -> dict:
+             palette: str = "lesson", config=None, data=None, split: str | None = None) -> dict:
     """Build and check the hand-designed net (and its fitted-readout sibling ``<spec>-fitted.toml``
     when it exists), train the twin, evaluate all of them, draw the figures and write the report,
     everything under ``out``. ``say(text)`` gets the running commentary; ``progress(length, label)``
     is a context manager giving a bar with ``update(n, status=None)`` (a training record as status
     while training). ``palette`` colours the weights; ``config`` is the training recipe for the twin
     and the study (default: the trainer's recipe, ``TrainConfig()``; the twin gets ``seed``).
+    ``data``/``split`` choose the digits as ``handnet.data.load_splits`` does (default: the bundled
+    sample); the fitted readout is then fitted on that training split too.
 
     Returns the numbers: ``{"data", "files", "report", "playground", "accuracy": {label: evaluation},
     "verdict", "ladder", "comparison", "surgery"}``.
@@ -55,7 +57,7 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
     out = Path(out)
     spec_path = Path(spec_path)
     fitted_path = spec_path.with_name(f"{spec_path.stem}-fitted.toml")
-    splits = load_splits()
+    splits = load_splits(data, split)
     say(f"data: {splits.description}")
 
     say(f"\n1. the hand-designed network, every weight from {spec_path}")
@@ -75,7 +77,7 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
         say(f"\n2. the same edges and parts with a readout fitted on the training digits ({fitted_path})")
         fitted_spec = load_spec(fitted_path)
         with progress(compile_steps(fitted_spec), "   fitting") as bar:
-            fitted = compile_spec(fitted_spec, progress=bar.update)
+            fitted = compile_spec(fitted_spec, data=None if data is None else splits.train, progress=bar.update)
         say(f"   saved {fitted.save(out / 'hand-fitted.npz')}")
         nets["hand-designed, fitted readout"] = fitted
 

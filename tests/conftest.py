@@ -29,3 +29,27 @@ def shared_mnist():
     if path is None:
         pytest.skip("no MNIST dev split beside the project (../shared/mnist)")
     return path
+
+
+# ---- shared, session-scoped data: built once per test process (each pytest-xdist worker builds its own) ----
+@pytest.fixture(scope="session")
+def small_splits():
+    """1,500 training digits (a seeded draw from the bundled sample) and the first 400 test digits: enough
+    for every stage of the pipeline to give meaningful numbers, small enough to keep whole commands quick."""
+    from handnet.data import load_splits
+
+    splits = load_splits()
+    pick = np.random.default_rng(0).permutation(len(splits.train))[:1500]
+    return splits.train.subset(pick), splits.test.subset(np.arange(400))
+
+
+@pytest.fixture(scope="session")
+def small_data_dir(small_splits, tmp_path_factory):
+    """``small_splits`` as a data folder of MNIST IDX files (train-*, test-*), for ``--data`` on the command line."""
+    from handnet.data.mnist import write_idx
+
+    folder = tmp_path_factory.mktemp("small-digits")
+    for split, dataset in zip(("train", "test"), small_splits):
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", dataset.images)
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", dataset.labels)
+    return folder

@@ -29,6 +29,7 @@ def test_every_command_has_help_with_an_example():
     assert result.exit_code == 0 and "Example:" in result.output
 
 
+@pytest.mark.slow
 def test_compare_json_has_the_documented_keys(two_nets, tmp_path):
     a, b = two_nets
     result = CliRunner().invoke(main, ["compare", str(a), str(b), "--json", "--figures", str(tmp_path / "figs")])

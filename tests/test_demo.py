@@ -1,21 +1,27 @@
-"""`handnet demo`, the README's first command, end to end on the bundled sample (small settings: a
-few epochs, one seed), written somewhere other than demo/ so its closing hints must name the real paths."""
+"""`handnet demo`, the README's first command, end to end, with small settings (1,500 training and 400
+test digits from the bundled sample via --data, a few epochs, one seed), written somewhere other than
+demo/ so its closing hints must name the real paths."""
 
 import json
 import shlex
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from handnet.cli import main
 from handnet.nn.network import Network
 
 
-def test_demo_writes_networks_figures_and_report_and_names_them(tmp_path):
+@pytest.mark.slow
+def test_demo_writes_networks_figures_and_report_and_names_them(tmp_path, small_data_dir):
     out = tmp_path / "elsewhere"
-    result = CliRunner().invoke(main, ["demo", "-o", str(out), "--seeds", "1", "--epochs", "8", "--json"])
+    result = CliRunner().invoke(main, ["demo", "-o", str(out), "--seeds", "1", "--epochs", "8", "--data",
+                                       str(small_data_dir), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
+    # the digits it was given, named (the fitted readout is fitted on them too)
+    assert summary["data"] == f"train: train (1500 digits, {small_data_dir}); test: test (400 digits, {small_data_dir})"
     for name in ("hand.npz", "hand-fitted.npz", "twin.npz"):
         assert str(out / name) in summary["files"]
         Network.load(out / name)

@@ -120,6 +120,7 @@ def every_figure(nets):
     return figures
 
 
+@pytest.mark.slow
 def test_every_figure_reads_at_its_saved_size(every_figure):
     """At least 8 pt, inside the figure, no overlapping labels: the issue's 5-px captions, the report's
     "upper_right_slopemiddle_left_curve" strip, the clipped "edges:u" and the cut diff title fail here."""
@@ -128,6 +129,7 @@ def test_every_figure_reads_at_its_saved_size(every_figure):
     assert {name: p[:3] for name, p in problems.items() if p} == {}
 
 
+@pytest.mark.slow
 def test_every_figure_says_what_to_look_at(every_figure):
     """A title on every figure (a figure with nothing to show says so in its one line); a legend for the
     colours and frames of the figures the issue found unexplained."""

@@ -139,6 +139,7 @@ def hostile_specs(draw) -> dict:
 
 
 @corpus(100)
+@pytest.mark.slow
 @given(doc=hostile_specs())
 def test_hostile_specs_compile_or_fail_cleanly(workspace, doc):
     root = Path(tempfile.mkdtemp(dir=workspace[0]))
@@ -367,6 +368,7 @@ def snapshot(workspace):
 
 
 @corpus(50)
+@pytest.mark.slow
 @given(data=st.data())
 def test_command_lines_end_cleanly(workspace, snapshot, data, monkeypatch):
     root = workspace[0]

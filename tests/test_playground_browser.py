@@ -26,6 +26,7 @@ from handnet.viz.playground import write_playground
 from handnet.viz.playground.server import LiveServer, wait_for
 from test_playground import SPEC, TINY, edit, page_data
 
+pytestmark = pytest.mark.slow  # a real browser, started once per module: about 25 s in all
 FRAME_MS = 16.0  # one frame at 60 Hz
 SCREENSHOTS = os.environ.get("HANDNET_SCREENSHOTS")  # a folder to keep the screenshots in, for a person to look at
 

@@ -95,6 +95,7 @@ def test_bad_input_is_a_one_line_error(tmp_path, net_path, args, message):
     assert not any(p.suffix in (".png", ".svg") for p in tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_figures_from_a_saved_trained_twin(tmp_path, net_path):
     result = run("figures", "-o", tmp_path, "--spec", tmp_path / "none.toml", "--trained", net_path, "--dpi", 30, "--json")
     assert result.exit_code == 0, result.output

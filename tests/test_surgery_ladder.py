@@ -10,7 +10,6 @@ from click.testing import CliRunner
 
 import handnet.nn.train as train_module
 from handnet.cli import main
-from handnet.data.mnist import load_splits
 from handnet.compare.ladder import spec_rungs
 from handnet.compare.surgery import surgery
 
@@ -20,10 +19,8 @@ FAST = train_module.TrainConfig(epochs=3)
 
 
 @pytest.fixture(scope="module")
-def small():
-    splits = load_splits()
-    rng = np.random.default_rng(0)
-    return splits.train.subset(rng.permutation(len(splits.train))[:1500]), splits.test.subset(np.arange(400))
+def small(small_splits):
+    return small_splits  # 1,500 training and 400 test digits (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +66,10 @@ def test_ladder_and_report_refuse_a_bad_spec_in_one_line(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small, tmp_path):
+@pytest.mark.slow
+def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small_data_dir, tmp_path):
     # a small data folder (1,500 training, 400 test digits) keeps the whole pipeline quick
-    from handnet.data.mnist import write_idx
-
-    folder = tmp_path / "digits"
-    for split, dataset in zip(("train", "test"), small):
-        write_idx(folder / f"{split}-images-idx3-ubyte.gz", dataset.images)
-        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", dataset.labels)
+    folder = small_data_dir
     out = tmp_path / "report"
     result = CliRunner().invoke(main, ["report", str(SPEC), "--data", str(folder), "--seeds", "1", "--epochs", "1",
                                        "--palette", "colorblind", "-o", str(out)])

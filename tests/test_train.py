@@ -231,6 +231,40 @@ def test_augmentation_is_seeded_and_moves_ink(rng):
         np.testing.assert_allclose(np.subtract(centre, before), shifts[k], atol=1e-4)
 
 
+def test_augmenting_a_slice_in_any_order_gives_each_image_its_own_warp(rng):
+    """The trainer warps a large set slice by slice in the order it visits the images: the same draws
+    (made for all images, in image order) and the same bits as warping all of them at once."""
+    images = rng.uniform(size=(150, 28, 28)).astype(np.float32)
+    whole = augment_images(images, np.random.default_rng(4), 1.5, 8.0)
+    visit = rng.permutation(150)[:70]
+    part = augment_images(images, np.random.default_rng(4), 1.5, 8.0, index=visit)
+    assert np.array_equal(part, whole[visit])
+    # into a view of a wider buffer, as the trainer's rows (inputs, a 1, targets) are
+    rows = np.full((150, 784 + 3), 7.0, dtype=np.float32)
+    augment_images(images, np.random.default_rng(4), 1.5, 8.0, out=rows[:, :784].reshape(150, 28, 28))
+    assert np.array_equal(rows[:, :784], whole.reshape(150, 784)) and np.all(rows[:, 784:] == 7)
+
+
+@pytest.mark.parametrize("augment", [True, False])
+def test_a_large_training_set_trained_slice_by_slice_gives_the_same_run(rng, monkeypatch, augment):
+    """Above RESIDENT_BYTES of rows the trainer gathers (and augments) one slice of the epoch's order at
+    a time instead of copying the data whole: the same seed must still give the same run, bit for bit."""
+    import handnet.nn.train as train_module
+
+    X = rng.uniform(size=(203, 784)).astype(np.float32)
+    X_before = X.copy()
+    y = np.arange(203) % 10
+    config = TrainConfig(epochs=2, batch_size=16, augment=augment, seed=3)
+    whole = train(X, y, config, X_test=X[:50], y_test=y[:50])
+    monkeypatch.setattr(train_module, "RESIDENT_BYTES", 40 * (784 + 1 + 10) * 4)  # slices of 32 rows
+    sliced = train(X, y, config, X_test=X[:50], y_test=y[:50])
+    for a, b in zip(whole.network.layers, sliced.network.layers):
+        assert np.array_equal(a.weights, b.weights) and np.array_equal(a.biases, b.biases)
+    strip = lambda history: [{k: v for k, v in r.items() if k != "seconds"} for r in history]  # noqa: E731
+    assert strip(whole.history) == strip(sliced.history)
+    assert np.array_equal(X, X_before)  # augmentation writes into the trainer's rows, never the caller's digits
+
+
 def test_lesson_recipe_is_the_plain_one():
     assert (LESSON_RECIPE.loss, LESSON_RECIPE.optimizer, LESSON_RECIPE.lr) == ("quadratic", "sgd", 3.0)
     assert (LESSON_RECIPE.batch_size, LESSON_RECIPE.epochs, LESSON_RECIPE.augment) == (10, 30, (0.0, 0.0))

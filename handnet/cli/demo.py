@@ -5,7 +5,8 @@ from pathlib import Path
 
 import click
 
-from handnet.cli.common import activate_hint, check_output, command_name, json_option, note, palette_option, print_json, progress
+from handnet.cli.common import (activate_hint, check_output, command_name, data_options, json_option, note, palette_option,
+                                print_json, progress)
 
 SPEC = "weight_specs/3b1b.toml"
 
@@ -35,11 +36,13 @@ def next_steps(out, spec_path, command: str) -> list[str]:
 @click.option("--seeds", type=click.IntRange(1, 100), default=3, show_default=True,
               help="Training runs per trained rung of the ladder.")
 @palette_option
-@click.option("--epochs", type=click.IntRange(min=1), default=None, hidden=True,
-              help="Train every network for this many epochs (for quick checks; default: the trainer's recipe).")
+@data_options
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Train every network for this many epochs instead of the trainer's recipe (60): a quick "
+                   "look, with weaker trained networks.")
 @json_option
-def demo(out, spec_path, seed, seeds, palette, epochs, as_json):
-    """Run the main job on the bundled sample: build the hand-designed 3b1b network from its spec, check
+def demo(out, spec_path, seed, seeds, palette, data, split, epochs, as_json):
+    """Run the main job on the bundled sample (or your --data): build the hand-designed 3b1b network from its spec, check
     it, train its gradient-trained twin, evaluate both, draw the figures, and compare hand-designed and
     learned along the ladder from every-weight-from-the-spec to fully trained.
 
@@ -52,6 +55,7 @@ def demo(out, spec_path, seed, seeds, palette, epochs, as_json):
     Example:
         handnet demo -o demo
         handnet demo -o demo-cb --palette colorblind
+        handnet demo -o demo-quick --seeds 1 --epochs 5 --data my-digits/
     """
     from handnet.demo import run_demo
     from handnet.nn.train import TrainConfig
@@ -60,7 +64,8 @@ def demo(out, spec_path, seed, seeds, palette, epochs, as_json):
 
     say = note if as_json else click.echo
     config = None if epochs is None else TrainConfig().replace(epochs=epochs)
-    results = run_demo(out, spec_path, seed, seeds, say=say, progress=progress, palette=palette, config=config)
+    results = run_demo(out, spec_path, seed, seeds, say=say, progress=progress, palette=palette, config=config,
+                       data=data, split=split)
     if as_json:
         print_json(dict(results, accuracy={label: e.to_dict() for label, e in results["accuracy"].items()}))
     for line in next_steps(out, spec_path, command_name()):

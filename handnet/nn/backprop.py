@@ -193,13 +193,19 @@ class Engine:
         decay = self.decay_mask * self.dtype.type(weight_decay)
         return [partial(np.multiply, p, decay, scratch), partial(np.add, g, scratch, g)]
 
-    def evaluate(self, X, labels) -> tuple[float, float]:
-        """Mean data loss and accuracy over ``X`` (n, n_in + 1), in chunks."""
+    def evaluate(self, X, labels, ones: bool = True) -> tuple[float, float]:
+        """Mean data loss and accuracy over ``X`` (n, n_in + 1), in chunks; with ``ones=False``
+        ``X`` is (n, n_in) and each chunk gets its column of ones in the workspace (no copy of ``X``)."""
         total_loss, correct = 0.0, 0
         for start in range(0, len(X), EVAL_CHUNK):
             part = slice(start, start + EVAL_CHUNK)
             ws = self.workspace(len(X[part]))
-            self.forward(X[part], ws)
+            if ones:
+                self.forward(X[part], ws)
+            else:
+                ws["x"][:, :-1] = X[part]
+                ws["x"][:, -1] = 1
+                self.forward(ws["x"], ws)
             loss, right = self.score(ws["z"][-1], labels[part])
             total_loss += loss * len(X[part])
             correct += right
@@ -222,11 +228,9 @@ class Engine:
             z64 = z.astype(np.float64)
             a = activate(z64, output)
             loss = float(np.mean(per_image_loss(z64, a, one_hot(labels, z.shape[1], np.float64), self.loss, output)))
-        # the brightest unit (the first, on ties, like argmax): softmax and sigmoid are monotone in z
+        # the brightest unit (the first, on ties): softmax and sigmoid are monotone in z
         brightness = np.maximum(zt, 0) if output == "relu" else zt
-        is_max = brightness == brightness.max(axis=0)
-        first = is_max & (np.cumsum(is_max, axis=0) == 1)
-        return loss, int(np.count_nonzero(first[labels, columns]))
+        return loss, int(np.count_nonzero(brightness.argmax(axis=0) == labels))
 
     def layers_like(self, layers: list[Layer]) -> list[Layer]:
         """Copies of ``layers`` holding the current parameters.

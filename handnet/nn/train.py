@@ -30,7 +30,7 @@ from operator import call
 
 import numpy as np
 
-from handnet.data.augment import augment_images
+from handnet.data.augment import augment_draws, augment_images, warp_images  # noqa: F401 (augment_images: re-exported)
 from handnet.nn.backprop import EVAL_CHUNK, HIDDEN_ACTIVATIONS, LOSSES, OUTPUTS, Engine, check_activations, one_hot, per_image_loss
 from handnet.nn.optimizers import Optimizer
 from handnet.errors import HandnetError, ResourceError
@@ -44,6 +44,11 @@ DTYPES = ("float32", "float64")
 DEFAULT_AUGMENT = (1.5, 8.0)  # max shift in pixels, max rotation in degrees
 STEP_MILESTONES = (0.5, 0.75)  # the "step" schedule divides the rate by 10 at these fractions of the run
 MULTITHREAD_BATCH = 1024  # smaller mini-batches train on one BLAS thread (see _blas_threads)
+# Training sets up to this many bytes of rows (inputs, a 1, targets) are copied once into one array; larger
+# ones are gathered (and augmented) slice by slice in the order training visits them, so memory stays
+# about the caller's own data plus this much (docs/limits.md). Both ways give the same bits.
+RESIDENT_BYTES = 64 << 20
+ROWS_PER_CHUNK = 4096  # images per slice when checking or evaluating large arrays
 
 
 # The most memory one training run may plan to use (docs/limits.md); the lesson's network needs under 50 MB.
@@ -436,12 +441,14 @@ def _inputs(X, n_in: int, dtype, what: str) -> np.ndarray:
         raise HandnetError(f"{what}: expected (n, {n_in}) inputs or (n, 28, 28) images, got shape {X.shape}")
     X = X.reshape(len(X), -1)
     if np.issubdtype(X.dtype, np.integer):
-        return np.ascontiguousarray(X, dtype=dtype) / dtype.type(255)
+        scaled = X.astype(dtype, order="C")  # one copy, scaled in place
+        return np.divide(scaled, dtype.type(255), out=scaled)
     if not np.issubdtype(X.dtype, np.floating):
         raise HandnetError(f"{what}: expected numbers, got dtype {X.dtype}")
-    X = np.ascontiguousarray(X, dtype=dtype)
-    if not np.all(np.isfinite(X)):
-        raise HandnetError(f"{what}: contains NaN or infinite values")
+    X = np.ascontiguousarray(X, dtype=dtype)  # the caller's own array when it already is one
+    for start in range(0, len(X), ROWS_PER_CHUNK):  # checked in slices: no full-size temporary
+        if not np.isfinite(X[start : start + ROWS_PER_CHUNK]).all():
+            raise HandnetError(f"{what}: contains NaN or infinite values")
     return X
 
 
@@ -521,11 +528,9 @@ def train(
     engine = Engine(start_net.layers, dtype, config.loss, [layer.name not in frozen for layer in start_net.layers])
     optimizer = Optimizer(config, engine)
     n, batch = len(X), min(config.batch_size, len(X))
-    # each row: an image's inputs, a 1 for the bias, its one-hot target (inputs augmented in place each epoch)
-    source = np.concatenate([engine.with_ones(X), Y], axis=1)
-    images = X.reshape(n, *start_net.input_shape) if augmenting else None
-    X_test_ones = engine.with_ones(X_test) if has_test else None
-    X_val_ones = engine.with_ones(X_val) if has_val else None
+    # each row: an image's inputs, a 1 for the bias, its one-hot target (inputs augmented in place each epoch);
+    # all of them in one array when it is small, else one slice of them at a time (_Rows)
+    rows = _Rows(engine, X, Y, batch, start_net.input_shape if augmenting else None, config.augment, augment_rng)
     # the output pre-activations of every training image as it was trained on, for the epoch's metrics
     epoch_z = np.empty((n, n_out), dtype=dtype)
 
@@ -547,32 +552,33 @@ def train(
                 started = time.perf_counter()
                 lr = learning_rate(config, epoch)
                 optimizer.set_lr(lr)
-                if augmenting:
-                    source[:, :n_in] = augment_images(images, augment_rng, *config.augment).reshape(n, -1)
+                draws = rows.draw()  # this epoch's shifts and angles, if augmenting
                 order = order_rng.permutation(n)
                 if engine.first < engine.n_layers:
-                    for s in range(0, n, batch):
-                        idx = order[s : s + batch]
-                        ws, ops = plans[len(idx)] if len(idx) in plans else plan(len(idx))
-                        # mode="clip" lets take write straight into the buffer (indices are in range)
-                        np.take(source, idx, 0, ws["xy"], "clip")
-                        if adam:
-                            optimizer.advance()
-                        deque(map(call, ops), 0)  # run every call of the step, without a Python loop
-                        np.copyto(epoch_z[s : s + batch], ws["z"][-1])
+                    for first, source, positions in rows.slices(order, draws):
+                        for s in range(0, len(positions), batch):
+                            idx = positions[s : s + batch]
+                            ws, ops = plans[len(idx)] if len(idx) in plans else plan(len(idx))
+                            # mode="clip" lets take write straight into the buffer (indices are in range)
+                            source.take(idx, 0, ws["xy"], "clip")
+                            if adam:
+                                optimizer.advance()
+                            deque(map(call, ops), 0)  # run every call of the step, without a Python loop
+                            np.copyto(epoch_z[first + s : first + s + batch], ws["z"][-1])
                 else:  # nothing to train: measure the network as it is
-                    for s in range(0, n, EVAL_CHUNK):
-                        ws = engine.workspace(len(order[s : s + EVAL_CHUNK]))
-                        engine.forward(source[order[s : s + EVAL_CHUNK], : n_in + 1], ws)
-                        epoch_z[s : s + EVAL_CHUNK] = ws["z"][-1]
+                    for first, source, positions in rows.slices(order, draws):
+                        for s in range(0, len(positions), EVAL_CHUNK):
+                            ws = engine.workspace(len(positions[s : s + EVAL_CHUNK]))
+                            engine.forward(source[positions[s : s + EVAL_CHUNK], : n_in + 1], ws)
+                            epoch_z[first + s : first + s + EVAL_CHUNK] = ws["z"][-1]
                 if not np.all(np.isfinite(engine.params)):
                     raise HandnetError(
                         f"training diverged at epoch {epoch + 1} (weights became NaN or infinite); "
                         f"lower the learning rate (lr {config.lr:g})"
                     )
                 loss, correct = engine.score(epoch_z, y[order])
-                test_acc = engine.evaluate(X_test_ones, y_test)[1] if has_test else None
-                val_acc = engine.evaluate(X_val_ones, y_val)[1] if has_val else None
+                test_acc = engine.evaluate(X_test, y_test, ones=False)[1] if has_test else None
+                val_acc = engine.evaluate(X_val, y_val, ones=False)[1] if has_val else None
                 record = {
                     "epoch": epoch + 1,
                     "lr": lr,
@@ -598,6 +604,62 @@ def train(
     ))
     network.metadata["provenance"]["best_chosen_by"] = chosen_by
     return TrainResult(network, history, interrupted, best["epoch"] if interrupted else None, chosen_by)
+
+
+class _Rows:
+    """The training rows (an image's inputs, a 1 for the bias, its one-hot target) as training visits them.
+
+    With ``RESIDENT_BYTES`` or less of rows, one array of all of them, augmented in place each epoch;
+    otherwise a buffer for one slice of the epoch's order at a time (a whole number of mini-batches),
+    gathered from ``X`` and augmented as it is filled, so no full-size copy of the data is ever made.
+    Each image gets the shift and angle drawn for it in image order either way: the same bits.
+    """
+
+    def __init__(self, engine, X, Y, batch: int, image_shape, augment, rng):
+        self.X, self.Y, self.rng, self.augment = X, Y, rng, augment
+        n, self.n_in = X.shape
+        self.image_shape = image_shape  # None: no augmentation
+        width = self.n_in + 1 + Y.shape[1]
+        self.resident = n * width * engine.dtype.itemsize <= RESIDENT_BYTES
+        if self.resident:
+            self.size = n
+        else:  # about RESIDENT_BYTES of rows per slice, a whole number of mini-batches
+            self.size = max(batch, RESIDENT_BYTES // (width * engine.dtype.itemsize) // batch * batch)
+        self.rows = np.empty((self.size, width), dtype=engine.dtype)
+        self.rows[:, self.n_in] = 1
+        if self.resident:
+            self.rows[:, : self.n_in] = X
+            self.rows[:, self.n_in + 1 :] = Y
+
+    def _images(self, rows):
+        """``rows``' input columns as ``(m, *image_shape)`` (a view, written by the warp)."""
+        return rows[:, : self.n_in].reshape(len(rows), *self.image_shape)
+
+    def draw(self):
+        """The epoch's augmentation draws for every image (in image order), or None."""
+        if self.image_shape is None:
+            return None
+        return augment_draws(len(self.X), self.rng, *self.augment, dtype=self.rows.dtype)
+
+    def slices(self, order, draws):
+        """``(first, source, positions)`` per slice of ``order``: the rows of ``order[first:first + m]``
+        are ``source[positions]``."""
+        images = None if draws is None else self.X.reshape(len(self.X), *self.image_shape)
+        if self.resident:
+            if draws is not None:
+                warp_images(images, *draws, out=self._images(self.rows))
+            yield 0, self.rows, order
+            return
+        for first in range(0, len(order), self.size):
+            idx = order[first : first + self.size]
+            rows = self.rows[: len(idx)]
+            if draws is None:
+                for s in range(0, len(idx), 1024):  # small temporaries: rows' input columns are not contiguous
+                    rows[s : s + 1024, : self.n_in] = self.X[idx[s : s + 1024]]
+            else:
+                warp_images(images, *draws, out=self._images(rows), index=idx)
+            rows[:, self.n_in + 1 :] = self.Y[idx]
+            yield first, rows, np.arange(len(idx))
 
 
 def _metadata(start_net, init, config, frozen, history, interrupted, best_epoch, data) -> dict:
