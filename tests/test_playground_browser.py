@@ -100,17 +100,18 @@ def test_drawing_a_seven_lights_up_both_networks_as_python_computes_them(browser
     assert not page.errors
 
 
-def test_redraw_per_stroke_point_stays_under_a_frame(browser, demo_page):
+def test_every_stroke_point_redraws_both_networks_and_is_timed(browser, demo_page):
+    # Speed is measured by benchmarks/playground_speed.py (median and 95th percentile against a 60 Hz
+    # frame), not asserted here: a timed test fails on a busy machine, not on slow code.
     path, _ = demo_page
     page = open_page(browser, path.as_uri())
     page.evaluate("handnetPlayground.timings.length = 0")
     moves = draw(page, SEVEN + ZERO, steps=25)
     times = np.array(page.evaluate("handnetPlayground.timings"))
-    assert len(times) >= moves
-    median, p95 = np.percentile(times, 50), np.percentile(times, 95)
-    print(f"redraw per stroke point, two networks: median {median:.2f} ms, 95th percentile {p95:.2f} ms, "
-          f"max {times.max():.2f} ms over {len(times)} points")
-    assert p95 < FRAME_MS, f"95th percentile {p95:.1f} ms"
+    assert len(times) >= moves, "the page must redraw on every stroke point, not batch them"
+    assert np.all(np.isfinite(times)) and np.all(times >= 0)
+    print(f"redraw per stroke point, two networks: median {np.median(times):.2f} ms over {len(times)} points "
+          f"(benchmarks/playground_speed.py measures it against a {FRAME_MS:.0f} ms frame)")
 
 
 def test_a_test_digit_is_fed_exactly_and_read_as_python_reads_it(browser, demo_page):
