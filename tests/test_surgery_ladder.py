@@ -67,7 +67,7 @@ def test_ladder_and_report_refuse_a_bad_spec_in_one_line(tmp_path):
 
 
 @pytest.mark.slow
-def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small_data_dir, tmp_path):
+def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small_data_dir, small, tmp_path):
     # a small data folder (1,500 training, 400 test digits) keeps the whole pipeline quick
     folder = small_data_dir
     out = tmp_path / "report"
