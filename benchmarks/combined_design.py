@@ -224,8 +224,9 @@ def search_digits(spec=SPEC, l2: float = 1e-4, top: int = 8) -> None:
     """Digit weights over the parts: a multinomial logistic regression fitted on the training
     split, scaled so that the largest weight is ``top`` and rounded to whole numbers (biases to
     halves). A rounding of a fit, not a rule: the spec marks every digit weight as searched.
-    (Dropping the weak cues that `handnet check` flags, weights -1 and -2, costs 19 points on the
-    bundled test split, 80.0% -> 60.6%: these weights are a fit, not a story.)"""
+    (Dropping the weak cues that `handnet check` flags, weights -1 and -2, cost 19 points on the
+    bundled test split when tried on a draft of the spec, 80.0% -> 60.6%: these weights are a fit,
+    not a story.)"""
     from handnet.compiler.readout import fit_logistic
 
     splits = bundled_splits()
