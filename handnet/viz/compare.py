@@ -458,3 +458,51 @@ def plot_surgery(rows: list):
                loc="outside lower center", ncols=4, fontsize=SMALL, frameon=False,
                title=wrap(explanation, 7.3, SMALL), title_fontsize=SMALL)
     return fig
+
+
+def plot_hand_units(rows: list):
+    """Accuracy against the number of hidden units: hand-designed networks beside the trained twin of the
+    same sizes.
+
+    ``rows``: dicts with ``units`` (hidden units, both layers), ``kind`` (``"hand, fitted readout"``,
+    ``"hand, pure"`` or ``"trained twin"``), ``accuracy``, ``label``, and ``family``: rows of one family
+    (e.g. ``"tiled"``, ``"twin"``) are joined by a line; rows without one are single points, labelled.
+    """
+    fig = _figure(7.6, 4.4)
+    ax = fig.subplots()
+    styles = {"hand, pure": dict(color=HAND, marker="s", mfc="white"),
+              "hand, fitted readout": dict(color=HAND, marker="o"),
+              "trained twin": dict(color=LEARNED, marker="^")}
+    shown = set()
+    for family in sorted({r["family"] for r in rows if r.get("family")}):
+        pts = sorted((r["units"], r["accuracy"], r["kind"]) for r in rows if r.get("family") == family)
+        kind = pts[0][2]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], lw=1.5, label=kind if kind not in shown else None,
+                **styles[kind])
+        shown.add(kind)
+    singles = sorted((r for r in rows if not r.get("family")), key=lambda r: -r["accuracy"])
+    for k, r in enumerate(singles):
+        ax.plot([r["units"]], [r["accuracy"]], ls="none", label=r["kind"] if r["kind"] not in shown else None,
+                **styles[r["kind"]])
+        shown.add(r["kind"])
+        ax.annotate(f"{r['label']} {r['accuracy']:.1%}", (r["units"], r["accuracy"]), fontsize=SMALL,
+                    xytext=(14, -22 - 11 * k), textcoords="offset points",
+                    arrowprops=dict(arrowstyle="-", color=NEUTRAL, lw=0.6))
+    for r in rows:
+        if r.get("family") and r.get("label"):
+            ax.annotate(r["label"], (r["units"], r["accuracy"]), fontsize=SMALL, xytext=(4, -11),
+                        textcoords="offset points")
+    ax.axhline(CHANCE, color=NEUTRAL, ls="--", lw=1.2, label="guessing")
+    ax.set_xscale("log")
+    units = sorted({r["units"] for r in rows})
+    ax.set_xticks(units, [str(u) for u in units], fontsize=SMALL)
+    ax.minorticks_off()
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("hidden units (both hidden layers)", fontsize=LABEL)
+    ax.set_ylabel("test accuracy", fontsize=LABEL)
+    ax.set_title("how many hand-designed units does it take?", fontsize=TITLE)
+    ax.tick_params(labelsize=SMALL)
+    ax.legend(fontsize=SMALL, frameon=False, loc="center right")
+    caption(fig, "Hand-designed networks (little strokes tiling the canvas, and the 16-16 specs) against networks "
+            "of the same sizes trained from random weights; dashed: guessing.")
+    return fig

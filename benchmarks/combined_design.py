@@ -1,0 +1,265 @@
+"""How docs/examples/3b1b-combined.toml was designed: the searches behind it, rerunnable.
+
+Nothing here runs at build time; it prints TOML fragments that a person reads, names and copies
+into the spec. It uses only the bundled training split (4,000 digits), never the dev split.
+
+    PYTHONPATH=. python benchmarks/combined_design.py edges    # ~3 min: where do the 12 searched strokes go?
+    PYTHONPATH=. python benchmarks/combined_design.py parts    # ~1 min: which edges does each part combine?
+    PYTHONPATH=. python benchmarks/combined_design.py digits   # ~10 s: digit weights (a rounded fit)
+    PYTHONPATH=. python benchmarks/combined_design.py table --data DIR  # parts' firing rates per digit
+
+edges: the lesson's two loops are fixed by rule (STORY_EDGES: a left and a right half circle of
+radius 4.5 px on each loop of the mean 8). The other twelve strokes are chosen from a few thousand
+little candidates (lines 6, 9 and 12 px long at 8 angles on a 2-px grid; quarter and half circles
+of radius 3.5 and 5 px) by greedy forward selection: each step adds the stroke that most improves
+a 4-fold cross-validated ridge readout over the strokes chosen so far, skipping any stroke whose
+ink lies more than 35% on the ink of one already chosen (no stroke twice, 2 px apart). Every edge
+uses the spec's [edges] settings (width 4, surround 4, inhibition 0.7, 20% inked, sharpness 5).
+
+parts: the lesson's parts are fixed by rule (STORY_PARTS: an upper loop is both halves of the
+upper circle, a lower loop both halves of the lower one). The other fourteen are chosen the same
+greedy way among soft-logic rules over the 16 edges at the spec's part sharpness 2: two of two
+(a corner, a crossing, a long line from two strokes), one of two, two of three, three of three,
+and one edge without another. Only selective rules are candidates: each must fire (> 0.5) on at
+least half of one to four digits and on at most 30% of every other digit. At most four may pass a single edge through and at most four may
+be one edge without another, so that most parts combine two or more edges.
+
+digits: a multinomial logistic readout over the 16 parts fitted on the training split (l2 1e-4),
+scaled so the largest weight is 8 and rounded to whole numbers, biases to halves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from handnet import build  # noqa: E402
+from handnet.data.mnist import bundled_splits  # noqa: E402
+from handnet.nn.activations import sigmoid  # noqa: E402
+from handnet.spec.strokes import Arc, Line, ink, prefix, to_dict  # noqa: E402
+from handnet.compiler.templates import edge_template  # noqa: E402
+
+SPEC = ROOT / "docs" / "examples" / "3b1b-combined.toml"
+# The lesson's loops, placed by rule on the mean 8 of the bundled training digits (upper loop
+# centred at (9.5, 14.5), lower loop at (18.5, 13.5), both about 9 px across): a left and a right half.
+STORY_EDGES = [Arc((9.5, 14.5), (4.5, 4.5), 90, 270), Arc((9.5, 14.5), (4.5, 4.5), -90, 90),
+               Arc((18.5, 13.5), (4.5, 4.5), 90, 270), Arc((18.5, 13.5), (4.5, 4.5), -90, 90)]
+STORY_PARTS = [("and", 0, 1), ("and", 2, 3)]  # upper loop, lower loop: both halves of a circle
+PART_SHARPNESS = 2.0
+MAX_SINGLE = 4  # parts that pass one edge through
+MAX_NOT = 4  # parts that are one edge without another
+
+
+def candidate_strokes() -> list:
+    """Little lines (6, 9, 12 px at 8 angles on a 2-px grid) and quarter and half circles."""
+    out = []
+    for angle in np.arange(0, 180, 22.5):
+        for length in (6, 9, 12):
+            for r in range(4, 25, 2):
+                for c in range(4, 25, 2):
+                    dr, dc = -np.sin(np.radians(angle)) * length / 2, np.cos(np.radians(angle)) * length / 2
+                    line = Line((r - dr, c - dc), (r + dr, c + dc))
+                    if 1 <= min(line.start + line.end) and max(line.start + line.end) <= 26:
+                        out.append(line)
+    for cr in range(6, 23, 2):
+        for cc in range(8, 21, 2):
+            for radius in (3.5, 5):
+                for start in range(0, 360, 45):
+                    for span in (90, 180):
+                        arc = Arc((cr, cc), (radius, radius), start, start + span)
+                        p = arc.points()
+                        if p.min() >= 1 and p.max() <= 26:
+                            out.append(arc)
+    return out
+
+
+def edge_activations(strokes, X):
+    """Each stroke as an edge with the spec's [edges] settings, on images X: (n, len(strokes))."""
+    rows, biases = [], []
+    for s in strokes:
+        w = edge_template([s], 4.0, 4.0, 0.7)
+        own = float(np.sum(w * ink([s], 2.5)))
+        theta = float(np.sum(w * ink(prefix([s], 0.2), 2.5)))
+        rows.append(w.ravel() * 5 / own)
+        biases.append(-5 * theta / own)
+    return sigmoid(X @ np.array(rows).T + np.array(biases))
+
+
+class RidgeCV:
+    """4-fold cross-validated accuracy of a ridge readout over a subset of the columns of F, with
+    the Gram matrices computed once (each subset is then a few small solves)."""
+
+    def __init__(self, F, y):
+        A = np.c_[F, np.ones(len(y))]
+        Y = np.eye(10)[y]
+        folds = np.arange(len(y)) % 4
+        self.n = F.shape[1]
+        self.G = [A[folds != f].T @ A[folds != f] for f in range(4)]
+        self.C = [A[folds != f].T @ Y[folds != f] for f in range(4)]
+        self.H = [A[folds == f] for f in range(4)]
+        self.y = [y[folds == f] for f in range(4)]
+
+    def __call__(self, columns) -> float:
+        idx = list(columns) + [self.n]
+        total = 0.0
+        for G, C, H, y in zip(self.G, self.C, self.H, self.y):
+            W = np.linalg.solve(G[np.ix_(idx, idx)] + 1e-2 * np.eye(len(idx)), C[idx])
+            total += np.mean((H[:, idx] @ W).argmax(1) == y)
+        return total / 4
+
+
+def greedy(score, n_candidates, chosen, n, allowed=lambda j, chosen: True):
+    chosen = list(chosen)
+    while len(chosen) < n:
+        best = max((score(chosen + [j]), -j) for j in range(n_candidates) if j not in chosen and allowed(j, chosen))
+        chosen.append(-best[1])
+        print(f"{len(chosen)} chosen: cv accuracy {best[0]:.3f}", file=sys.stderr)
+    return chosen
+
+
+def search_edges(n_edges: int = 16) -> None:
+    train = bundled_splits()["train"]
+    X, y = train.X.astype(np.float64), train.y
+    strokes = STORY_EDGES + candidate_strokes()
+    print(f"{len(strokes)} candidate strokes", file=sys.stderr)
+    F = edge_activations(strokes, X)
+    inked = np.array([ink([s], 2.5).ravel() for s in strokes])
+
+    def apart(j, chosen):
+        return all(np.minimum(inked[j], inked[k]).sum() <= 0.35 * inked[j].sum() for k in chosen)
+
+    chosen = greedy(RidgeCV(F, y), len(strokes), range(len(STORY_EDGES)), n_edges, apart)
+    for i, j in enumerate(chosen):
+        print(f"[edges.edge{i}]\nstrokes = [{toml_stroke(strokes[j])}]")
+
+
+def part_candidates(n: int):
+    """Soft-logic rules over n edges: (kind, *edges), with the compiled unit's pre-activation."""
+    out = [("one", i) for i in range(n)]
+    for i, j in itertools.combinations(range(n), 2):
+        out += [("and", i, j), ("or", i, j)]
+    out += [("not", i, j) for i, j in itertools.permutations(range(n), 2)]
+    for t in itertools.combinations(range(n), 3):
+        out += [("2of3",) + t, ("3of3",) + t]
+    return out
+
+
+def part_activation(rule, E, g=PART_SHARPNESS):
+    kind, ins = rule[0], list(rule[1:])
+    s = E[:, ins].sum(1)
+    if kind == "not":  # all_of [a], none_of [b], veto 1: b weighs -g
+        return sigmoid(g * (E[:, ins[0]] - E[:, ins[1]] - 0.5))
+    k = {"one": 1, "and": 2, "or": 1, "2of3": 2, "3of3": 3}[kind]
+    return sigmoid(g * (s - (k - 0.5)))
+
+
+def toml_part(rule, names) -> str:
+    kind, ins = rule[0], [names[i] for i in rule[1:]]
+    q = ", ".join(f'"{n}"' for n in ins)
+    if kind in ("one", "and", "3of3"):
+        return f"all_of = [{q}]"
+    if kind == "or":
+        return f"any_of = [{q}]"
+    if kind == "2of3":
+        return f"at_least = 2\nof = [{q}]"
+    return f'all_of = ["{ins[0]}"]\nnone_of = ["{ins[1]}"]'
+
+
+def search_parts(spec=SPEC, n_parts: int = 16) -> None:
+    train = bundled_splits()["train"]
+    net = build(spec)
+    E = net.forward(train.X)[1].astype(float)
+    names = list(net.layers[0].units)
+    rules = part_candidates(E.shape[1])
+    Q = np.stack([part_activation(r, E) for r in rules], axis=1)
+    forced = [rules.index(r) for r in STORY_PARTS]
+    y = train.y
+    rates = np.array([[np.mean(Q[y == d, k] > 0.5) for d in range(10)] for k in range(len(rules))])
+
+    def selective(k) -> bool:
+        """Fires (> 0.5) on at least half of one to four digits, and on at most 30% of every other."""
+        mine = rates[k] >= 0.5
+        return 1 <= mine.sum() <= 4 and rates[k][~mine].max() <= 0.3
+
+    def allowed(j, chosen):
+        kinds = [rules[k][0] for k in chosen]
+        return selective(j) and {"one": kinds.count("one") < MAX_SINGLE,
+                                 "not": kinds.count("not") < MAX_NOT}.get(rules[j][0], True)
+
+    chosen = greedy(RidgeCV(Q, train.y), len(rules), forced, n_parts, allowed)
+    for i, j in enumerate(chosen):
+        print(f"[parts.part{i}]\n{toml_part(rules[j], names)}")
+
+
+def toml_stroke(stroke) -> str:
+    """A stroke as a TOML inline table, coordinates rounded to half pixels."""
+
+    def num(x):
+        return f"{round(float(x) * 2) / 2:g}"
+
+    (kind, value), = to_dict(stroke).items()
+    if kind == "arc":
+        radii = value["radii"][0] if value["radii"][0] == value["radii"][1] else f"[{num(value['radii'][0])}, {num(value['radii'][1])}]"
+        return (f"{{ arc = {{ center = [{num(value['center'][0])}, {num(value['center'][1])}], radii = {radii}, "
+                f"start = {value['start']:g}, end = {value['end']:g} }} }}")
+    return f"{{ {kind} = [" + ", ".join(f"[{num(r)}, {num(c)}]" for r, c in value) + "] }"
+
+
+def digit_tables(names, W, b) -> str:
+    out = []
+    for d in range(10):
+        terms = [f"{names[j]} = {int(W[d, j])}" for j in np.argsort(-W[d], kind="stable") if W[d, j] != 0]
+        out.append(f"[digits.{d}]\nweights = {{ {', '.join(terms)} }}\nbias = {b[d]:g}")
+    return "\n".join(out) + "\n"
+
+
+def search_digits(spec=SPEC, l2: float = 1e-4, top: int = 8) -> None:
+    """Digit weights over the parts: a multinomial logistic regression fitted on the training
+    split, scaled so that the largest weight is ``top`` and rounded to whole numbers (biases to
+    halves). A rounding of a fit, not a rule: the spec marks every digit weight as searched.
+    (Dropping the weak cues that `handnet check` flags, weights -1 and -2, cost 19 points on the
+    bundled test split when tried on a draft of the spec, 80.0% -> 60.6%: these weights are a fit,
+    not a story.)"""
+    from handnet.compiler.readout import fit_logistic
+
+    splits = bundled_splits()
+    train, test = splits["train"], splits["test"]
+    net = build(spec, train)
+    P, Pt = net.forward(train.X)[2].astype(float), net.forward(test.X)[2].astype(float)
+    names = list(net.layers[1].units)
+    W, b = fit_logistic(P, train.y, 10, l2)
+    scale = top / np.abs(W).max()
+    W, b = np.round(W * scale), np.round(b * scale * 2) / 2
+    print(f"rounded fit: bundled test accuracy {np.mean((Pt @ W.T + b).argmax(1) == test.y):.3f}", file=sys.stderr)
+    print(digit_tables(names, W, b), end="")
+
+
+def selectivity(spec=SPEC, data=None) -> None:
+    """Each part's firing rate (activation > 0.5) per digit on the test split of ``data``."""
+    from handnet.data.mnist import load_splits
+
+    splits = load_splits(data)
+    net = build(spec)
+    P, y = net.forward(splits.test.X)[2], splits.test.y
+    print(f"firing rate (share of digits with activation > 0.5), {splits.description}")
+    print("| part | " + " | ".join(str(d) for d in range(10)) + " |\n|---|" + "---:|" * 10)
+    for j, name in enumerate(net.layers[1].units):
+        print(f"| {name} | " + " | ".join(f"{np.mean(P[y == d, j] > 0.5):.2f}" for d in range(10)) + " |")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stage", choices=["edges", "parts", "digits", "table"])
+    parser.add_argument("--data", default=None, help="table only: MNIST directory whose test split is tabled")
+    args = parser.parse_args()
+    if args.stage == "table":
+        selectivity(data=args.data)
+    else:
+        {"edges": search_edges, "parts": search_parts, "digits": search_digits}[args.stage]()
