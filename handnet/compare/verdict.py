@@ -359,7 +359,7 @@ def twin_claims(hand: Network, twin: Network, other_twin: Network, X, seed: int 
         words = ("as alike to the twin as a second trained seed is (within noise)" if within else
                  "less alike to the twin than a second trained seed is" if value < base else
                  "more alike to the twin than a second trained seed is")
-        text = (f"The hand net's {hand.layers[li].name} is {words}: linear CKA {value:.2f} with the twin's "
+        text = (f"The hand net's layer {hand.layers[li].name} is {words}: linear CKA {value:.2f} with the twin's "
                 f"{twin.layers[li].name}, against {base:.2f} between two trained seeds (difference {value - base:+.2f}, "
                 f"paired bootstrap 95% CI {lo:+.2f} to {hi:+.2f}).")
         claims.append(Claim("representation vs a second seed", text, value - base, (lo, hi),
