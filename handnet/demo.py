@@ -28,13 +28,15 @@ def _accuracy_line(label, evaluation) -> str:
 
 
 def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=print, progress=_no_progress,
-             palette: str = "lesson", config=None) -> dict:
+             palette: str = "lesson", config=None, jobs: int | None = 1) -> dict:
     """Build and check the hand-designed net (and its fitted-readout sibling ``<spec>-fitted.toml``
     when it exists), train the twin, evaluate all of them, draw the figures and write the report,
     everything under ``out``. ``say(text)`` gets the running commentary; ``progress(length, label)``
     is a context manager giving a bar with ``update(n, status=None)`` (a training record as status
     while training). ``palette`` colours the weights; ``config`` is the training recipe for the twin
-    and the study (default: the trainer's recipe, ``TrainConfig()``; the twin gets ``seed``).
+    and the study (default: the trainer's recipe, ``TrainConfig()``; the twin gets ``seed``);
+    ``jobs`` processes run the study's independent training runs (None: the available cores), with
+    the same results as ``jobs=1``. The twin is trained once: the ladder's seed-0 twin is the same net.
 
     Returns the numbers: ``{"data", "files", "report", "playground", "accuracy": {label: evaluation},
     "verdict", "ladder", "comparison", "surgery"}``.
@@ -105,8 +107,7 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
 
     say(f"\n6. hand-designed vs learned: the ladder, the comparison and the surgery ({seeds} seed{'s' * (seeds != 1)})")
     with progress(report_steps(seeds), "   measuring") as bar:
-        study = run_study(spec_path, splits, seeds=seeds, config=recipe,
-                          progress=bar.update)
+        study = run_study(spec_path, splits, seeds=seeds, config=recipe, progress=bar.update, jobs=jobs, twin=twin)
         page = write_report(study, out / "report", progress=bar.update, palette=palette)
     results = study.to_dict()
     say((out / "report" / "ladder.md").read_text())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 import threading
 
@@ -79,3 +80,11 @@ def single_threaded(func):
             return func(*args, **kwargs)
 
     return wrapper
+
+
+def available_cores() -> int:
+    """The cores this process may run on (the default for ``--jobs``)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS and Windows have no affinity mask
+        return max(1, os.cpu_count() or 1)

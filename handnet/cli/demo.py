@@ -5,7 +5,8 @@ from pathlib import Path
 
 import click
 
-from handnet.cli.common import activate_hint, check_output, command_name, json_option, note, palette_option, print_json, progress
+from handnet.cli.common import (activate_hint, check_output, command_name, jobs_option, json_option, note,
+                                palette_option, print_json, progress)
 
 SPEC = "weight_specs/3b1b.toml"
 
@@ -37,8 +38,9 @@ def next_steps(out, spec_path, command: str) -> list[str]:
 @palette_option
 @click.option("--epochs", type=click.IntRange(min=1), default=None, hidden=True,
               help="Train every network for this many epochs (for quick checks; default: the trainer's recipe).")
+@jobs_option
 @json_option
-def demo(out, spec_path, seed, seeds, palette, epochs, as_json):
+def demo(out, spec_path, seed, seeds, palette, epochs, jobs, as_json):
     """Run the main job on the bundled sample: build the hand-designed 3b1b network from its spec, check
     it, train its gradient-trained twin, evaluate both, draw the figures, and compare hand-designed and
     learned along the ladder from every-weight-from-the-spec to fully trained.
@@ -60,7 +62,8 @@ def demo(out, spec_path, seed, seeds, palette, epochs, as_json):
 
     say = note if as_json else click.echo
     config = None if epochs is None else TrainConfig().replace(epochs=epochs)
-    results = run_demo(out, spec_path, seed, seeds, say=say, progress=progress, palette=palette, config=config)
+    results = run_demo(out, spec_path, seed, seeds, say=say, progress=progress, palette=palette, config=config,
+                       jobs=jobs)
     if as_json:
         print_json(dict(results, accuracy={label: e.to_dict() for label, e in results["accuracy"].items()}))
     for line in next_steps(out, spec_path, command_name()):

@@ -154,6 +154,29 @@ def _train(X, y, config, seed, init=None, freeze=(), twin_of=None):
     return train(X, y, dataclasses.replace(config, seed=seed), init=init, freeze=freeze, twin_of=twin_of).network
 
 
+def _train_task(data, task):
+    """One training run of ``parallel.run_all``: ``data`` is ``(X, y)``, ``task`` ``(config, seed, options)``."""
+    config, seed, options = task
+    return _train(*data, config, seed, **options)
+
+
+def trained_like(net, config, like: Network) -> bool:
+    """Whether ``net`` is what the ladder's trained rung trains for seed 0 with ``config`` (the
+    same recipe and seed, a fresh start, ``like``'s output units), as its provenance says;
+    the caller vouches that it was trained on the same digits."""
+    from handnet.nn.train import TrainConfig
+
+    prov = (net.metadata or {}).get("provenance") or {}
+    try:
+        recipe = TrainConfig.from_dict(prov["config"])
+    except (KeyError, TypeError, HandnetError):
+        return False
+    return (prov.get("kind") == "trained" and prov.get("init") is None and not prov.get("freeze")
+            and not prov.get("interrupted") and recipe == dataclasses.replace(config, seed=0)
+            and tuple(net.layers[-1].units) == tuple(like.layers[-1].units)
+            and (net.metadata.get("labels") or None) == (like.metadata.get("labels") or None))
+
+
 def scored_digits(spec_path, digits=None) -> Readout:
     """How the spec's output units are read (by name; ``digits`` keeps only those labels): the
     labels every rung is trained and scored on. A spec error, or outputs that answer no digit,
@@ -167,14 +190,18 @@ def scored_digits(spec_path, digits=None) -> Readout:
         raise HandnetError(f"{spec_path}: {e}") from None
 
 
-def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress=None, digits=None) -> Ladder:
+def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress=None, digits=None,
+           jobs: int | None = 1, twin: Network | None = None) -> Ladder:
     """Run the five rungs for ``spec_path`` and score them on ``test_set`` (a ``data.Dataset``).
 
     ``train_set`` (a ``data.Dataset``) calibrates rung 2 and trains rungs 3-5 (3 and 4 from rung 1); ``seeds`` training
     runs per trained rung, seeds 0..seeds-1. ``config`` is a ``train.TrainConfig`` (default: the
     trainer's recipe, with the spec's layer sizes). ``progress(1)`` is called after each network.
     Only the digits whose label the spec's outputs answer (or ``digits``) are used, in training and
-    testing alike.
+    testing alike. The training runs are independent and run in ``jobs`` processes (None: the
+    available cores; ``compare.parallel``), with the same results as one by one (``jobs=1``).
+    ``twin``: a network already trained on ``train_set`` as rung 5's seed 0 would be (the demo's
+    twin); used instead of training it again when its provenance says so (``trained_like``).
     """
     from handnet.nn.train import TrainConfig
 
@@ -195,14 +222,18 @@ def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress
     config = dataclasses.replace(config or TrainConfig(), sizes=tuple(spec_net.sizes))
     frozen_below_output = [layer.name for layer in spec_net.layers[:-1]]
     seed_list = list(range(seeds))
-    trained_nets = {"readout": [], "fine-tuned": [], "trained": []}
-    for seed in seed_list:
-        trained_nets["readout"].append(_train(X, y, config, seed, init=spec_net, freeze=frozen_below_output))
+    options = {"readout": {"init": spec_net, "freeze": frozen_below_output}, "fine-tuned": {"init": spec_net},
+               "trained": {"twin_of": spec_net}}
+    known = {}
+    if twin is not None and keep_train.all() and trained_like(twin, config, spec_net):
+        known[("trained", 0)] = twin
         step(1)
-        trained_nets["fine-tuned"].append(_train(X, y, config, seed, init=spec_net))
-        step(1)
-        trained_nets["trained"].append(_train(X, y, config, seed, twin_of=spec_net))
-        step(1)
+    runs = [(label, seed) for seed in seed_list for label in options if (label, seed) not in known]
+    from handnet.compare.parallel import run_all
+
+    done = run_all(_train_task, [(config, seed, options[label]) for label, seed in runs], (X, y), jobs, step)
+    known.update(zip(runs, done))
+    trained_nets = {label: [known[(label, seed)] for seed in seed_list] for label in options}
     nets = {"spec": [spec_net], "calibrated": [calibrated], **trained_nets}
     rungs = []
     for label, description in RUNGS:

@@ -39,6 +39,49 @@ def _title_height(title: str | None, width: float) -> float:
     return 0.2 * (wrap(title, width - 0.2, TITLE).count("\n") + 1) + 0.1 if title else 0.0
 
 
+def tile_grid(ax, tiles, labels, columns: int, cell=(1.3, 1.45), tile_in: float = 0.9, label_colors=None,
+              frames=None, row_labels=None):
+    """Draw ``tiles`` (n, h, w, 3) RGB (or RGBA) pictures on one Axes as one mosaic image, ``columns``
+    across, each ``cell`` inches (width, height) with the picture ``tile_in`` inches wide at the
+    bottom of its cell and its label (``labels``, 8 pt) centred above it: one image and n texts,
+    not n Axes, which is most of a grid figure's drawing time. ``label_colors`` colours labels,
+    ``frames`` (n,) bool draws a red frame round a tile; ``row_labels`` label each row at the left.
+    The gaps are transparent (the figure's white shows)."""
+    from matplotlib.patches import Rectangle
+
+    tiles = np.asarray(tiles, dtype=float)
+    n, h, w = tiles.shape[:3]
+    if tiles.shape[-1] == 3:
+        tiles = np.concatenate([tiles, np.ones((n, h, w, 1))], axis=-1)
+    rows = max(1, math.ceil(n / columns))
+    px = w / tile_in  # mosaic pixels per inch
+    cell_w, cell_h = round(cell[0] * px), round(cell[1] * px)
+    cell_w, cell_h = max(cell_w, w + 2), max(cell_h, h + 2)
+    canvas = np.zeros((rows * cell_h, columns * cell_w, 4))
+    boxes = []
+    for i in range(n):
+        r, c = divmod(i, columns)
+        top, left = r * cell_h + cell_h - h - 1, c * cell_w + (cell_w - w) // 2
+        boxes.append((top, left, h, w))
+        canvas[top : top + h, left : left + w] = tiles[i]
+        if labels[i]:
+            ax.text(left + w / 2 - 0.5, top - 0.04 * px - 0.5, labels[i], fontsize=SMALL, ha="center",
+                    va="bottom",
+                    color=(label_colors[i] if label_colors is not None else "black"),
+                    fontweight="bold" if frames is not None and frames[i] else "normal")
+        if frames is not None and frames[i]:
+            ax.add_patch(Rectangle((left - 1, top - 1), w + 1, h + 1, fill=False, edgecolor="#c01818", linewidth=2.5))
+    image = ax.imshow(canvas, interpolation="nearest")
+    image.tile_boxes = boxes  # (top, left, height, width) of each tile in the mosaic, for tests and readers
+    ax.set_xlim(-0.5 - (0.35 * px if row_labels else 0), columns * cell_w - 0.5)
+    ax.set_ylim(rows * cell_h - 0.5, -0.5)
+    ax.axis("off")
+    for r, label in enumerate(row_labels or []):
+        ax.text(-0.1 * px, r * cell_h + cell_h - h / 2 - 1, label, fontsize=LABEL, ha="right", va="center",
+                rotation=90)
+    return canvas
+
+
 def plot_weight_grid(weights, names, palette: str = "lesson", title: str | None = None, ncols=None,
                      shape=(28, 28), vmax=None, colorbar_label: str = "weight", note: str | None = None):
     """Each unit's input weights as a ``shape`` image, one panel per unit.
@@ -52,16 +95,14 @@ def plot_weight_grid(weights, names, palette: str = "lesson", title: str | None 
     width = max(4.2, 1.3 * cols + 1.2)
     title_lines = wrap(title, width - 0.2, TITLE).count("\n") + 1 if title else 0
     fig = _figure(width, 1.45 * rows + 0.25 * title_lines + (0.45 if note else 0.1))
-    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    ax = fig.subplots()
     cmap, norm = weight_cmap(palette), weight_norm(weights, vmax=vmax)
-    image = None
-    for ax, w, name in zip(axes, weights, names):
-        image = ax.imshow(w.reshape(shape), cmap=cmap, norm=norm, interpolation="nearest")
-        ax.set_title(wrap_name(name, 14), fontsize=SMALL)
-        _hide(ax)
-    for ax in axes[n:]:
-        ax.set_visible(False)
-    bar = fig.colorbar(image, ax=axes.tolist(), shrink=0.8, label=f"{colorbar_label} ({sign_legend(palette)})")
+    labels = [wrap_name(name, 14) for name in names]
+    lines = max((label.count("\n") + 1 for label in labels), default=1)
+    tile_grid(ax, cmap(norm(weights.reshape(n, *shape))), labels, cols, cell=(1.3, 1.1 + 0.15 * lines))
+    from matplotlib.cm import ScalarMappable
+
+    bar = fig.colorbar(ScalarMappable(norm, cmap), ax=ax, shrink=0.8, label=f"{colorbar_label} ({sign_legend(palette)})")
     bar.ax.tick_params(labelsize=SMALL)
     _title(fig, title, width)
     if note:
@@ -302,20 +343,13 @@ def plot_digits(images, titles, wrong=None, ncols: int = 10, title: str | None =
     width = max(4.2, 1.05 * cols + 0.3)
     title_lines = wrap(title, width - 0.2, TITLE).count("\n") + 1 if title else 0
     fig = _figure(width, 1.2 * rows + 0.25 * title_lines + 0.15 + (0.4 if note else 0))
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for i, ax in enumerate(axes):
-        if i >= n:
-            ax.set_visible(False)
-            continue
-        ax.imshow(images[i].reshape(28, 28), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        _hide(ax)
-        bad = wrong is not None and bool(wrong[i])
-        ax.set_title(str(titles[i]), fontsize=SMALL, color="#c01818" if bad else "black",
-                     fontweight="bold" if bad else "normal")
-        if bad:
-            for spine in ax.spines.values():
-                spine.set_edgecolor("#c01818")
-                spine.set_linewidth(2.5)
+    ax = fig.subplots()
+    labels = [str(t) for t in titles]
+    lines = max((label.count("\n") + 1 for label in labels), default=1)
+    bad = [wrong is not None and bool(wrong[i]) for i in range(n)]
+    grey = np.repeat(np.clip(images.reshape(n, 28, 28), 0, 1)[..., None], 3, axis=-1)
+    tile_grid(ax, grey, labels, cols, cell=(1.05, 0.95 + 0.15 * lines), tile_in=0.8,
+              label_colors=["#c01818" if b else "black" for b in bad], frames=bad)
     _title(fig, title, width)
     if note:
         caption(fig, note)

@@ -245,7 +245,8 @@ def maximize(net: Network, ref, **options) -> Maximizer:
     weights and options is answered from a cache (the same bits; the image is a fresh copy).
     """
     unit = net.unit(ref)
-    key = (_fingerprint(net), str(unit), unit.layer, unit.index, tuple(sorted(options.items())))
+    # by weights and position, not by name: a net renamed (a twin with the spec's unit names) hits too
+    key = (_fingerprint(net), unit.layer, unit.index, tuple(sorted(options.items())))
     with _cache_lock:
         found = _cache.get(key)
         if found is not None:
@@ -256,7 +257,7 @@ def maximize(net: Network, ref, **options) -> Maximizer:
             _cache[key] = found
             while len(_cache) > _CACHE_SIZE:
                 _cache.popitem(last=False)
-    return dataclasses.replace(found, image=found.image.copy())
+    return dataclasses.replace(found, unit=str(unit), image=found.image.copy())
 
 
 @single_threaded

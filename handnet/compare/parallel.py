@@ -1,0 +1,59 @@
+"""Independent training runs (the ladder's seeds and rungs, the surgery's refits) in parallel processes.
+
+Each run is a pure function of its arguments (the seed is always passed explicitly), so running
+them in worker processes gives the same networks bit for bit as running them one after another
+here: every worker keeps BLAS on one thread (the policy of ``handnet.threads``; the small
+mini-batches train on one thread anyway), and results come back in the order of the tasks.
+
+``run_all(function, tasks, shared, jobs)`` calls ``function(shared, task)`` for every task;
+``shared`` (e.g. the training digits) is sent to each worker once, not once per task. Workers are
+started with ``spawn`` (safe with threads and on every platform), so a script that asks for more
+than one job needs the usual ``if __name__ == "__main__":`` guard; the library's functions
+default to ``jobs=1`` (everything here, in this process, as ``--jobs 1``) and the CLI to the
+available cores.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+from handnet.threads import available_cores
+
+_shared = None  # in a worker: the ``shared`` argument of ``run_all``
+
+
+def _start_worker(shared) -> None:
+    global _shared
+    from handnet import threads
+
+    threads._default[:] = [1]  # a worker's "default" BLAS thread count is one: the cores are the workers
+    threads._threadpool_limits(1)  # applied at once, for the worker's whole life
+    _shared = shared
+
+
+def _call(function, task):
+    return function(_shared, task)
+
+
+def run_all(function, tasks, shared=None, jobs: int | None = 1, progress=None) -> list:
+    """``[function(shared, task) for task in tasks]``, in up to ``jobs`` processes (None: the
+    available cores; 1 or a single task: here, serially). ``function`` must be a module-level
+    function (workers import it by name). ``progress(1)`` is called as each task finishes."""
+    tasks = list(tasks)
+    jobs = available_cores() if jobs is None else int(jobs)
+    step = progress or (lambda k: None)
+    if jobs <= 1 or len(tasks) <= 1:
+        results = []
+        for task in tasks:
+            results.append(function(shared, task))
+            step(1)
+        return results
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context, initializer=_start_worker,
+                             initargs=(shared,)) as pool:
+        futures = [pool.submit(_call, function, task) for task in tasks]
+        for future in futures:  # in order: the progress bar moves as the runs finish, roughly
+            future.result()
+            step(1)
+        return [future.result() for future in futures]
