@@ -35,7 +35,7 @@ import numpy as np
 
 from handnet.compare import edgelike
 from handnet.errors import HandnetError
-from handnet.nn.labels import Readout, Scope, join_labels, outputs_only, readout, scope
+from handnet.nn.labels import Readout, Scope, join_labels, output_labels, outputs_only, readout, scope
 from handnet.nn.network import Network
 from handnet.compare.similarity import cosine_matrix
 
@@ -174,7 +174,7 @@ def trained_like(net, config, like: Network) -> bool:
     return (prov.get("kind") == "trained" and prov.get("init") is None and not prov.get("freeze")
             and not prov.get("interrupted") and recipe == dataclasses.replace(config, seed=0)
             and tuple(net.layers[-1].units) == tuple(like.layers[-1].units)
-            and (net.metadata.get("labels") or None) == (like.metadata.get("labels") or None))
+            and output_labels(net) == output_labels(like))  # the same units answer the same labels
 
 
 def scored_digits(spec_path, digits=None) -> Readout:
