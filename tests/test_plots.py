@@ -137,7 +137,7 @@ def test_tuning_and_digit_figures():
     figs, results = gallery.tuning_figures(net, "edges:slash")
     assert list(figs) == ["tuning-edges-slash"]
     figs, _ = gallery.tuning_figures(net, "parts:box")
-    assert len(images_of(figs["tuning-parts-box"])) == 6
+    assert len(tiles_of(figs["tuning-parts-box"])) == 6 and len(images_of(figs["tuning-parts-box"])) == 1
     X = np.random.default_rng(0).uniform(0, 1, size=(24, 784))
     y = np.sort(np.arange(24) % 10)  # sorted by label, as the bundled test split is
     fig = gallery.digit_figure(net, X, y, count=20)

@@ -40,13 +40,19 @@ def _title_height(title: str | None, width: float) -> float:
 
 
 def tile_grid(ax, tiles, labels, columns: int, cell=(1.3, 1.45), tile_in: float = 0.9, label_colors=None,
-              frames=None, row_labels=None):
+              frames=None, row_labels=None, frame_styles=None, corner_texts=None, row_label_size=LABEL,
+              row_margin: float = 0.35):
     """Draw ``tiles`` (n, h, w, 3) RGB (or RGBA) pictures on one Axes as one mosaic image, ``columns``
     across, each ``cell`` inches (width, height) with the picture ``tile_in`` inches wide at the
     bottom of its cell and its label (``labels``, 8 pt) centred above it: one image and n texts,
     not n Axes, which is most of a grid figure's drawing time. ``label_colors`` colours labels,
-    ``frames`` (n,) bool draws a red frame round a tile; ``row_labels`` label each row at the left.
-    The gaps are transparent (the figure's white shows)."""
+    ``frames`` (n,) bool draws a red frame round a tile and makes its label bold, ``frame_styles``
+    (n,) ``(colour, line width)`` or None any frame; ``corner_texts`` (n,) puts a short text (8 pt,
+    white on black) in a tile's lower right corner; ``row_labels`` label each row at the left
+    (``row_label_size`` points; at 8 pt written level, else turned up the side; ``row_margin``
+    inches of room for them). Tiles of an
+    incomplete last row, and None tiles, are left empty. The gaps are transparent (the figure's
+    white shows)."""
     from matplotlib.patches import Rectangle
 
     tiles = np.asarray(tiles, dtype=float)
@@ -69,16 +75,21 @@ def tile_grid(ax, tiles, labels, columns: int, cell=(1.3, 1.45), tile_in: float 
                     va="bottom",
                     color=(label_colors[i] if label_colors is not None else "black"),
                     fontweight="bold" if frames is not None and frames[i] else "normal")
-        if frames is not None and frames[i]:
-            ax.add_patch(Rectangle((left - 1, top - 1), w + 1, h + 1, fill=False, edgecolor="#c01818", linewidth=2.5))
+        style = ("#c01818", 2.5) if frames is not None and frames[i] else None
+        style = frame_styles[i] if frame_styles is not None and frame_styles[i] is not None else style
+        if style is not None:
+            ax.add_patch(Rectangle((left - 0.5, top - 0.5), w, h, fill=False, edgecolor=style[0], linewidth=style[1]))
+        if corner_texts is not None and corner_texts[i]:
+            ax.text(left + w - 1.5, top + h - 1.5, corner_texts[i], ha="right", va="bottom", fontsize=SMALL,
+                    color="white", bbox={"facecolor": "black", "edgecolor": "none", "pad": 1})
     image = ax.imshow(canvas, interpolation="nearest")
     image.tile_boxes = boxes  # (top, left, height, width) of each tile in the mosaic, for tests and readers
-    ax.set_xlim(-0.5 - (0.35 * px if row_labels else 0), columns * cell_w - 0.5)
+    ax.set_xlim(-0.5 - (row_margin * px if row_labels else 0), columns * cell_w - 0.5)
     ax.set_ylim(rows * cell_h - 0.5, -0.5)
     ax.axis("off")
     for r, label in enumerate(row_labels or []):
-        ax.text(-0.1 * px, r * cell_h + cell_h - h / 2 - 1, label, fontsize=LABEL, ha="right", va="center",
-                rotation=90)
+        ax.text(-0.1 * px, r * cell_h + cell_h - h / 2 - 1, label, fontsize=row_label_size, ha="right", va="center",
+                rotation=0 if row_label_size <= SMALL else 90)
     return canvas
 
 
@@ -301,25 +312,27 @@ def plot_part_tuning(names, labels, activations, stimuli, title: str | None = No
     lines = max(_part_label(l).count("\n") + 1 for ls in labels for l in ls)
     width = max(5.6, 1.0 * c_max + 1.6)
     fig = _figure(width, (0.95 + 0.14 * lines) * n + 1.4 + _title_height(title, width))
-    axes = fig.subplots(n, c_max, squeeze=False)
+    # one mosaic: a row per unit, a tile per stimulus (one Axes, not n x c_max)
+    tiles, tile_labels, corners, styles = [], [], [], []
+    blank = np.zeros((28, 28, 4))
     for i in range(n):
         full = float(activations[i][0])
         for j in range(c_max):
-            ax = axes[i, j]
             if j >= len(labels[i]):
-                ax.set_visible(False)
+                tiles.append(blank)
+                tile_labels.append("")
+                corners.append(None)
+                styles.append(None)
                 continue
-            ax.imshow(np.asarray(stimuli[i][j]).reshape(28, 28), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-            _hide(ax)
+            grey = np.clip(np.asarray(stimuli[i][j], dtype=float).reshape(28, 28), 0, 1)
+            tiles.append(np.concatenate([np.repeat(grey[..., None], 3, axis=-1), np.ones((28, 28, 1))], axis=-1))
             a = float(activations[i][j])
-            ax.set_title(_part_label(labels[i][j]), fontsize=SMALL)
-            ax.text(0.96, 0.04, f"{a:.2f}", transform=ax.transAxes, ha="right", va="bottom", fontsize=SMALL,
-                    color="white", bbox={"facecolor": "black", "edgecolor": "none", "pad": 1})
-            colour, width_ = (FULL_FRAME, 2.5) if j == 0 else (DROP_FRAME, 3.0) if a < full / 2 else (KEPT_FRAME, 1.0)
-            for spine in ax.spines.values():
-                spine.set_edgecolor(colour)
-                spine.set_linewidth(width_)
-        axes[i, 0].set_ylabel(wrap_name(names[i], 11), fontsize=SMALL, rotation=0, ha="right", va="center")
+            tile_labels.append(_part_label(labels[i][j]))
+            corners.append(f"{a:.2f}")
+            styles.append((FULL_FRAME, 2.5) if j == 0 else (DROP_FRAME, 3.0) if a < full / 2 else (KEPT_FRAME, 1.0))
+    unit_names = [wrap_name(name, 11) for name in names]
+    tile_grid(fig.subplots(), tiles, tile_labels, c_max, cell=(1.0, 0.95 + 0.14 * lines), tile_in=0.75,
+              frame_styles=styles, corner_texts=corners, row_labels=unit_names, row_label_size=SMALL, row_margin=0.9)
     # the caption rides in the legend's title: constrained layout stacks figure legends but not a supxlabel
     explanation = ("Each row is one unit, shown the strokes of the edges it reads (number: its activation). "
                    "'without X' removes one edge: an orange frame means the unit needs it. 'plus X' adds an edge the "
