@@ -98,11 +98,23 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
 
     say(f"\n5. figures in {out / 'figures'}")
     written = []
-    steps = figure_steps(hand, saved=True) + figure_steps(twin, saved=True)
+    sets = [("hand", hand), ("twin", twin)]
+    steps = sum(figure_steps(net, saved=True) for _, net in sets)
     with progress(steps, "   drawing") as bar:
-        for prefix, net in (("hand", hand), ("twin", twin)):
-            written += write_figure_set(net, splits.test.X, splits.test.y, out / "figures", prefix, palette=palette,
-                                        progress=bar.update)
+        if jobs is None or jobs > 1:  # the two nets' figures side by side, one process each
+            from handnet.compare.parallel import run_all
+            from handnet.inside.maximize.search import remember
+
+            done = run_all(_figure_set_task, sets, (splits.test.X, splits.test.y, out / "figures", palette), jobs,
+                           progress=lambda k: None)
+            for (prefix, net), (paths, maximizers) in zip(sets, done):
+                remember(net, maximizers)  # the report and the playground ask for the same maximizers
+                written += paths
+                bar.update(figure_steps(net, saved=True))
+        else:
+            for prefix, net in sets:
+                written += write_figure_set(net, splits.test.X, splits.test.y, out / "figures", prefix,
+                                            palette=palette, progress=bar.update)
     say(f"   {len(written)} PNG files (weights, maximizing inputs, tuning, diagram)")
 
     say(f"\n6. hand-designed vs learned: the ladder, the comparison and the surgery ({seeds} seed{'s' * (seeds != 1)})")
@@ -135,6 +147,19 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
     files = sorted(str(p) for p in out.rglob("*") if p.is_file())
     return {"data": splits.description, "files": files, "report": str(page), "playground": str(playground),
             "accuracy": evaluations, **results}
+
+
+def _figure_set_task(shared, task):
+    """One net's figure set in a worker process (``compare.parallel.run_all``): ``shared`` is
+    ``(X, y, folder, palette)``, ``task`` ``(prefix, net)``. Returns the paths written and the net's
+    maximizers (the parent process keeps them: its report asks for the same ones)."""
+    from handnet.inside.maximize.search import maximize_units
+    from handnet.viz.gallery import write_figure_set
+
+    X, y, folder, palette = shared
+    prefix, net = task
+    paths = write_figure_set(net, X, y, folder, prefix, palette=palette)
+    return paths, maximize_units(net)  # from this process's cache: no search again
 
 
 def regenerate_figures(out, spec_path=SPEC, trained_path=None, dpi: int | None = None, note=print,

@@ -88,3 +88,10 @@ def available_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # macOS and Windows have no affinity mask
         return max(1, os.cpu_count() or 1)
+
+
+def one_blas_thread_for_life() -> None:
+    """Limit BLAS to one thread for the rest of this process, ``many_blas_threads()`` included (a
+    worker process of ``handnet.compare.parallel``: the cores are the workers)."""
+    _default[:] = [1]
+    _threadpool_limits(1)  # applied at once, never undone

@@ -25,10 +25,9 @@ _shared = None  # in a worker: the ``shared`` argument of ``run_all``
 
 def _start_worker(shared) -> None:
     global _shared
-    from handnet import threads
+    from handnet.threads import one_blas_thread_for_life
 
-    threads._default[:] = [1]  # a worker's "default" BLAS thread count is one: the cores are the workers
-    threads._threadpool_limits(1)  # applied at once, for the worker's whole life
+    one_blas_thread_for_life()  # the cores are the workers: one BLAS thread each
     _shared = shared
 
 

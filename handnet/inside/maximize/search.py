@@ -236,6 +236,17 @@ def clear_cache() -> None:
         _screens.clear()
 
 
+def remember(net: Network, results, **options) -> None:
+    """Put maximizers found elsewhere (e.g. by a worker process, for the same ``net`` and
+    ``options``) into the cache, so asking for them here does not search again."""
+    with _cache_lock:
+        for found in results:
+            unit = net.unit(found.unit)
+            _cache[(_fingerprint(net), unit.layer, unit.index, tuple(sorted(options.items())))] = found
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+
+
 def maximize(net: Network, ref, **options) -> Maximizer:
     """The image in [0, 1]^784 that maximizes one unit (see the module docstring for the method).
 
