@@ -96,6 +96,19 @@ def _met(row) -> str:
     return "yes" if value < row[metric] else "no"
 
 
+def print_markdown(rows, repeats, long_repeats, load, cores) -> None:
+    print("| command | tree | wall | CPU | target | met | one core busy: wall | busy / idle | target |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        metric = next(k for k in r if k.startswith("target_idle"))
+        busy = (f"{r['busy_wall_s']:.2f} s | {r['busy_over_idle']:.2f}x | < {r['target_busy_over_idle']}x"
+                if r["busy_wall_s"] is not None else " | | ")
+        print(f"| `{r['command']}` | {r['tree']} | {r['idle_wall_s']:.2f} s | {r['idle_cpu_s']:.2f} s | "
+              f"< {r[metric]} s {metric.split('_')[2]} | {_met(r)} | {busy} |")
+    print(f"\nMedians of {repeats} runs ({long_repeats} for demo and report); 1-minute load average "
+          f"{load[0]:.1f} at the start, {load[1]:.1f} at the end, on {cores} cores.")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -105,7 +118,14 @@ def main():
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", dest="as_json")
     output.add_argument("--markdown", action="store_true", help="the table of docs/benchmarks.md")
+    output.add_argument("--markdown-from", type=Path, metavar="JSON", help="the table from a saved --json run")
     args = parser.parse_args()
+    if args.markdown_from:
+        saved = json.loads(args.markdown_from.read_text())
+        load = saved["load_average_1min"]
+        print_markdown(saved["rows"], saved["repeats"], saved["long_repeats"], (load["start"], load["end"]),
+                       saved["cores"])
+        return
     trees = [("this tree", ROOT)] + ([("--tree", args.tree.resolve())] if args.tree else [])
     rows = []
     started_load = os.getloadavg()[0]
@@ -138,16 +158,7 @@ def main():
                           "load_average_1min": {"start": load[0], "end": load[1]}, "rows": rows}, indent=2))
         return
     if args.markdown:
-        print("| command | tree | wall | CPU | target | met | one core busy: wall | busy / idle | target |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        for r in rows:
-            metric = next(k for k in r if k.startswith("target_idle"))
-            busy = (f"{r['busy_wall_s']:.2f} s | {r['busy_over_idle']:.2f}x | < {r['target_busy_over_idle']}x"
-                    if r["busy_wall_s"] is not None else " | | ")
-            print(f"| `{r['command']}` | {r['tree']} | {r['idle_wall_s']:.2f} s | {r['idle_cpu_s']:.2f} s | "
-                  f"< {r[metric]} s {metric.split('_')[2]} | {_met(r)} | {busy} |")
-        print(f"\nMedians of {args.repeats} runs ({args.long_repeats} for demo and report); 1-minute load average "
-              f"{load[0]:.1f} at the start, {load[1]:.1f} at the end, on {os.cpu_count()} cores.")
+        print_markdown(rows, args.repeats, args.long_repeats, load, os.cpu_count())
         return
     print(f"medians of {args.repeats} runs ({args.long_repeats} for demo and report); 1-minute load average "
           f"{load[0]:.2f} at the start, {load[1]:.2f} at the end")
