@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # (name, arguments after `handnet`, target idle: (metric, seconds), target busy wall / idle wall, long)
 COMMANDS = [
-    ("build 3b1b-fitted.toml", ["build", "{root}/weight_specs/3b1b-fitted.toml", "-o", "{tmp}/fitted.npz"],
+    ("build weight_specs/3b1b-fitted.toml -o nets/3b1b-fitted.npz", ["build", "{root}/weight_specs/3b1b-fitted.toml", "-o", "{tmp}/fitted.npz"],
      ("cpu", 0.5), 1.5, False),
-    ("build 3b1b.toml", ["build", "{root}/weight_specs/3b1b.toml", "-o", "{tmp}/hand.npz"], ("cpu", 0.5), 1.5, False),
+    ("build weight_specs/3b1b.toml -o nets/3b1b.npz", ["build", "{root}/weight_specs/3b1b.toml", "-o", "{tmp}/hand.npz"], ("cpu", 0.5), 1.5, False),
     ("render maximize hand.npz", ["render", "maximize", "{tmp}/hand.npz", "-o", "{tmp}/maximize"], ("wall", 1.5), None,
      False),
     ("report weight_specs/3b1b.toml", ["report", "{root}/weight_specs/3b1b.toml", "-o", "{tmp}/report"], ("wall", 10.0),
@@ -144,7 +144,7 @@ def main():
                              "idle_wall_s": idle["wall"], "idle_cpu_s": idle["cpu"],
                              "busy_wall_s": busy and busy["wall"], "busy_over_idle": busy and busy["wall"] / idle["wall"],
                              f"target_idle_{metric}_s": target, "target_busy_over_idle": busy_target})
-                if name == "build 3b1b.toml":  # right after the hand net is written
+                if name.startswith("build weight_specs/3b1b.toml"):  # right after the hand net is written
                     found = measure_maximize(tree, f"{tmp}/hand.npz", args.repeats)
                     rows.append({"command": "maximize 42 units (in process)", "tree": label, "repeats": args.repeats,
                                  "idle_wall_s": found["wall"], "idle_cpu_s": found["cpu"], "busy_wall_s": None,
@@ -162,13 +162,14 @@ def main():
         return
     print(f"medians of {args.repeats} runs ({args.long_repeats} for demo and report); 1-minute load average "
           f"{load[0]:.2f} at the start, {load[1]:.2f} at the end")
-    print(f"{'command':<34} {'tree':<10} {'idle wall':>9} {'idle CPU':>9} {'target':>12} {'met':>4} "
+    w = max(len(r["command"]) for r in rows) if rows else 34
+    print(f"{'command':<{w}} {'tree':<10} {'idle wall':>9} {'idle CPU':>9} {'target':>12} {'met':>4} "
           f"{'busy wall':>9} {'busy/idle':>9} {'target':>7}")
     for r in rows:
         target = next(f"{k.split('_')[2]} <{v}" for k, v in r.items() if k.startswith("target_idle"))
         busy = (f"{r['busy_wall_s']:8.2f}s {r['busy_over_idle']:8.2f}x {'<' + str(r['target_busy_over_idle']):>7}"
                 if r["busy_wall_s"] is not None else "")
-        print(f"{r['command']:<34} {r['tree']:<10} {r['idle_wall_s']:8.2f}s {r['idle_cpu_s']:8.2f}s {target:>12} "
+        print(f"{r['command']:<{w}} {r['tree']:<10} {r['idle_wall_s']:8.2f}s {r['idle_cpu_s']:8.2f}s {target:>12} "
               f"{_met(r):>4} {busy}")
 
 
