@@ -1,11 +1,15 @@
-"""How long a user waits for handnet's commands, idle and with one core busy.
+"""How long a user waits for handnet's commands, idle and with one core busy, each beside its target.
 
-Each command runs in a fresh process (what a user types), ``--repeats`` times; the figures are
-medians of wall time and of CPU time (user + system of the child). "busy" runs the same command
-beside one process spinning on a core (``while True: pass``), which this script starts and stops.
-``--tree DIR`` times another checkout (e.g. the main branch) in the same run for a before/after ratio.
+Each command runs in a fresh process (what a user types), ``--repeats`` times (the long ones,
+``demo`` and ``report``, ``--long-repeats`` times); the figures are medians of wall time and of CPU
+time (user + system of the child and of the worker processes it waited for). "busy" runs the same
+command beside one process spinning on a core (``while True: pass``), which this script starts and
+stops. ``--tree DIR`` times another checkout (e.g. the main branch) in the same run for a
+before/after ratio. "maximize 42 units" is timed inside one process (``maximize_units`` on the
+hand-designed net, every cache cleared, SciPy already imported), as a notebook user waits for it.
 
-    PYTHONPATH=. python benchmarks/wait_times.py [--repeats 5] [--tree ../main] [--json]
+    PYTHONPATH=. python benchmarks/wait_times.py [--repeats 5] [--long-repeats 1] [--tree ../main]
+                                                 [--skip-long] [--json | --markdown]
 """
 
 from __future__ import annotations
@@ -23,21 +27,43 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# (name, arguments after `handnet`, target idle: (metric, seconds), target busy wall / idle wall)
+# (name, arguments after `handnet`, target idle: (metric, seconds), target busy wall / idle wall, long)
 COMMANDS = [
-    ("build 3b1b-fitted.toml", ["build", "{root}/weight_specs/3b1b-fitted.toml", "-o", "{tmp}/fitted.npz"],
-     ("cpu", 0.5), 1.5),
-    ("build 3b1b.toml", ["build", "{root}/weight_specs/3b1b.toml", "-o", "{tmp}/hand.npz"], ("cpu", 0.5), 1.5),
-    ("render maximize hand.npz", ["render", "maximize", "{tmp}/hand.npz", "-o", "{tmp}/maximize"], ("wall", 1.5), None),
+    ("build weight_specs/3b1b-fitted.toml -o nets/3b1b-fitted.npz", ["build", "{root}/weight_specs/3b1b-fitted.toml", "-o", "{tmp}/fitted.npz"],
+     ("cpu", 0.5), 1.5, False),
+    ("build weight_specs/3b1b.toml -o nets/3b1b.npz", ["build", "{root}/weight_specs/3b1b.toml", "-o", "{tmp}/hand.npz"], ("cpu", 0.5), 1.5, False),
+    ("render maximize hand.npz", ["render", "maximize", "{tmp}/hand.npz", "-o", "{tmp}/maximize"], ("wall", 1.5), None,
+     False),
+    ("report weight_specs/3b1b.toml", ["report", "{root}/weight_specs/3b1b.toml", "-o", "{tmp}/report"], ("wall", 10.0),
+     None, True),
+    ("demo", ["demo", "-o", "{tmp}/demo"], ("wall", 20.0), None, True),
 ]
+MAXIMIZE_TARGET = 0.4  # seconds of wall time for all 42 units of the hand-designed net
+
+MAXIMIZE_SNIPPET = """
+import json, sys, time
+from handnet.inside.maximize import maximize_units, search
+from handnet.nn.network import Network
+net = Network.load(sys.argv[1])
+maximize_units(net, net.units()[-1:])  # imports SciPy; not what is timed
+runs = []
+for _ in range(int(sys.argv[2])):
+    search.clear_cache()
+    wall, cpu = time.perf_counter(), time.process_time()
+    maximize_units(net)
+    runs.append((time.perf_counter() - wall, time.process_time() - cpu))
+print(json.dumps(runs))
+"""
+
 
 def run_once(argv, tree: Path) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one ``handnet`` run from ``tree``."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
+    # run from the tree, so the demo finds its spec as `make demo` does
     subprocess.run([sys.executable, "-c", "from handnet.cli import main; main()", *argv], env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tree)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -57,37 +83,95 @@ def measure(argv, tree: Path, repeats: int, busy: bool) -> dict:
     return {"wall": statistics.median(w for w, _ in runs), "cpu": statistics.median(c for _, c in runs)}
 
 
+def measure_maximize(tree: Path, net_path: str, repeats: int) -> dict:
+    out = subprocess.run([sys.executable, "-c", MAXIMIZE_SNIPPET, net_path, str(repeats)], check=True,
+                         env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True, text=True).stdout
+    runs = json.loads(out.strip().splitlines()[-1])
+    return {"wall": statistics.median(w for w, _ in runs), "cpu": statistics.median(c for _, c in runs)}
+
+
+def _met(row) -> str:
+    metric = next(k for k in row if k.startswith("target_idle"))
+    value = row["idle_cpu_s" if "_cpu_" in metric else "idle_wall_s"]
+    return "yes" if value < row[metric] else "no"
+
+
+def print_markdown(rows, repeats, long_repeats, load, cores) -> None:
+    print("| command | tree | wall | CPU | target | met | one core busy: wall | busy / idle | target |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        metric = next(k for k in r if k.startswith("target_idle"))
+        busy = (f"{r['busy_wall_s']:.2f} s | {r['busy_over_idle']:.2f}x | < {r['target_busy_over_idle']}x"
+                if r["busy_wall_s"] is not None else " | | ")
+        print(f"| `{r['command']}` | {r['tree']} | {r['idle_wall_s']:.2f} s | {r['idle_cpu_s']:.2f} s | "
+              f"< {r[metric]} s {metric.split('_')[2]} | {_met(r)} | {busy} |")
+    print(f"\nMedians of {repeats} runs ({long_repeats} for demo and report); 1-minute load average "
+          f"{load[0]:.1f} at the start, {load[1]:.1f} at the end, on {cores} cores.")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--long-repeats", type=int, default=1, help="repeats of demo and report")
+    parser.add_argument("--skip-long", action="store_true", help="leave out demo and report")
     parser.add_argument("--tree", type=Path, help="another checkout to time in the same run (before)")
-    parser.add_argument("--json", action="store_true", dest="as_json")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", dest="as_json")
+    output.add_argument("--markdown", action="store_true", help="the table of docs/benchmarks.md")
+    output.add_argument("--markdown-from", type=Path, metavar="JSON", help="the table from a saved --json run")
     args = parser.parse_args()
+    if args.markdown_from:
+        saved = json.loads(args.markdown_from.read_text())
+        load = saved["load_average_1min"]
+        print_markdown(saved["rows"], saved["repeats"], saved["long_repeats"], (load["start"], load["end"]),
+                       saved["cores"])
+        return
     trees = [("this tree", ROOT)] + ([("--tree", args.tree.resolve())] if args.tree else [])
     rows = []
+    started_load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        for name, template, (metric, target), busy_target in COMMANDS:
+        for name, template, (metric, target), busy_target, long in COMMANDS:
+            if long and args.skip_long:
+                continue
+            repeats = args.long_repeats if long else args.repeats
             argv = [a.format(root=ROOT, tmp=tmp) for a in template]
-            run_once(argv, ROOT)  # warm the file cache and the bytecode (and write hand.npz for render)
+            if not long:
+                run_once(argv, ROOT)  # warm the file cache and the bytecode (and write hand.npz for render)
             for label, tree in trees:
-                idle = measure(argv, tree, args.repeats, busy=False)
-                busy = measure(argv, tree, args.repeats, busy=True) if busy_target else None
-                rows.append({"command": f"handnet {name}", "tree": label, "idle_wall_s": idle["wall"],
-                             "idle_cpu_s": idle["cpu"], "busy_wall_s": busy and busy["wall"],
-                             "busy_over_idle": busy and busy["wall"] / idle["wall"],
+                idle = measure(argv, tree, repeats, busy=False)
+                busy = measure(argv, tree, repeats, busy=True) if busy_target else None
+                rows.append({"command": f"handnet {name}", "tree": label, "repeats": repeats,
+                             "idle_wall_s": idle["wall"], "idle_cpu_s": idle["cpu"],
+                             "busy_wall_s": busy and busy["wall"], "busy_over_idle": busy and busy["wall"] / idle["wall"],
                              f"target_idle_{metric}_s": target, "target_busy_over_idle": busy_target})
-    load = os.getloadavg()[0]
+                if name.startswith("build weight_specs/3b1b.toml"):  # right after the hand net is written
+                    found = measure_maximize(tree, f"{tmp}/hand.npz", args.repeats)
+                    rows.append({"command": "maximize 42 units (in process)", "tree": label, "repeats": args.repeats,
+                                 "idle_wall_s": found["wall"], "idle_cpu_s": found["cpu"], "busy_wall_s": None,
+                                 "busy_over_idle": None, "target_idle_wall_s": MAXIMIZE_TARGET,
+                                 "target_busy_over_idle": None})
+    for row in rows:
+        row["meets_target"] = _met(row) == "yes"
+    load = (started_load, os.getloadavg()[0])
     if args.as_json:
-        print(json.dumps({"repeats": args.repeats, "load_average_1min": load, "rows": rows}, indent=2))
+        print(json.dumps({"repeats": args.repeats, "long_repeats": args.long_repeats, "cores": os.cpu_count(),
+                          "load_average_1min": {"start": load[0], "end": load[1]}, "rows": rows}, indent=2))
         return
-    print(f"median of {args.repeats} runs each; 1-minute load average at the end {load:.2f}")
-    print(f"{'command':<34} {'tree':<10} {'idle wall':>9} {'idle CPU':>9} {'target':>12} "
+    if args.markdown:
+        print_markdown(rows, args.repeats, args.long_repeats, load, os.cpu_count())
+        return
+    print(f"medians of {args.repeats} runs ({args.long_repeats} for demo and report); 1-minute load average "
+          f"{load[0]:.2f} at the start, {load[1]:.2f} at the end")
+    w = max(len(r["command"]) for r in rows) if rows else 34
+    print(f"{'command':<{w}} {'tree':<10} {'idle wall':>9} {'idle CPU':>9} {'target':>12} {'met':>4} "
           f"{'busy wall':>9} {'busy/idle':>9} {'target':>7}")
     for r in rows:
         target = next(f"{k.split('_')[2]} <{v}" for k, v in r.items() if k.startswith("target_idle"))
         busy = (f"{r['busy_wall_s']:8.2f}s {r['busy_over_idle']:8.2f}x {'<' + str(r['target_busy_over_idle']):>7}"
                 if r["busy_wall_s"] is not None else "")
-        print(f"{r['command']:<34} {r['tree']:<10} {r['idle_wall_s']:8.2f}s {r['idle_cpu_s']:8.2f}s {target:>12} {busy}")
+        print(f"{r['command']:<{w}} {r['tree']:<10} {r['idle_wall_s']:8.2f}s {r['idle_cpu_s']:8.2f}s {target:>12} "
+              f"{_met(r):>4} {busy}")
+
 
 if __name__ == "__main__":
     main()

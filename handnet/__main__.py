@@ -1,3 +1,4 @@
 from handnet.cli import main
 
-main(prog_name="handnet")
+if __name__ == "__main__":  # not when a worker process (multiprocessing spawn) imports it
+    main(prog_name="handnet")

@@ -28,7 +28,8 @@ def _accuracy_line(label, evaluation) -> str:
 
 
 def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=print, progress=_no_progress,
-             palette: str = "lesson", config=None, data=None, split: str | None = None) -> dict:
+             palette: str = "lesson", config=None, data=None, split: str | None = None,
+             jobs: int | None = 1) -> dict:
     """Build and check the hand-designed net (and its fitted-readout sibling ``<spec>-fitted.toml``
     when it exists), train the twin, evaluate all of them, draw the figures and write the report,
     everything under ``out``. ``say(text)`` gets the running commentary; ``progress(length, label)``
@@ -36,7 +37,9 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
     while training). ``palette`` colours the weights; ``config`` is the training recipe for the twin
     and the study (default: the trainer's recipe, ``TrainConfig()``; the twin gets ``seed``).
     ``data``/``split`` choose the digits as ``handnet.data.load_splits`` does (default: the bundled
-    sample); the fitted readout is then fitted on that training split too.
+    sample); the fitted readout is then fitted on that training split too. ``jobs`` processes run
+    the study's independent training runs (None: the available cores), with the same results as
+    ``jobs=1``. The twin is trained once: the ladder's seed-0 twin is the same net.
 
     Returns the numbers: ``{"data", "files", "report", "playground", "accuracy": {label: evaluation},
     "verdict", "ladder", "comparison", "surgery"}``.
@@ -98,17 +101,28 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
 
     say(f"\n5. figures in {out / 'figures'}")
     written = []
-    steps = figure_steps(hand, saved=True) + figure_steps(twin, saved=True)
+    sets = [("hand", hand), ("twin", twin)]
+    steps = sum(figure_steps(net, saved=True) for _, net in sets)
     with progress(steps, "   drawing") as bar:
-        for prefix, net in (("hand", hand), ("twin", twin)):
-            written += write_figure_set(net, splits.test.X, splits.test.y, out / "figures", prefix, palette=palette,
-                                        progress=bar.update)
+        if jobs is None or jobs > 1:  # the two nets' figures side by side, one process each
+            from handnet.compare.parallel import run_all
+            from handnet.inside.maximize.search import remember
+
+            done = run_all(_figure_set_task, sets, (splits.test.X, splits.test.y, out / "figures", palette), jobs,
+                           progress=lambda k: None)
+            for (prefix, net), (paths, maximizers) in zip(sets, done):
+                remember(net, maximizers)  # the report and the playground ask for the same maximizers
+                written += paths
+                bar.update(figure_steps(net, saved=True))
+        else:
+            for prefix, net in sets:
+                written += write_figure_set(net, splits.test.X, splits.test.y, out / "figures", prefix,
+                                            palette=palette, progress=bar.update)
     say(f"   {len(written)} PNG files (weights, maximizing inputs, tuning, diagram)")
 
     say(f"\n6. hand-designed vs learned: the ladder, the comparison and the surgery ({seeds} seed{'s' * (seeds != 1)})")
     with progress(report_steps(seeds), "   measuring") as bar:
-        study = run_study(spec_path, splits, seeds=seeds, config=recipe,
-                          progress=bar.update)
+        study = run_study(spec_path, splits, seeds=seeds, config=recipe, progress=bar.update, jobs=jobs, twin=twin)
         page = write_report(study, out / "report", progress=bar.update, palette=palette)
     results = study.to_dict()
     say((out / "report" / "ladder.md").read_text())
@@ -138,6 +152,19 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
     files = sorted(str(p) for p in out.rglob("*") if p.is_file())
     return {"data": splits.description, "files": files, "report": str(page), "playground": str(playground),
             "accuracy": evaluations, **results}
+
+
+def _figure_set_task(shared, task):
+    """One net's figure set in a worker process (``compare.parallel.run_all``): ``shared`` is
+    ``(X, y, folder, palette)``, ``task`` ``(prefix, net)``. Returns the paths written and the net's
+    maximizers (the parent process keeps them: its report asks for the same ones)."""
+    from handnet.inside.maximize.search import maximize_units
+    from handnet.viz.gallery import write_figure_set
+
+    X, y, folder, palette = shared
+    prefix, net = task
+    paths = write_figure_set(net, X, y, folder, prefix, palette=palette)
+    return paths, maximize_units(net)  # from this process's cache: no search again
 
 
 def regenerate_figures(out, spec_path=SPEC, trained_path=None, dpi: int | None = None, note=print,

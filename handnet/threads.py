@@ -11,7 +11,11 @@ OpenBLAS, so code that calls SciPy imports it first and then enters ``one_blas_t
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import sys
+import threading
 
 _default: list[int] = []  # BLAS's thread count before handnet first limited it
 
@@ -32,11 +36,29 @@ def default_blas_threads() -> int:
     return _default[0]
 
 
+_local = threading.local()  # each thread's stack of limits entered through blas_threads
+
+
+@contextlib.contextmanager
 def blas_threads(n: int | None):
-    """A context that limits BLAS to ``n`` threads (None: leave it as it is)."""
-    if n is not None:
-        default_blas_threads()  # remember the count before the first limit
-    return _threadpool_limits(n)
+    """A context that limits BLAS to ``n`` threads (None: leave it as it is).
+
+    Entering the limit this thread is already inside costs nothing (threadpoolctl's limit takes
+    about a millisecond, and the maximizer nests hundreds of them), unless SciPy was imported
+    since: its BLAS is then limited too."""
+    stack = _local.__dict__.setdefault("limits", [])
+    # SciPy brings its own BLAS: a limit entered before SciPy was imported does not cover it
+    libraries = "scipy" in sys.modules
+    if n is None or (stack and stack[-1] == (n, libraries)):
+        yield
+        return
+    default_blas_threads()  # remember the count before the first limit
+    with _threadpool_limits(n):
+        stack.append((n, libraries))
+        try:
+            yield
+        finally:
+            stack.pop()
 
 
 def one_blas_thread():
@@ -58,3 +80,18 @@ def single_threaded(func):
             return func(*args, **kwargs)
 
     return wrapper
+
+
+def available_cores() -> int:
+    """The cores this process may run on (the default for ``--jobs``)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS and Windows have no affinity mask
+        return max(1, os.cpu_count() or 1)
+
+
+def one_blas_thread_for_life() -> None:
+    """Limit BLAS to one thread for the rest of this process, ``many_blas_threads()`` included (a
+    worker process of ``handnet.compare.parallel``: the cores are the workers)."""
+    _default[:] = [1]
+    _threadpool_limits(1)  # applied at once, never undone

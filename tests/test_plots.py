@@ -14,21 +14,40 @@ def images_of(fig):
     return [im for ax in fig.axes for im in ax.get_images()]
 
 
+def tiles_of(fig):
+    """The pictures of a grid figure drawn as one mosaic (``plots.tile_grid``), in order."""
+    (im,) = [im for im in images_of(fig) if hasattr(im, "tile_boxes")]
+    canvas = np.asarray(im.get_array())
+    return [canvas[top : top + h, left : left + w] for top, left, h, w in im.tile_boxes]
+
+
+def tile_labels(fig):
+    (ax,) = [ax for ax in fig.axes if any(hasattr(im, "tile_boxes") for im in ax.get_images())]
+    return [t.get_text() for t in ax.texts]
+
+
+def colour_scale(fig):
+    """The (cmap, norm) of a figure's one colour bar."""
+    (bar,) = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    mappable = bar._colorbar.mappable
+    return mappable.cmap, mappable.norm
+
+
 def test_weight_grid_shares_one_symmetric_colour_scale(rng):
     weights = rng.normal(size=(6, 784)) * np.arange(1, 7)[:, None]
     weights[2, 5] = 40.0  # one large positive weight sets the scale for everyone
     fig = plots.plot_weight_grid(weights, [f"u{i}" for i in range(6)])
     assert isinstance(fig, Figure)
-    ims = images_of(fig)
-    assert len(ims) == 6
-    for im in ims:
-        assert im.norm.vmin == -im.norm.vmax == -40.0
-        assert im.norm is ims[0].norm or (im.norm.vmin, im.norm.vmax) == (ims[0].norm.vmin, ims[0].norm.vmax)
-    titles = [ax.get_title() for ax in fig.axes if ax.get_images()]
-    assert titles == [f"u{i}" for i in range(6)]
+    cmap, norm = colour_scale(fig)
+    assert norm.vmin == -norm.vmax == -40.0
+    # one mosaic image: each tile is its unit's weights through the one shared scale
+    tiles = tiles_of(fig)
+    assert len(tiles) == 6 and len(images_of(fig)) == 1
+    for tile, w in zip(tiles, weights):
+        np.testing.assert_allclose(tile, cmap(norm(w.reshape(28, 28))))
+    assert tile_labels(fig) == [f"u{i}" for i in range(6)]
     assert sum(ax.get_label() == "<colorbar>" for ax in fig.axes) == 1
     # zero is black, positive green, negative red (the lesson's picture)
-    cmap = ims[0].cmap
     assert cmap(0.5)[:3] == pytest.approx((0, 0, 0), abs=0.01)
     r, g, _ = cmap(1.0)[:3]
     assert g > 0.9 and r < 0.3
@@ -38,7 +57,7 @@ def test_weight_grid_shares_one_symmetric_colour_scale(rng):
 
 def test_colorblind_palette_and_bad_palette():
     fig = plots.plot_weight_grid(np.ones((1, 784)) * [[-1.0] * 392 + [1.0] * 392], ["a"], palette="colorblind")
-    cmap = images_of(fig)[0].cmap
+    cmap, _ = colour_scale(fig)
     r, g, b = cmap(1.0)[:3]
     assert b > r  # blue for positive, not green
     with pytest.raises(ValueError, match="palette"):
@@ -60,8 +79,7 @@ def test_weight_figures_for_a_hand_net():
     figs = gallery.weight_figures(net)
     assert set(figs) == {"weights-edges", "weights-parts-strip", "weights-parts-templates",
                          "weights-digits-strip", "weights-digits-templates"}
-    titles = [ax.get_title() for ax in figs["weights-edges"].axes if ax.get_images()]
-    assert titles == ["top_bar", "left_bar", "right_bar", "bottom_bar", "slash"]
+    assert tile_labels(figs["weights-edges"]) == ["top_bar", "left_bar", "right_bar", "bottom_bar", "slash"]
     assert "linear approximation" in figs["weights-parts-templates"]._suptitle.get_text().replace("\n", " ")
     one = gallery.weight_figures(net, "parts:box")
     assert set(one) == {"weights-parts-box-strip", "weights-parts-box-templates"}
@@ -119,16 +137,17 @@ def test_tuning_and_digit_figures():
     figs, results = gallery.tuning_figures(net, "edges:slash")
     assert list(figs) == ["tuning-edges-slash"]
     figs, _ = gallery.tuning_figures(net, "parts:box")
-    assert len(images_of(figs["tuning-parts-box"])) == 6
+    assert len(tiles_of(figs["tuning-parts-box"])) == 6 and len(images_of(figs["tuning-parts-box"])) == 1
     X = np.random.default_rng(0).uniform(0, 1, size=(24, 784))
     y = np.sort(np.arange(24) % 10)  # sorted by label, as the bundled test split is
     fig = gallery.digit_figure(net, X, y, count=20)
-    shown = images_of(fig)
-    assert len(shown) == 20
+    shown = tiles_of(fig)
+    assert len(shown) == 20 and len(images_of(fig)) == 1  # one mosaic, not 20 Axes
     # two of each digit, one digit per column: row r holds the r-th example of 0-9
     expected = np.concatenate([np.flatnonzero(y == d)[:2] for d in range(10)]).reshape(10, 2).T.ravel()
-    for im, i in zip(shown, expected):
-        np.testing.assert_allclose(im.get_array(), X[i].reshape(28, 28))
-    assert len(images_of(gallery.digit_figure(net, X, y, count=5))) == 5
+    for tile, i in zip(shown, expected):
+        np.testing.assert_allclose(tile[..., 0], X[i].reshape(28, 28))
+        assert np.all(tile[..., 3] == 1)
+    assert len(tiles_of(gallery.digit_figure(net, X, y, count=5))) == 5
     fig = gallery.digit_figure(net, X, y, unit="parts:box", k=4)
-    assert len(images_of(fig)) == 4
+    assert len(tiles_of(fig)) == 4

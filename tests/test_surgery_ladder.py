@@ -239,3 +239,56 @@ def test_the_ladder_s_reference_rung_can_be_left_out_or_named_and_a_missing_one_
     assert lad.rung("lesson").accuracies == lad.rung("spec").accuracies
     with pytest.raises(Exception, match="nope.toml: the ladder's rung 0 reference spec is missing"):
         ladder(seven, train_set, test_set, seeds=1, config=quick, reference=tmp_path / "nope.toml")
+
+
+def _same_weights(a, b) -> bool:
+    return all(np.array_equal(x.weights, y.weights) and np.array_equal(x.biases, y.biases)
+               for x, y in zip(a.layers, b.layers))
+
+
+def test_ladder_and_surgery_in_parallel_processes_equal_the_serial_run_bit_for_bit(small):
+    from handnet.compare.ladder import ladder
+
+    train_set, test_set = small
+    config = train_module.TrainConfig(epochs=1)
+    serial = ladder(SPEC, train_set, test_set, seeds=2, config=config, jobs=1)
+    steps = []
+    parallel = ladder(SPEC, train_set, test_set, seeds=2, config=config, jobs=2, progress=steps.append)
+    assert sum(steps) == 2 + 4 * 2  # every network reported once
+    for a, b in zip(serial.rungs, parallel.rungs):
+        assert len(a.networks) == len(b.networks)
+        assert all(_same_weights(x, y) for x, y in zip(a.networks, b.networks)), a.label
+    assert serial.to_dict() == parallel.to_dict()
+    # the seeds differ from each other (each run got its own seed, not a copy of one)
+    assert not _same_weights(*parallel.rung("trained").networks)
+
+    hand, twin = serial.rung("spec").networks[0], serial.rung("trained").networks[0]
+    args = (hand, twin, train_set.X, train_set.y, test_set.X, test_set.y)
+    one = surgery(*args, config=config, jobs=1)
+    two = surgery(*args, config=config, jobs=2)
+    assert one.to_dict() == two.to_dict()
+    assert all(_same_weights(one.networks[k], two.networks[k]) for k in one.networks)
+
+
+def test_the_ladder_reuses_a_twin_trained_as_its_seed_0_only_when_the_provenance_matches(small, monkeypatch):
+    import dataclasses
+
+    from handnet.compare import ladder as ladder_module
+
+    train_set, test_set = small
+    config = train_module.TrainConfig(epochs=1)
+    twin = train_module.train(train_set.X, train_set.y, config.replace(seed=0)).network  # as the demo trains it
+    fresh = ladder_module.ladder(SPEC, train_set, test_set, seeds=1, config=config)
+    assert _same_weights(fresh.rung("trained").networks[0], twin)  # the same net: training it twice is waste
+    calls = []
+    real_train = ladder_module._train
+    monkeypatch.setattr(ladder_module, "_train", lambda *a, **k: calls.append(k) or real_train(*a, **k))
+    reused = ladder_module.ladder(SPEC, train_set, test_set, seeds=1, config=config, twin=twin)
+    assert len(calls) == 3 and reused.rung("trained").networks[0] is twin
+    assert reused.to_dict() == fresh.to_dict()
+    # another recipe or seed is not the ladder's twin: trained afresh
+    other = train_module.train(train_set.X, train_set.y, dataclasses.replace(config, seed=1)).network
+    assert not ladder_module.trained_like(other, config, fresh.rung("spec").networks[0])
+    calls.clear()
+    ladder_module.ladder(SPEC, train_set, test_set, seeds=1, config=config, twin=other)
+    assert len(calls) == 4

@@ -198,6 +198,15 @@ def scorable(network, path, digits=None):
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of text.")
 
 
+def jobs_option(func):
+    """``--jobs N``: independent training runs (seeds, refits) in N processes, the same results as ``--jobs 1``."""
+    from handnet.threads import available_cores
+
+    return click.option("--jobs", type=click.IntRange(1), default=available_cores(), show_default="the available cores",
+                        help="Processes for the independent training runs (seeds, refits); the results are the same "
+                             "bit for bit with --jobs 1, which runs them one after another.")(func)
+
+
 def _clean(obj):
     """Make numpy scalars/arrays and non-finite floats JSON-safe."""
     import numpy as np

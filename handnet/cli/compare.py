@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from handnet.cli.common import (HandnetGroup, check_output, data_inputs, data_options, digits_option, json_option,
+from handnet.cli.common import (HandnetGroup, check_output, data_inputs, data_options, digits_option, jobs_option, json_option,
                                 load_network, note, palette_option, print_json, progress, spec_inputs)
 
 
@@ -254,8 +254,9 @@ epochs_option = click.option("--epochs", type=click.IntRange(min=1), default=Non
               help="Seed for the refits and the random control layer.")
 @epochs_option
 @digits_option
+@jobs_option
 @json_option
-def surgery(hand, trained, layer, alone, units, data, split, seed, epochs, digits, as_json):
+def surgery(hand, trained, layer, alone, units, data, split, seed, epochs, digits, jobs, as_json):
     """Put a hand-designed layer into a trained network, refit the layers above, and report the accuracy kept;
     then replace each trained unit of that layer by its matched hand unit, rescaled, with nothing retrained.
 
@@ -284,7 +285,7 @@ def surgery(hand, trained, layer, alone, units, data, split, seed, epochs, digit
     with progress(SURGERY_REFITS, f"refitting the layers above {layer}, 4 times") as bar:
         result = run_surgery(hand_net, trained_net, splits.train.X, splits.train.y, splits.test.X, splits.test.y,
                              layer=layer, config=config, seed=seed, data=splits.description, progress=_stepper(bar),
-                             alone=alone, digits=digits, units=list(units) or None)
+                             alone=alone, digits=digits, units=list(units) or None, jobs=jobs)
     if as_json:
         print_json(result.to_dict())
         return
@@ -315,8 +316,9 @@ def surgery(hand, trained, layer, alone, units, data, split, seed, epochs, digit
 @click.option("--figure", type=click.Path(dir_okay=False), default=None, metavar="PATH",
               help="Also write the ladder figure (PNG or SVG by suffix).")
 @digits_option
+@jobs_option
 @json_option
-def ladder(spec, data, split, seeds, epochs, figure, digits, as_json):
+def ladder(spec, data, split, seeds, epochs, figure, digits, jobs, as_json):
     """From hand-designed to trained, on one test split: five networks from the same spec, and two references.
 
     (0) the lesson's story with no data at all (always weight_specs/lesson.toml, whatever SPEC is:
@@ -344,7 +346,7 @@ def ladder(spec, data, split, seeds, epochs, figure, digits, as_json):
     config = _config(epochs)
     with progress(ladder_steps(seeds), "ladder") as bar:
         result = run_ladder(spec, splits.train, splits.test, seeds=seeds, config=config, progress=_stepper(bar),
-                            digits=digits)
+                            digits=digits, jobs=jobs)
     if figure:
         from handnet.atomic import save_figure
         from handnet.viz.compare import plot_ladder
@@ -379,8 +381,9 @@ def ladder(spec, data, split, seeds, epochs, figure, digits, as_json):
 @epochs_option
 @digits_option
 @palette_option
+@jobs_option
 @json_option
-def report(spec, data, split, output, seeds, layer, epochs, digits, palette, as_json):
+def report(spec, data, split, output, seeds, layer, epochs, digits, palette, jobs, as_json):
     """One self-contained HTML page: the ladder, hand vs trained, the surgery, weights side by side.
 
     Figures are embedded as base64 PNG, so index.html reads offline and can be mailed as one
@@ -407,7 +410,7 @@ def report(spec, data, split, output, seeds, layer, epochs, digits, palette, as_
     splits = load_splits(data, split)
     with progress(report_steps(seeds), "report") as bar:
         study = run_study(spec, splits, seeds=seeds, config=_config(epochs), layer=layer, progress=_stepper(bar),
-                          digits=digits)
+                          digits=digits, jobs=jobs)
         path = write_report(study, output, progress=_stepper(bar), palette=palette)
     results = study.to_dict()
     write_text(Path(output) / "report.json", json.dumps(_clean(results), indent=2))

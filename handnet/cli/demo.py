@@ -5,8 +5,8 @@ from pathlib import Path
 
 import click
 
-from handnet.cli.common import (activate_hint, check_output, command_name, data_options, json_option, note, palette_option,
-                                print_json, progress)
+from handnet.cli.common import (activate_hint, check_output, command_name, data_options, jobs_option, json_option, note,
+                                palette_option, print_json, progress)
 
 SPEC = "weight_specs/3b1b.toml"
 
@@ -40,8 +40,9 @@ def next_steps(out, spec_path, command: str) -> list[str]:
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Train every network for this many epochs instead of the trainer's recipe (60): a quick "
                    "look, with weaker trained networks.")
+@jobs_option
 @json_option
-def demo(out, spec_path, seed, seeds, palette, data, split, epochs, as_json):
+def demo(out, spec_path, seed, seeds, palette, data, split, epochs, jobs, as_json):
     """Run the main job on the bundled sample (or your --data): build the hand-designed 3b1b network from its spec, check
     it, train its gradient-trained twin, evaluate both, draw the figures, and compare hand-designed and
     learned along the ladder from every-weight-from-the-spec to fully trained.
@@ -65,7 +66,7 @@ def demo(out, spec_path, seed, seeds, palette, data, split, epochs, as_json):
     say = note if as_json else click.echo
     config = None if epochs is None else TrainConfig().replace(epochs=epochs)
     results = run_demo(out, spec_path, seed, seeds, say=say, progress=progress, palette=palette, config=config,
-                       data=data, split=split)
+                       data=data, split=split, jobs=jobs)
     if as_json:
         print_json(dict(results, accuracy={label: e.to_dict() for label, e in results["accuracy"].items()}))
     for line in next_steps(out, spec_path, command_name()):

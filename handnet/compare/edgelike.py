@@ -380,6 +380,25 @@ def refine(weights_row: np.ndarray, kind: int, params: np.ndarray, width: float)
     return best
 
 
+_refits: dict = {}  # refine's results by unit template: the report meets the same units in several nets
+_REFITS_KEPT = 1024
+
+
+def _refined(weights_row, kind: int, params, width: float):
+    """``refine``, remembered by the template's bytes: a unit the report has met before (the ladder's
+    readout rung shares the spec rung's hidden layers; the comparison's two nets are rungs 1 and 5)
+    is not polished again. The same inputs give the same result, so this changes no number."""
+    row = np.ascontiguousarray(weights_row)
+    key = (row.dtype.str, row.tobytes(), int(kind), np.asarray(params).tobytes(), float(width))
+    found = _refits.get(key)
+    if found is None:
+        found = refine(weights_row, kind, params, width)
+        if len(_refits) >= _REFITS_KEPT:
+            _refits.pop(next(iter(_refits)))
+        _refits[key] = found
+    return found
+
+
 def edge_likeness(net: Network, layer=None, refined: bool = True) -> list[EdgeFit]:
     """Edge-likeness of every hidden unit (or of one layer, by name, alias or index).
 
@@ -397,7 +416,7 @@ def edge_likeness(net: Network, layer=None, refined: bool = True) -> list[EdgeFi
             surround, inhibition = SURROUND, 1.0
             if refined and i >= 0:
                 kind = int(bank.kinds[i])
-                corr, polarity, params, width, surround, inhibition = refine(templates[j], kind, bank.params[i], width)
+                corr, polarity, params, width, surround, inhibition = _refined(templates[j], kind, bank.params[i], width)
                 stroke = make_stroke(kind, params)
             fits.append(EdgeFit(f"{net.layers[li].name}:{net.layers[li].units[j]}", corr, polarity, stroke,
                                 float(width), li > 0, float(surround), round(float(inhibition), 4),

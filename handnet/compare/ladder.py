@@ -44,7 +44,7 @@ import numpy as np
 
 from handnet.compare import edgelike
 from handnet.errors import HandnetError
-from handnet.nn.labels import Readout, Scope, join_labels, outputs_only, readout, scope
+from handnet.nn.labels import Readout, Scope, join_labels, output_labels, outputs_only, readout, scope
 from handnet.nn.network import Network
 from handnet.compare.similarity import cosine_matrix
 
@@ -173,6 +173,29 @@ def _train(X, y, config, seed, init=None, freeze=(), twin_of=None):
     return train(X, y, dataclasses.replace(config, seed=seed), init=init, freeze=freeze, twin_of=twin_of).network
 
 
+def _train_task(data, task):
+    """One training run of ``parallel.run_all``: ``data`` is ``(X, y)``, ``task`` ``(config, seed, options)``."""
+    config, seed, options = task
+    return _train(*data, config, seed, **options)
+
+
+def trained_like(net, config, like: Network) -> bool:
+    """Whether ``net`` is what the ladder's trained rung trains for seed 0 with ``config`` (the
+    same recipe and seed, a fresh start, ``like``'s output units), as its provenance says;
+    the caller vouches that it was trained on the same digits."""
+    from handnet.nn.train import TrainConfig
+
+    prov = (net.metadata or {}).get("provenance") or {}
+    try:
+        recipe = TrainConfig.from_dict(prov["config"])
+    except (KeyError, TypeError, HandnetError):
+        return False
+    return (prov.get("kind") == "trained" and prov.get("init") is None and not prov.get("freeze")
+            and not prov.get("interrupted") and recipe == dataclasses.replace(config, seed=0)
+            and tuple(net.layers[-1].units) == tuple(like.layers[-1].units)
+            and output_labels(net) == output_labels(like))  # the same units answer the same labels
+
+
 def scored_digits(spec_path, digits=None) -> Readout:
     """How the spec's output units are read (by name; ``digits`` keeps only those labels): the
     labels every rung is trained and scored on. A spec error, or outputs that answer no digit,
@@ -207,7 +230,7 @@ def lesson_rung_net(reference):
 
 
 def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress=None, digits=None,
-           reference=LESSON_SPEC) -> Ladder:
+           reference=LESSON_SPEC, jobs: int | None = 1, twin: Network | None = None) -> Ladder:
     """Run the rungs for ``spec_path`` and score them on ``test_set`` (a ``data.Dataset``).
 
     ``train_set`` (a ``data.Dataset``) calibrates rung 2 and trains rungs 3-5 (3 and 4 from rung 1); ``seeds`` training
@@ -215,7 +238,10 @@ def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress
     trainer's recipe, with the spec's layer sizes). ``progress(1)`` is called after each network.
     ``reference``: rung 0's spec (default ``weight_specs/lesson.toml``; None leaves rung 0 out).
     Only the digits whose label the spec's outputs answer (or ``digits``) are used, in training and
-    testing alike.
+    testing alike. The training runs are independent and run in ``jobs`` processes (None: the
+    available cores; ``compare.parallel``), with the same results as one by one (``jobs=1``).
+    ``twin``: a network already trained on ``train_set`` as rung 5's seed 0 would be (the demo's
+    twin); used instead of training it again when its provenance says so (``trained_like``).
     """
     from handnet.nn.train import TrainConfig
 
@@ -238,16 +264,19 @@ def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress
     frozen_below_output = [layer.name for layer in spec_net.layers[:-1]]
     seed_list = list(range(seeds))
     lesson_config = lesson_recipe(config)
-    trained_nets = {"readout": [], "fine-tuned": [], "trained": [], "trained, lesson's recipe": []}
-    for seed in seed_list:
-        trained_nets["readout"].append(_train(X, y, config, seed, init=spec_net, freeze=frozen_below_output))
+    configs = {"readout": config, "fine-tuned": config, "trained": config, "trained, lesson's recipe": lesson_config}
+    options = {"readout": {"init": spec_net, "freeze": frozen_below_output}, "fine-tuned": {"init": spec_net},
+               "trained": {"twin_of": spec_net}, "trained, lesson's recipe": {"twin_of": spec_net}}
+    known = {}
+    if twin is not None and keep_train.all() and trained_like(twin, config, spec_net):
+        known[("trained", 0)] = twin
         step(1)
-        trained_nets["fine-tuned"].append(_train(X, y, config, seed, init=spec_net))
-        step(1)
-        trained_nets["trained"].append(_train(X, y, config, seed, twin_of=spec_net))
-        step(1)
-        trained_nets["trained, lesson's recipe"].append(_train(X, y, lesson_config, seed, twin_of=spec_net))
-        step(1)
+    runs = [(label, seed) for seed in seed_list for label in options if (label, seed) not in known]
+    from handnet.compare.parallel import run_all
+
+    done = run_all(_train_task, [(configs[label], seed, options[label]) for label, seed in runs], (X, y), jobs, step)
+    known.update(zip(runs, done))
+    trained_nets = {label: [known[(label, seed)] for seed in seed_list] for label in options}
     nets = {"spec": [spec_net], "calibrated": [calibrated], **trained_nets}
     if lesson_net is not None:
         nets["lesson"] = [lesson_net]

@@ -106,7 +106,18 @@ def noise_comparison(comparison: Comparison, train_set, X_test, y_test, seed: in
     return panel
 
 
-def memorization(twin: Network, train_set, test_set, config=None, seed: int = 0, read=None) -> dict:
+def _train_task(data, task) -> Network:
+    """One training run of ``parallel.run_all``: ``data`` is ``(X, y, shuffled y)``, ``task``
+    ``(config, twin, shuffled)``."""
+    from handnet.nn.train import train
+
+    X, y, shuffled_y = data
+    config, twin, shuffled = task
+    return train(X, shuffled_y if shuffled else y, config, twin_of=twin).network
+
+
+def memorization(twin: Network, train_set, test_set, config=None, seed: int = 0, read=None,
+                 jobs: int | None = 1) -> dict:
     """The memorization experiment the lesson cites: the twin's recipe (``config``, seed ``seed``)
     without augmentation or weight decay (as in Zhang et al. 2017: nothing that resists memorizing),
     trained on the real labels and on the same training digits with their labels shuffled
@@ -115,8 +126,11 @@ def memorization(twin: Network, train_set, test_set, config=None, seed: int = 0,
     ``twin`` gives the shape and the output units; the test accuracy of both runs is measured. Returns ``{"seed", "epochs", "real": [{"epoch", "loss", "train_accuracy"}],
     "shuffled": [...], "test_accuracy": {"real", "shuffled"}, "guessing"}``; train accuracy is measured
     on the mini-batches as they were trained on (augmented when the recipe augments).
+
+    The two runs are independent and run in ``jobs`` processes (``compare.parallel``), with the same
+    results as one after the other.
     """
-    from handnet.nn.train import shuffled_labels, train
+    from handnet.nn.train import shuffled_labels
 
     def curve(history):
         return [{k: r[k] for k in ("epoch", "loss", "train_accuracy")} for r in history]
@@ -125,8 +139,10 @@ def memorization(twin: Network, train_set, test_set, config=None, seed: int = 0,
     labels = shuffled_labels(train_set.y, seed)
     config = dataclasses.replace(config or TrainConfig(), seed=seed, sizes=tuple(twin.sizes), augment=False,
                                  weight_decay=0.0)
-    real = train(train_set.X, train_set.y, config, twin_of=twin).network
-    shuffled = train(train_set.X, labels, config, twin_of=twin).network
+    from handnet.compare.parallel import run_all
+
+    real, shuffled = run_all(_train_task, [(config, twin, False), (config, twin, True)],
+                             (train_set.X, train_set.y, labels), jobs)
 
     def accuracy(net):
         return float(np.mean(read.predict(net.output(test_set.X)) == test_set.y))
@@ -140,16 +156,19 @@ def memorization(twin: Network, train_set, test_set, config=None, seed: int = 0,
 
 
 def run_study(spec_path, splits, seeds: int = 3, config=None, layer: str = "hidden1", progress=None,
-              digits=None) -> Study:
+              digits=None, jobs: int | None = 1, twin: Network | None = None) -> Study:
     """Run the ladder for ``spec_path`` on ``splits`` (a ``data.DataSplits``), then compare its
     hand-designed net with its trained twin and do the surgery on ``layer``.
 
     Output units answer by name: everything is trained and scored on the digits of the labels the
     spec's outputs answer (or ``digits``). ``progress(k)`` is called as work is done (total
-    ``study_steps(seeds)``).
+    ``study_steps(seeds)``). Independent training runs (the ladder's, the surgery's refits, the
+    memorization's two) run in ``jobs`` processes (None: the available cores), with the same results
+    as ``jobs=1``. ``twin``: the ladder's seed-0 trained net if already trained (``ladder``).
     """
     step = progress or (lambda k: None)
-    lad = ladder(spec_path, splits.train, splits.test, seeds=seeds, config=config, progress=step, digits=digits)
+    lad = ladder(spec_path, splits.train, splits.test, seeds=seeds, config=config, progress=step, digits=digits,
+                 jobs=jobs, twin=twin)
     hand = lad.rung("spec").networks[0]  # the hand-designed net: every weight from the spec
     twin = lad.rung("trained").networks[0]
     Xt, yt = splits.test.X, splits.test.y
@@ -174,16 +193,16 @@ def run_study(spec_path, splits, seeds: int = 3, config=None, layer: str = "hidd
             first_median(comparison.a, True), first_median(comparison.b, True)))
     step(1)
     cut = surgery(hand, twin, splits.train.X, splits.train.y, Xt, yt, layer=layer, config=config,
-                  data=splits.description, digits=digits, progress=step)  # one step per refit
+                  data=splits.description, digits=digits, progress=step, jobs=jobs)  # one step per refit
     read = readout(twin, digits)
     train_set, test_set = splits.train, splits.test
     keep_train, _ = scope(read, train_set.y)
     keep_test, _ = scope(read, test_set.y)
     train_in, test_in = train_set.subset(np.flatnonzero(keep_train)), test_set.subset(np.flatnonzero(keep_test))
-    memo = memorization(twin, train_in, test_in, config, seed=0, read=read)
+    memo = memorization(twin, train_in, test_in, config, seed=0, read=read, jobs=jobs)
     step(1)
-    lesson_twin = lad.rung("trained, lesson's recipe").networks[0]  # rung 5b, seed 0: trained once, in the ladder
-    noise = noise_panel({"hand": hand, "twin": twin, "twin, lesson's recipe": lesson_twin}, test_in.X,
+    lesson_net = lad.rung("trained, lesson's recipe").networks[0]  # rung 5b, seed 0: trained once, in the ladder
+    noise = noise_panel({"hand": hand, "twin": twin, "twin, lesson's recipe": lesson_net}, test_in.X,
                         read_for=lambda net: readout(net, digits))
     noise["lesson_recipe_epochs"] = lesson_recipe(config).epochs
     step(1)

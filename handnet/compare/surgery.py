@@ -142,6 +142,12 @@ def _refit(net: Network, frozen_through: int, X, y, config, seed: int, progress=
     return refit
 
 
+def _refit_task(data, task) -> Network:
+    """One refit of ``parallel.run_all``: ``data`` is ``(X, y)``, ``task`` ``(net, frozen_through, config, seed)``."""
+    net, frozen_through, config, seed = task
+    return _refit(net, frozen_through, *data, config, seed)
+
+
 def constant_layer(layer, mean_activation: np.ndarray):
     """A layer of the same shape whose units always output ``mean_activation`` (zero weights, fitted biases)."""
     mean = np.asarray(mean_activation, dtype=np.float64)
@@ -238,7 +244,7 @@ def substitute_units(hand: Network, trained: Network, li: int, X_fit, X_test, y_
 
 def surgery(hand: Network, trained: Network, X_train, y_train, X_test, y_test, layer: str = "hidden1",
             config=None, seed: int = 0, data: str = "", progress=None, alone: bool = False, digits=None,
-            units=None) -> SurgeryResult:
+            units=None, jobs: int | None = 1) -> SurgeryResult:
     """Swap ``layer`` (name or alias, resolved in the hand net) of ``hand`` into ``trained`` and refit
     above; then substitute its units one at a time with no retraining (see the module docstring).
 
@@ -246,7 +252,9 @@ def surgery(hand: Network, trained: Network, X_train, y_train, X_test, y_test, l
     from the hand layers the hand layer was built on, it is swapped with the hand layers under it,
     unless ``alone``. ``config`` is a ``train.TrainConfig`` for the refits (default: the trainer's
     recipe) and ``seed`` its seed. ``digits`` scores only those labels; ``units`` (refs in the
-    trained net) limits the substitutions. ``progress(1)`` is called after each of the four refits.
+    trained net) limits the substitutions. ``progress(1)`` is called after each of the four refits,
+    which run in ``jobs`` processes (None: the available cores; ``compare.parallel``), with the
+    same results as one by one.
     """
     li = check_surgery(hand, trained, layer)
     read = readout(trained, digits)
@@ -275,14 +283,13 @@ def surgery(hand: Network, trained: Network, X_train, y_train, X_test, y_test, l
     removed = trained.replace_layer(li, constant_layer(trained.layers[li], mean_act))
     random_net = random_network(trained.sizes, seed=seed, activations=[lay.activation for lay in trained.layers])
     with_random = _swap(trained, random_net, swap)
-    nets = {
-        "trained": trained,
-        "hand, no refit": with_hand,
-        "hand, refit above": _refit(with_hand, li, X_train, y_train, config, seed, progress),
-        "trained, refit above": _refit(trained, li, X_train, y_train, config, seed, progress),
-        "random, refit above": _refit(with_random, li, X_train, y_train, config, seed, progress),
-        "removed, refit above": _refit(removed, li, X_train, y_train, config, seed, progress),
-    }
+    from handnet.compare.parallel import run_all
+
+    refits = {"hand, refit above": with_hand, "trained, refit above": trained, "random, refit above": with_random,
+              "removed, refit above": removed}
+    done = run_all(_refit_task, [(net, li, config, seed) for net in refits.values()], (X_train, y_train), jobs,
+                   progress)
+    nets = {"trained": trained, "hand, no refit": with_hand, **dict(zip(refits, done))}
     base = _accuracy(trained, X_test, y_test, read)
     variants = []
     for label, net in nets.items():

@@ -13,6 +13,7 @@ import numpy as np
 from handnet.compare.edgelike import RANDOM_EDGE_LIKENESS, WHITE_NOISE_LITTLE_EDGE
 from handnet.compare.verdict import LITTLE_EDGE
 from handnet.compare.surgery import MEANINGS as SURGERY_MEANINGS  # noqa: F401  (re-exported)
+from handnet.viz.plots import tile_grid
 from handnet.viz.style import (  # noqa: F401  (HAND, LEARNED: re-exported)
     HAND, LABEL, LEARNED, NEUTRAL, SMALL, TITLE, caption, figure as _figure, sign_legend, weight_cmap, weight_norm,
     wrap, wrap_name,
@@ -73,18 +74,19 @@ def plot_template_mosaic(templates, labels, title: str = "", columns: int = 8, i
     width = max(4.2, columns * 1.1 + 0.3)
     title = wrap(title, width - 0.2, TITLE) if title else ""
     fig = _figure(width, rows * (1.05 + 0.15 * lines) + 0.25 * (title.count("\n") + 1) + (0.5 if note else 0.1))
-    axes = fig.subplots(rows, columns, squeeze=False).ravel()
-    for i, ax in enumerate(axes):
-        if i >= n:
-            ax.set_visible(False)
-            continue
-        _tile(ax, templates[i], images, palette)
-        ax.set_title(labels[i], fontsize=SMALL)
+    tile_grid(fig.subplots(), [_picture(t, images, palette) for t in templates], labels, columns,
+              cell=(1.1, 1.0 + 0.15 * lines), tile_in=0.85)
     if title:
         fig.suptitle(title, fontsize=TITLE)
     if note:
         caption(fig, note)
     return fig
+
+
+def _picture(picture, images: bool, palette: str, shape=(28, 28)) -> np.ndarray:
+    """One weight picture (scaled by its own largest |weight|) or grey image as RGB ``(28, 28, 3)``."""
+    t = np.asarray(picture).reshape(shape)
+    return image_rgb(t) if images else weight_rgb(t, palette=palette)
 
 
 def plot_confusions(confusions, names):
@@ -124,19 +126,23 @@ def plot_matched_pairs(templates_a, templates_b, pairs, names, title: str = "", 
     width = max(4.5, columns * 1.12 + 0.9)
     title = wrap(title, width - 0.2, TITLE) if title else ""
     fig = _figure(width, blocks * 2 * (1.05 + 0.15 * lines) + 0.25 * (title.count("\n") + 1) + 0.5)
-    axes = fig.subplots(2 * blocks, columns, squeeze=False)
-    for ax in axes.ravel():
-        ax.set_visible(False)
-    for k, p in enumerate(pairs):
-        block, c = divmod(k, columns)
-        top, bottom = axes[2 * block, c], axes[2 * block + 1, c]
-        for ax, picture, label in ((top, templates_a[p[0]], label_a[k]), (bottom, templates_b[p[1]], label_b[k])):
-            ax.set_visible(True)
-            _tile(ax, picture, False, palette)
-            ax.set_title(label, fontsize=SMALL)
+    # rows alternate A, B: block b's top row is A's units, the row under it their partners in B
+    tiles, labels = [], []
+    blank = np.ones((28, 28, 4)) * [1, 1, 1, 0]
     for block in range(blocks):
-        axes[2 * block, 0].set_ylabel(names[0], fontsize=LABEL)
-        axes[2 * block + 1, 0].set_ylabel(names[1], fontsize=LABEL)
+        chunk = list(range(block * columns, min(n, (block + 1) * columns)))
+        pad = [None] * (columns - len(chunk))
+        for side, (templates, names_of, which) in enumerate(((templates_a, label_a, 0), (templates_b, label_b, 1))):
+            for k in chunk + pad:
+                if k is None:
+                    tiles.append(blank)
+                    labels.append("")
+                else:
+                    rgb = weight_rgb(np.asarray(templates[pairs[k][which]]).reshape(28, 28), palette=palette)
+                    tiles.append(np.concatenate([rgb, np.ones((28, 28, 1))], axis=-1))
+                    labels.append(names_of[k])
+    tile_grid(fig.subplots(), tiles, labels, columns, cell=(1.12, 1.0 + 0.15 * lines), tile_in=0.85,
+              row_labels=[names[r % 2] for r in range(2 * blocks)])
     if title:
         fig.suptitle(title, fontsize=TITLE)
     reference = ""

@@ -40,7 +40,8 @@ def _first_layer_figure(net):
 
     first = net.layers[0]
     return plot_weight_grid(first.weights, [f"{first.name}:{u}" for u in first.units], ncols=8,
-                            shape=tuple(net.input_shape))
+                            shape=tuple(net.input_shape),
+                            title=f"{first.name}: each unit's input weights as a picture")
 
 
 def network_html(net) -> str:

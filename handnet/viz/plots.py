@@ -39,6 +39,60 @@ def _title_height(title: str | None, width: float) -> float:
     return 0.2 * (wrap(title, width - 0.2, TITLE).count("\n") + 1) + 0.1 if title else 0.0
 
 
+def tile_grid(ax, tiles, labels, columns: int, cell=(1.3, 1.45), tile_in: float = 0.9, label_colors=None,
+              frames=None, row_labels=None, frame_styles=None, corner_texts=None, row_label_size=LABEL,
+              row_margin: float = 0.35):
+    """Draw ``tiles`` (n, h, w, 3) RGB (or RGBA) pictures on one Axes as one mosaic image, ``columns``
+    across, each ``cell`` inches (width, height) with the picture ``tile_in`` inches wide at the
+    bottom of its cell and its label (``labels``, 8 pt) centred above it: one image and n texts,
+    not n Axes, which is most of a grid figure's drawing time. ``label_colors`` colours labels,
+    ``frames`` (n,) bool draws a red frame round a tile and makes its label bold, ``frame_styles``
+    (n,) ``(colour, line width)`` or None any frame; ``corner_texts`` (n,) puts a short text (8 pt,
+    white on black) in a tile's lower right corner; ``row_labels`` label each row at the left
+    (``row_label_size`` points; at 8 pt written level, else turned up the side; ``row_margin``
+    inches of room for them). Tiles of an
+    incomplete last row, and None tiles, are left empty. The gaps are transparent (the figure's
+    white shows)."""
+    from matplotlib.patches import Rectangle
+
+    tiles = np.asarray(tiles, dtype=float)
+    n, h, w = tiles.shape[:3]
+    if tiles.shape[-1] == 3:
+        tiles = np.concatenate([tiles, np.ones((n, h, w, 1))], axis=-1)
+    rows = max(1, math.ceil(n / columns))
+    px = w / tile_in  # mosaic pixels per inch
+    cell_w, cell_h = round(cell[0] * px), round(cell[1] * px)
+    cell_w, cell_h = max(cell_w, w + 2), max(cell_h, h + 2)
+    canvas = np.zeros((rows * cell_h, columns * cell_w, 4))
+    boxes = []
+    for i in range(n):
+        r, c = divmod(i, columns)
+        top, left = r * cell_h + cell_h - h - 1, c * cell_w + (cell_w - w) // 2
+        boxes.append((top, left, h, w))
+        canvas[top : top + h, left : left + w] = tiles[i]
+        if labels[i]:
+            ax.text(left + w / 2 - 0.5, top - 0.04 * px - 0.5, labels[i], fontsize=SMALL, ha="center",
+                    va="bottom",
+                    color=(label_colors[i] if label_colors is not None else "black"),
+                    fontweight="bold" if frames is not None and frames[i] else "normal")
+        style = ("#c01818", 2.5) if frames is not None and frames[i] else None
+        style = frame_styles[i] if frame_styles is not None and frame_styles[i] is not None else style
+        if style is not None:
+            ax.add_patch(Rectangle((left - 0.5, top - 0.5), w, h, fill=False, edgecolor=style[0], linewidth=style[1]))
+        if corner_texts is not None and corner_texts[i]:
+            ax.text(left + w - 1.5, top + h - 1.5, corner_texts[i], ha="right", va="bottom", fontsize=SMALL,
+                    color="white", bbox={"facecolor": "black", "edgecolor": "none", "pad": 1})
+    image = ax.imshow(canvas, interpolation="nearest")
+    image.tile_boxes = boxes  # (top, left, height, width) of each tile in the mosaic, for tests and readers
+    ax.set_xlim(-0.5 - (row_margin * px if row_labels else 0), columns * cell_w - 0.5)
+    ax.set_ylim(rows * cell_h - 0.5, -0.5)
+    ax.axis("off")
+    for r, label in enumerate(row_labels or []):
+        ax.text(-0.1 * px, r * cell_h + cell_h - h / 2 - 1, label, fontsize=row_label_size, ha="right", va="center",
+                rotation=0 if row_label_size <= SMALL else 90)
+    return canvas
+
+
 def plot_weight_grid(weights, names, palette: str = "lesson", title: str | None = None, ncols=None,
                      shape=(28, 28), vmax=None, colorbar_label: str = "weight", note: str | None = None):
     """Each unit's input weights as a ``shape`` image, one panel per unit.
@@ -52,16 +106,14 @@ def plot_weight_grid(weights, names, palette: str = "lesson", title: str | None 
     width = max(4.2, 1.3 * cols + 1.2)
     title_lines = wrap(title, width - 0.2, TITLE).count("\n") + 1 if title else 0
     fig = _figure(width, 1.45 * rows + 0.25 * title_lines + (0.45 if note else 0.1))
-    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    ax = fig.subplots()
     cmap, norm = weight_cmap(palette), weight_norm(weights, vmax=vmax)
-    image = None
-    for ax, w, name in zip(axes, weights, names):
-        image = ax.imshow(w.reshape(shape), cmap=cmap, norm=norm, interpolation="nearest")
-        ax.set_title(wrap_name(name, 14), fontsize=SMALL)
-        _hide(ax)
-    for ax in axes[n:]:
-        ax.set_visible(False)
-    bar = fig.colorbar(image, ax=axes.tolist(), shrink=0.8, label=f"{colorbar_label} ({sign_legend(palette)})")
+    labels = [wrap_name(name, 14) for name in names]
+    lines = max((label.count("\n") + 1 for label in labels), default=1)
+    tile_grid(ax, cmap(norm(weights.reshape(n, *shape))), labels, cols, cell=(1.3, 1.1 + 0.15 * lines))
+    from matplotlib.cm import ScalarMappable
+
+    bar = fig.colorbar(ScalarMappable(norm, cmap), ax=ax, shrink=0.8, label=f"{colorbar_label} ({sign_legend(palette)})")
     bar.ax.tick_params(labelsize=SMALL)
     _title(fig, title, width)
     if note:
@@ -200,40 +252,64 @@ def plot_edge_tuning(names, angles, angle_activations, shifts, shift_activations
     shared = sources is not None and len(set(sources)) == 1
     width = 4.9 * per_row + 0.3
     fig = _figure(width, 1.75 * rows + 1.0 + _title_height(title, width))
-    axes = fig.subplots(rows, 3 * per_row, squeeze=False, width_ratios=[0.62, 1, 1] * per_row)
-    for i in range(rows * per_row):
+    # one Axes in inches for every unit's three panels (thumbnail, rotation curve, shift curve): text,
+    # lines and 16 thumbnails, not 3 Axes a unit, which were most of the drawing time
+    from matplotlib.patches import Rectangle
+
+    ax = fig.subplots()
+    cell_w, cell_h, label_w, thumb, panel_w, panel_h, gap, between = 4.9, 1.75, 0.9, 0.95, 1.2, 1.05, 0.32, 0.3
+    top = 0.3  # room for the column titles
+    panels = ((angles, angle_activations, HAND, [-90, 0, 90]),
+              (shifts, shift_activations, LEARNED, _ticks(np.asarray(shifts, dtype=float))))
+    for i in range(n):
         r, c = divmod(i, per_row)
-        thumb, rot, shift = axes[r, 3 * c], axes[r, 3 * c + 1], axes[r, 3 * c + 2]
-        if i >= n:
-            for ax in (thumb, rot, shift):
-                ax.set_visible(False)
-            continue
-        thumb.imshow(np.asarray(stimuli[i]).reshape(28, 28), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        _hide(thumb)
+        x0, y0 = c * cell_w + label_w, top + r * cell_h
+        ax.imshow(np.asarray(stimuli[i]).reshape(28, 28), cmap="gray", vmin=0, vmax=1, interpolation="nearest",
+                  extent=(x0, x0 + thumb, y0 + thumb, y0))
         label = wrap_name(names[i], 11) + (f"\n({sources[i]})" if sources is not None and not shared else "")
-        thumb.set_ylabel(label, fontsize=SMALL, rotation=0, ha="right", va="center")
-        for ax, x, y, color in ((rot, angles, angle_activations[i], HAND), (shift, shifts, shift_activations[i], LEARNED)):
-            ax.plot(x, y, color=color)
-            ax.axvline(0, color="0.7", lw=0.6)
-            ax.set_ylim(-0.03, 1.03)
-            ax.set_yticks([0, 0.5, 1])
-            ax.tick_params(labelsize=SMALL)
-        rot.set_xticks([-90, 0, 90])
-        if r == 0:
-            rot.set_title("rotated by (degrees)", fontsize=SMALL)
-            shift.set_title("shifted across (pixels)", fontsize=SMALL)
-        if r < rows - 1 and i + per_row < n:
-            rot.set_xticklabels([])
-            shift.set_xticklabels([])
-        if c > 0:
-            rot.set_yticklabels([])
-        shift.set_yticklabels([])
-    axes[0, 1].set_ylabel("activation", fontsize=SMALL)
+        ax.text(x0 - 0.08, y0 + thumb / 2, label, fontsize=SMALL, ha="right", va="center")
+        bottom_row = i + per_row >= n
+        for k, (x, y, colour, ticks) in enumerate(panels):
+            px = x0 + thumb + gap + k * (panel_w + between)
+            x = np.asarray(x, dtype=float)
+            lo, hi = float(x.min()), float(x.max())
+
+            def to_x(v, px=px, lo=lo, hi=hi):
+                return px + (np.asarray(v, dtype=float) - lo) / max(hi - lo, 1e-12) * panel_w
+
+            def to_y(v, y0=y0):
+                return y0 + panel_h - (np.asarray(v, dtype=float) + 0.03) / 1.06 * panel_h
+
+            ax.add_patch(Rectangle((px, y0), panel_w, panel_h, fill=False, edgecolor="black", linewidth=0.8))
+            if lo <= 0 <= hi:
+                ax.plot([to_x(0)] * 2, [y0, y0 + panel_h], color="0.7", lw=0.6)
+            ax.plot(to_x(x), to_y(np.asarray(y[i], dtype=float)), color=colour)
+            for t in ticks:  # x ticks; labelled on the last row of each column
+                ax.plot([to_x(t)] * 2, [y0 + panel_h, y0 + panel_h + 0.04], color="black", lw=0.6)
+                if bottom_row:
+                    ax.text(to_x(t), y0 + panel_h + 0.06, f"{t:g}", fontsize=SMALL, ha="center", va="top")
+            for t in (0, 0.5, 1):  # y ticks; labelled on the first panel of each row's first unit
+                ax.plot([px - 0.04, px], [to_y(t)] * 2, color="black", lw=0.6)
+                if k == 0 and c == 0:
+                    ax.text(px - 0.06, to_y(t), f"{t:g}", fontsize=SMALL, ha="right", va="center")
+            if r == 0:
+                ax.text(px + panel_w / 2, y0 - 0.08, ("rotated by (degrees)", "shifted across (pixels)")[k],
+                        fontsize=SMALL, ha="center", va="bottom")
+    ax.set_xlim(0, (per_row - 1) * cell_w + label_w + thumb + gap + 2 * panel_w + between + 0.15)
+    ax.set_ylim(top + rows * cell_h - 0.3, 0)
+    ax.set_aspect("equal")
+    ax.axis("off")
     _title(fig, title, width)
-    caption(fig, "Left: the unit's own stroke" + (f" ({sources[0]})" if shared else "") + ". Middle: its activation as "
-            "that stroke is turned about its centre; right: as it is moved sideways. A single sharp peak at 0 means "
-            "the unit detects that stroke at that angle and place; a flat curve means it does not care.")
+    caption(fig, "Left: the unit's own stroke" + (f" ({sources[0]})" if shared else "") + ". Middle: its activation (0 "
+            "to 1) as that stroke is turned about its centre; right: as it is moved sideways. A single sharp peak at "
+            "0 means the unit detects that stroke at that angle and place; a flat curve means it does not care.")
     return fig
+
+
+def _ticks(values: np.ndarray) -> list:
+    """Three round ticks across ``values``: the ends rounded inwards and 0 when it is inside."""
+    lo, hi = math.ceil(values.min()), math.floor(values.max())
+    return sorted({lo, hi} | ({0} if lo < 0 < hi else set()))
 
 
 def _part_label(label: str) -> str:
@@ -260,25 +336,27 @@ def plot_part_tuning(names, labels, activations, stimuli, title: str | None = No
     lines = max(_part_label(l).count("\n") + 1 for ls in labels for l in ls)
     width = max(5.6, 1.0 * c_max + 1.6)
     fig = _figure(width, (0.95 + 0.14 * lines) * n + 1.4 + _title_height(title, width))
-    axes = fig.subplots(n, c_max, squeeze=False)
+    # one mosaic: a row per unit, a tile per stimulus (one Axes, not n x c_max)
+    tiles, tile_labels, corners, styles = [], [], [], []
+    blank = np.zeros((28, 28, 4))
     for i in range(n):
         full = float(activations[i][0])
         for j in range(c_max):
-            ax = axes[i, j]
             if j >= len(labels[i]):
-                ax.set_visible(False)
+                tiles.append(blank)
+                tile_labels.append("")
+                corners.append(None)
+                styles.append(None)
                 continue
-            ax.imshow(np.asarray(stimuli[i][j]).reshape(28, 28), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-            _hide(ax)
+            grey = np.clip(np.asarray(stimuli[i][j], dtype=float).reshape(28, 28), 0, 1)
+            tiles.append(np.concatenate([np.repeat(grey[..., None], 3, axis=-1), np.ones((28, 28, 1))], axis=-1))
             a = float(activations[i][j])
-            ax.set_title(_part_label(labels[i][j]), fontsize=SMALL)
-            ax.text(0.96, 0.04, f"{a:.2f}", transform=ax.transAxes, ha="right", va="bottom", fontsize=SMALL,
-                    color="white", bbox={"facecolor": "black", "edgecolor": "none", "pad": 1})
-            colour, width_ = (FULL_FRAME, 2.5) if j == 0 else (DROP_FRAME, 3.0) if a < full / 2 else (KEPT_FRAME, 1.0)
-            for spine in ax.spines.values():
-                spine.set_edgecolor(colour)
-                spine.set_linewidth(width_)
-        axes[i, 0].set_ylabel(wrap_name(names[i], 11), fontsize=SMALL, rotation=0, ha="right", va="center")
+            tile_labels.append(_part_label(labels[i][j]))
+            corners.append(f"{a:.2f}")
+            styles.append((FULL_FRAME, 2.5) if j == 0 else (DROP_FRAME, 3.0) if a < full / 2 else (KEPT_FRAME, 1.0))
+    unit_names = [wrap_name(name, 11) for name in names]
+    tile_grid(fig.subplots(), tiles, tile_labels, c_max, cell=(1.0, 0.95 + 0.14 * lines), tile_in=0.75,
+              frame_styles=styles, corner_texts=corners, row_labels=unit_names, row_label_size=SMALL, row_margin=0.9)
     # the caption rides in the legend's title: constrained layout stacks figure legends but not a supxlabel
     explanation = ("Each row is one unit, shown the strokes of the edges it reads (number: its activation). "
                    "'without X' removes one edge: an orange frame means the unit needs it. 'plus X' adds an edge the "
@@ -302,20 +380,13 @@ def plot_digits(images, titles, wrong=None, ncols: int = 10, title: str | None =
     width = max(4.2, 1.05 * cols + 0.3)
     title_lines = wrap(title, width - 0.2, TITLE).count("\n") + 1 if title else 0
     fig = _figure(width, 1.2 * rows + 0.25 * title_lines + 0.15 + (0.4 if note else 0))
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for i, ax in enumerate(axes):
-        if i >= n:
-            ax.set_visible(False)
-            continue
-        ax.imshow(images[i].reshape(28, 28), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        _hide(ax)
-        bad = wrong is not None and bool(wrong[i])
-        ax.set_title(str(titles[i]), fontsize=SMALL, color="#c01818" if bad else "black",
-                     fontweight="bold" if bad else "normal")
-        if bad:
-            for spine in ax.spines.values():
-                spine.set_edgecolor("#c01818")
-                spine.set_linewidth(2.5)
+    ax = fig.subplots()
+    labels = [str(t) for t in titles]
+    lines = max((label.count("\n") + 1 for label in labels), default=1)
+    bad = [wrong is not None and bool(wrong[i]) for i in range(n)]
+    grey = np.repeat(np.clip(images.reshape(n, 28, 28), 0, 1)[..., None], 3, axis=-1)
+    tile_grid(ax, grey, labels, cols, cell=(1.05, 0.95 + 0.15 * lines), tile_in=0.8,
+              label_colors=["#c01818" if b else "black" for b in bad], frames=bad)
     _title(fig, title, width)
     if note:
         caption(fig, note)
@@ -488,8 +559,6 @@ def plot_wrong_fires(rows, row_labels, tile_labels, title: str, note: str | None
     image arrays ``(k_i, 784)`` or ``(k_i, 28, 28)`` in [0, 1] or uint8, at most ``columns`` each;
     ``row_labels`` name the rows on the left and ``tile_labels`` (a list of strings per row) are
     written in each thumbnail's top-left corner. An empty row reads "(none)"."""
-    from handnet.viz.compare import image_rgb
-
     n_rows = max(1, len(rows))
     columns = max(1, min(columns, max((len(r) for r in rows), default=1)))
     side, gap = 28, 2
@@ -499,7 +568,8 @@ def plot_wrong_fires(rows, row_labels, tile_labels, title: str, note: str | None
         scale = 255.0 if images.dtype == np.uint8 else 1.0
         for c, image in enumerate(images[:columns]):
             top, left = gap + r * (side + gap), gap + c * (side + gap)
-            canvas[top:top + side, left:left + side] = image_rgb(np.asarray(image, dtype=float).reshape(side, side) / scale)
+            grey = np.clip(np.asarray(image, dtype=float).reshape(side, side) / scale, 0, 1)  # ink bright on black
+            canvas[top:top + side, left:left + side] = grey[..., None]
     tile = 0.62  # inches a thumbnail takes: its 8-pt corner label stays inside it
     label_width = 0.09 * max((len(str(s)) for s in row_labels), default=4) + 0.3
     width = max(5.0, columns * tile + label_width + 0.4)

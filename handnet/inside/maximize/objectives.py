@@ -15,6 +15,7 @@ import numpy as np
 
 from handnet.errors import HandnetError
 from handnet.inside.maximize.parameterizations import blur_operator
+from handnet.nn.activations import activation
 from handnet.nn.forward import backward, forward
 from handnet.nn.network import Network, UnitRef
 
@@ -124,3 +125,49 @@ class Problem:
         return values, grads
 
 
+
+
+class LayerScreen:
+    """The pre-activations of many units of one layer at once, each row of a batch its own unit:
+    the maximizer's screen, in ``dtype`` (float32: the screen only ranks starting points, which
+    the float64 polish then refines).
+
+    ``rows`` (one unit index per row of every batch) fixes which unit each row serves. Exposes
+    the interface ``projected_gradient`` drives: ``value_and_grad(P)`` and ``gradient.temperature``
+    (one temperature per row, ``(n, 1)``, or a scalar). In float64 with one row it is also the
+    polish's objective: the same values as ``Problem`` without penalties, with less overhead.
+    """
+
+    def image(self, p):
+        return p
+
+    def __init__(self, net: Network, layer: int, rows, dtype=np.float32):
+        self.below = [(np.asarray(lay.weights, dtype=dtype), np.asarray(lay.biases, dtype=dtype),
+                       activation(lay.activation)) for lay in net.layers[:layer]]
+        top = net.layers[layer]
+        rows = np.asarray(rows, dtype=np.intp)
+        self.top_weights = np.ascontiguousarray(np.asarray(top.weights, dtype=dtype)[rows])  # (n, units below)
+        self.top_biases = np.asarray(top.biases, dtype=dtype)[rows]
+        self.temperature = 1.0
+        self.gradient = self  # projected_gradient anneals through ``problem.gradient.temperature``
+
+    def value_and_grad(self, P):
+        t = self.temperature
+        flatten = not (isinstance(t, float) and t == 1.0) and bool(np.any(np.asarray(t) != 1.0))
+        acts, zs, a = [], [], P
+        for W, b, act in self.below:
+            z = a @ W.T + b
+            if flatten:
+                z = z / t
+            acts.append(a)
+            zs.append(z)
+            a = act.value(z)
+        values = np.einsum("ij,ij->i", a, self.top_weights) + self.top_biases
+        g = self.top_weights
+        for (W, _, act), z, a_in, a_out in zip(reversed(self.below), reversed(zs), reversed(acts),
+                                               reversed(acts[1:] + [a])):
+            dz = act.backward(z, a_out, g)
+            if flatten:
+                dz = dz / t
+            g = dz @ W
+        return values, g

@@ -39,4 +39,9 @@ def project_l2(P):
 
 def projection(constraint: str):
     """The projection onto the allowed set: the box, or the unit L2 ball with x >= 0."""
-    return project_l2 if constraint == "l2" else (lambda P: np.clip(P, 0.0, 1.0))
+    return project_l2 if constraint == "l2" else _project_box
+
+
+def _project_box(P):
+    """Projection onto the box [0, 1]^n, in place."""
+    return np.clip(P, 0.0, 1.0, out=P)

@@ -28,7 +28,7 @@ import numpy as np
 
 from handnet.errors import HandnetError
 from handnet.inside.maximize.bounds import objective_bounds
-from handnet.inside.maximize.objectives import OBJECTIVES, Problem, unit_values
+from handnet.inside.maximize.objectives import OBJECTIVES, LayerScreen, Problem, unit_values
 from handnet.inside.maximize.parameterizations import CONSTRAINTS, project_l2, projection
 from handnet.inside.maximize.results import Maximizer
 from handnet.nn.network import Network, UnitRef
@@ -73,7 +73,7 @@ def _lbfgsb(problem, start, maxiter):
 
 
 def projected_gradient(problem, starts, steps: int = 200, lr: float = 0.05, constraint: str = "box",
-                       temperatures=None):
+                       temperatures=None, dtype=float):
     """Projected gradient ascent from every row of ``starts`` at once.
 
     Each step moves along the gradient scaled to unit RMS (so it crosses the flat plateaus of
@@ -82,11 +82,12 @@ def projected_gradient(problem, starts, steps: int = 200, lr: float = 0.05, cons
     geometrically to 1: a run starting at 4 sees the sigmoids below the unit flattened 4-fold at
     first, a smoother landscape, and the real network by the end. Returns the best
     ``(variables (n, 784), penalized values (n,))`` of the real network seen along each run.
+    ``dtype`` is the precision of the whole run (``LayerScreen`` screens in float32).
     """
     project = projection(constraint)
-    P = project(np.array(starts, dtype=float))
-    best, best_values = P.copy(), np.full(len(P), -np.inf)
-    t0 = None if temperatures is None else np.asarray(temperatures, dtype=float)[:, None]
+    P = project(np.array(starts, dtype=dtype))
+    best, best_values = P.copy(), np.full(len(P), -np.inf, dtype=P.dtype)
+    t0 = None if temperatures is None else np.asarray(temperatures, dtype=P.dtype)[:, None]
     annealing = t0 is not None and np.any(t0 != 1.0)
     for t in range(steps + 1):
         done = t / max(steps - 1, 1)
@@ -101,8 +102,10 @@ def projected_gradient(problem, starts, steps: int = 200, lr: float = 0.05, cons
         best[better], best_values[better] = P[better], v[better]
         if t == steps:
             break
-        rms = np.sqrt(np.mean(g**2, axis=1, keepdims=True)) + 1e-12
-        P = project(P + lr * (0.01 ** min(done, 1.0)) * g / rms)
+        # the step, in place: g scaled to unit RMS per row times the decaying step size
+        rms = np.sqrt(np.einsum("ij,ij->i", g, g) / g.shape[1]) + 1e-12
+        g = np.multiply(g, (lr * (0.01 ** min(done, 1.0)) / rms).astype(P.dtype)[:, None], out=g)  # g is fresh
+        P = project(np.add(P, g, out=P))
     problem.gradient.temperature = 1.0
     return best, best_values
 
@@ -168,6 +171,48 @@ def _template_corners(net: Network, ref: UnitRef, n_below: int = 4) -> list:
     return corners
 
 
+def _layer_screenable(objective: str, constraint: str, penalties: dict) -> bool:
+    """Whether a deeper unit's screen can run batched with its whole layer (``LayerScreen``): the
+    default problem, a pre-activation in the box with no penalty."""
+    return objective == "preactivation" and constraint == "box" and not penalties
+
+
+SCREEN_DTYPE = np.float32  # the screen only ranks starting points; the polish is float64
+_screens: collections.OrderedDict = collections.OrderedDict()
+_SCREENS_KEPT = 16  # layers' screens kept (about 3 MB each for 16 units)
+
+
+def _layer_screen(net: Network, layer: int, n_starts: int, steps: int, seed: int) -> list:
+    """The screen of every unit of ``layer`` at once, in ``SCREEN_DTYPE``: per unit, the best
+    ``(variables (2 n_starts, 784), values (2 n_starts,))`` of its seeded runs (``_starts``, each
+    run plain and annealed, as the one-unit screen). One batch for the whole layer whichever unit
+    is asked, so a unit's result does not depend on which others were maximized with it."""
+    key = (_fingerprint(net), layer, n_starts, steps, seed)
+    with _cache_lock:
+        found = _screens.get(key)
+        if found is not None:
+            _screens.move_to_end(key)
+            return found
+    size = net.sizes[0]
+    refs = net.units(layer)
+    starts, rows = [], []
+    for ref in refs:
+        unit_starts = _starts(Problem(net, ref, "preactivation", 0.0, 0.0, 0.0), n_starts, seed, size,
+                              _template_corners(net, ref))
+        starts += unit_starts + unit_starts
+        rows += [ref.index] * (2 * n_starts)
+    temperatures = np.tile(np.repeat([1.0, ANNEAL_FROM], n_starts), len(refs))
+    best, values = projected_gradient(LayerScreen(net, layer, rows, SCREEN_DTYPE), np.stack(starts), steps=steps,
+                                      temperatures=temperatures, dtype=SCREEN_DTYPE)
+    span = 2 * n_starts
+    found = [(best[k * span:(k + 1) * span], values[k * span:(k + 1) * span]) for k in range(len(refs))]
+    with _cache_lock:
+        _screens[key] = found
+        while len(_screens) > _SCREENS_KEPT:
+            _screens.popitem(last=False)
+    return found
+
+
 _CACHE_SIZE = 512  # maximizers kept (about 7 kB each): the demo draws them for its figures, then its report
 _cache: collections.OrderedDict = collections.OrderedDict()
 _cache_lock = threading.Lock()
@@ -188,6 +233,18 @@ def clear_cache() -> None:
     """Forget every cached maximizer (benchmarks time the search itself)."""
     with _cache_lock:
         _cache.clear()
+        _screens.clear()
+
+
+def remember(net: Network, results, **options) -> None:
+    """Put maximizers found elsewhere (e.g. by a worker process, for the same ``net`` and
+    ``options``) into the cache, so asking for them here does not search again."""
+    with _cache_lock:
+        for found in results:
+            unit = net.unit(found.unit)
+            _cache[(_fingerprint(net), unit.layer, unit.index, tuple(sorted(options.items())))] = found
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
 
 
 def maximize(net: Network, ref, **options) -> Maximizer:
@@ -199,7 +256,8 @@ def maximize(net: Network, ref, **options) -> Maximizer:
     weights and options is answered from a cache (the same bits; the image is a fresh copy).
     """
     unit = net.unit(ref)
-    key = (_fingerprint(net), str(unit), unit.layer, unit.index, tuple(sorted(options.items())))
+    # by weights and position, not by name: a net renamed (a twin with the spec's unit names) hits too
+    key = (_fingerprint(net), unit.layer, unit.index, tuple(sorted(options.items())))
     with _cache_lock:
         found = _cache.get(key)
         if found is not None:
@@ -210,7 +268,7 @@ def maximize(net: Network, ref, **options) -> Maximizer:
             _cache[key] = found
             while len(_cache) > _CACHE_SIZE:
                 _cache.popitem(last=False)
-    return dataclasses.replace(found, image=found.image.copy())
+    return dataclasses.replace(found, unit=str(unit), image=found.image.copy())
 
 
 @single_threaded
@@ -252,25 +310,32 @@ def _search(
         n_restarts = 0
     else:
         problem = Problem(net, ref, objective, l2, tv, blur)
-        # a cheap batched screen from many seeded starts finds the best basin; L-BFGS-B polishes
-        starts = _starts(problem, max(screen, restarts), seed, size, _template_corners(net, ref))
-        # every start runs twice: on the real network, and annealed from flattened sigmoids
-        screened, values = projected_gradient(
-            problem,
-            starts + starts,
-            steps=screen_steps,
-            constraint=constraint,
-            temperatures=[1.0] * len(starts) + [ANNEAL_FROM] * len(starts),
-        )
+        n_starts = max(screen, restarts)
+        if _layer_screenable(objective, constraint, penalties):
+            # the whole layer screened at once in float32; the float64 polish below refines it
+            screened, values = _layer_screen(net, ref.layer, n_starts, screen_steps, seed)[ref.index]
+        else:
+            # a cheap batched screen from many seeded starts finds the best basin; L-BFGS-B polishes
+            starts = _starts(problem, n_starts, seed, size, _template_corners(net, ref))
+            # every start runs twice: on the real network, and annealed from flattened sigmoids
+            screened, values = projected_gradient(
+                problem,
+                starts + starts,
+                steps=screen_steps,
+                constraint=constraint,
+                temperatures=[1.0] * len(starts) + [ANNEAL_FROM] * len(starts),
+            )
         order = np.argsort(-values, kind="stable")[:restarts]
         if constraint == "l2":
             image = problem.image(screened[order[0]])
-            method = f"projected gradient on the unit L2 ball, best of {2 * len(starts)} seeded runs"
+            method = f"projected gradient on the unit L2 ball, best of {2 * n_starts} seeded runs"
         else:
-            results = [_lbfgsb(problem, screened[i], maxiter) for i in order]
+            if _layer_screenable(objective, constraint, penalties):  # the same objective, leaner
+                problem = LayerScreen(net, ref.layer, [ref.index], np.float64)
+            results = [_lbfgsb(problem, screened[i].astype(float), maxiter) for i in order]
             best = _push_to_corners(problem, results[int(np.argmax([r[1] for r in results]))][0])
             image = problem.image(best)
-            method = f"L-BFGS-B from the best {restarts} of {2 * len(starts)} seeded screening runs"
+            method = f"L-BFGS-B from the best {restarts} of {2 * n_starts} seeded screening runs"
         n_restarts = restarts
     image = np.clip(image, 0.0, 1.0)
     z, a = unit_values(net, ref, image[None])
