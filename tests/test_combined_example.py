@@ -45,3 +45,38 @@ def test_the_example_builds_byte_identically():
     a, b = handnet.build(SPEC), handnet.build(SPEC)
     for la, lb in zip(a.layers, b.layers):
         assert la.weights.tobytes() == lb.weights.tobytes() and la.biases.tobytes() == lb.biases.tobytes()
+
+
+def test_the_example_passes_check_with_its_digit_rules():
+    """The digit weights were fitted under check's own cases: every positive part's strokes fire
+    the digit and every negatively weighted part inked on top lowers it by the spec's margin."""
+    from handnet.compiler.check import check_spec
+
+    report = check_spec(SPEC)
+    assert report.violations == []
+    assert {unit for unit, _ in report.known} <= {"parts:round_bottom", "parts:right_of_centre", "parts:upper_caps",
+                                                  "parts:three_caps", "parts:long_stroke"}
+
+
+def test_every_part_names_its_digits_and_a_blank_canvas_reads_no_digit():
+    spec = load_spec(SPEC)
+    assert all(rule.digits for rule in spec.parts)
+    out = handnet.build(SPEC).forward(np.zeros((1, 784)))[3][0]
+    assert out.max() < 0.5
+
+
+def test_an_inhibiting_part_lowers_its_digit():
+    """Constructed strokes: a 0's positive parts drawn, then a part it weighs against inked on top."""
+    spec = load_spec(SPEC)
+    net = handnet.build(SPEC)
+    zero = next(r for r in spec.digits if r.name == "0")
+    against = [n for n, w in zero.weights if w < 0]
+    assert against
+    parts = {r.name: r for r in spec.parts}
+    pos = [e for n, w in zero.weights if w > 0 for e in parts[n].reads]
+    d = list(net.layers[2].units).index("0")
+    base = net.forward(_draw(spec, *dict.fromkeys(pos)), preactivations=True)[1][2][0, d]
+    assert base > 0  # the 0's own strokes fire it
+    for n in against:
+        z = net.forward(_draw(spec, *dict.fromkeys(pos + list(parts[n].reads))), preactivations=True)[1][2][0, d]
+        assert z <= base - 1, n
