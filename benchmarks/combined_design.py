@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 from handnet import build  # noqa: E402
 from handnet.data.mnist import bundled_splits  # noqa: E402
 from handnet.nn.activations import sigmoid  # noqa: E402
-from handnet.spec.strokes import Arc, Line, ink, prefix, to_dict  # noqa: E402
+from handnet.spec.strokes import Arc, Line, ink, prefix, to_toml  # noqa: E402
 from handnet.compiler.templates import edge_template  # noqa: E402
 
 SPEC = ROOT / "docs" / "examples" / "3b1b-combined.toml"
@@ -140,7 +140,7 @@ def search_edges(n_edges: int = 16) -> None:
 
     chosen = greedy(RidgeCV(F, y), len(strokes), range(len(STORY_EDGES)), n_edges, apart)
     for i, j in enumerate(chosen):
-        print(f"[edges.edge{i}]\nstrokes = [{toml_stroke(strokes[j])}]")
+        print(f"[edges.edge{i}]\nstrokes = [{to_toml(strokes[j])}]")
 
 
 def part_candidates(n: int):
@@ -199,20 +199,6 @@ def search_parts(spec=SPEC, n_parts: int = 16) -> None:
     chosen = greedy(RidgeCV(Q, train.y), len(rules), forced, n_parts, allowed)
     for i, j in enumerate(chosen):
         print(f"[parts.part{i}]\n{toml_part(rules[j], names)}")
-
-
-def toml_stroke(stroke) -> str:
-    """A stroke as a TOML inline table, coordinates rounded to half pixels."""
-
-    def num(x):
-        return f"{round(float(x) * 2) / 2:g}"
-
-    (kind, value), = to_dict(stroke).items()
-    if kind == "arc":
-        radii = value["radii"][0] if value["radii"][0] == value["radii"][1] else f"[{num(value['radii'][0])}, {num(value['radii'][1])}]"
-        return (f"{{ arc = {{ center = [{num(value['center'][0])}, {num(value['center'][1])}], radii = {radii}, "
-                f"start = {value['start']:g}, end = {value['end']:g} }} }}")
-    return f"{{ {kind} = [" + ", ".join(f"[{num(r)}, {num(c)}]" for r, c in value) + "] }"
 
 
 def digit_tables(names, W, b) -> str:

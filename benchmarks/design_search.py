@@ -43,7 +43,7 @@ from handnet import build  # noqa: E402
 from handnet.data.mnist import bundled_splits  # noqa: E402
 from handnet.nn.activations import sigmoid  # noqa: E402
 from handnet.spec import load_spec  # noqa: E402
-from handnet.spec.strokes import Arc, Line, ink, prefix, to_dict  # noqa: E402
+from handnet.spec.strokes import Arc, Line, ink, prefix, to_toml  # noqa: E402
 from handnet.compiler.templates import edge_template  # noqa: E402
 
 
@@ -107,7 +107,7 @@ def search_strokes(n_edges: int = 16) -> None:
         rest = chosen[:i] + chosen[i + 1:]
         chosen[i] = max((score(rest[:i] + [j] + rest[i:]), j) for j in range(len(strokes)) if j not in rest)[1]
     for i, j in enumerate(chosen):
-        print(f"[edges.edge{i}]\nstrokes = [{toml_stroke(strokes[j])}]")
+        print(f"[edges.edge{i}]\nstrokes = [{to_toml(strokes[j])}]")
 
 
 def search_loop() -> None:
@@ -133,21 +133,7 @@ def search_loop() -> None:
                     score = min(mean[0], mean[6], mean[8]) - max(mean[1], mean[7], mean[9])
                     if best is None or score > best[0]:
                         best = (score, arc)
-        print(f"# {kind}: mean on 0, 6, 8 exceeds 1, 7, 9 by at least {best[0]:.2f}\nstrokes = [{toml_stroke(best[1])}]")
-
-
-def toml_stroke(stroke) -> str:
-    """A stroke as a TOML inline table, coordinates rounded to half pixels."""
-
-    def num(x):
-        return f"{round(float(x) * 2) / 2:g}"
-
-    (kind, value), = to_dict(stroke).items()
-    if kind == "arc":
-        radii = value["radii"][0] if value["radii"][0] == value["radii"][1] else f"[{num(value['radii'][0])}, {num(value['radii'][1])}]"
-        return (f"{{ arc = {{ center = [{num(value['center'][0])}, {num(value['center'][1])}], radii = {radii}, "
-                f"start = {value['start']:g}, end = {value['end']:g} }} }}")
-    return f"{{ {kind} = [" + ", ".join(f"[{num(r)}, {num(c)}]" for r, c in value) + "] }"
+        print(f"# {kind}: mean on 0, 6, 8 exceeds 1, 7, 9 by at least {best[0]:.2f}\nstrokes = [{to_toml(best[1])}]")
 
 
 # The lesson's story, as signs the digit weights must have (digit, part) -> +1 / -1: an 8 is an

@@ -84,3 +84,18 @@ def test_distance_map_is_bit_identical_to_a_kd_tree():
             pixels = np.stack([rows.ravel(), cols.ravel()], axis=1).astype(float)
             expected = cKDTree(trace(strokes)).query(pixels)[0].reshape(shape)
             assert np.array_equal(distance_map(strokes, shape), expected)
+
+
+def test_to_toml_writes_a_stroke_a_spec_reads_back_rounded_to_half_pixels():
+    import tomllib
+
+    from handnet.spec.strokes import Arc, Line, from_dict, to_dict, to_toml
+
+    cases = [(Line((4.2, 8.0), (4.0, 20.3)), Line((4.0, 8.0), (4.0, 20.5))),
+             (Arc((10.26, 11.0), (3.5, 3.5), -90.0, 90.0), Arc((10.5, 11.0), (3.5, 3.5), -90.0, 90.0)),
+             (Arc((18.0, 14.0), (4.0, 5.1), 180.0, 360.0, 30.0), Arc((18.0, 14.0), (4.0, 5.0), 180.0, 360.0, 30.0))]
+    for stroke, rounded in cases:
+        text = to_toml(stroke)
+        read = from_dict(tomllib.loads(f"s = {text}")["s"])
+        assert to_dict(read) == to_dict(rounded), text
+    assert to_toml(Arc((1.0, 2.0), (5.0, 5.0), 0.0, 90.0)) == "{ arc = { center = [1, 2], radii = 5, start = 0, end = 90 } }"

@@ -272,6 +272,23 @@ def to_dict(stroke) -> dict:
     raise TypeError(f"not a stroke: {stroke!r}")
 
 
+def to_toml(stroke, step: float = 0.5) -> str:
+    """A stroke as a TOML inline table for a spec file, e.g. ``{ line = [[4, 8], [4, 20]] }``, its
+    coordinates and radii rounded to multiples of ``step`` pixels (searches write specs this way)."""
+
+    def num(x):
+        return f"{round(float(x) / step) * step:g}"
+
+    (kind, value), = to_dict(stroke).items()
+    if kind != "arc":
+        return f"{{ {kind} = [" + ", ".join(f"[{num(r)}, {num(c)}]" for r, c in value) + "] }"
+    r0, r1 = value["radii"]
+    radii = num(r0) if num(r0) == num(r1) else f"[{num(r0)}, {num(r1)}]"
+    rotation = f", rotation = {value['rotation']:g}" if value["rotation"] else ""
+    return (f"{{ arc = {{ center = [{num(value['center'][0])}, {num(value['center'][1])}], radii = {radii}, "
+            f"start = {value['start']:g}, end = {value['end']:g}{rotation} }} }}")
+
+
 def from_dict(data: dict):
     """The inverse of ``to_dict``. Raises ValueError (with the field) on malformed data."""
     if not isinstance(data, dict) or len(data) != 1:
