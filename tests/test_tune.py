@@ -320,6 +320,31 @@ def test_sweep_at_the_current_value_equals_evaluate(splits):
     assert len(set(result.overall.tolist())) > 1  # the swept value matters
 
 
+def test_a_rule_s_unwritten_bias_sweeps_from_the_value_the_compiler_gives_it(splits, tmp_path):
+    # "2 of 3" with no bias written: the compiler sets -1.5 x sharpness; sweeping bias starts there,
+    # and writing that value into the spec scores exactly as the spec as written
+    from handnet.compiler.compile import compile_spec
+    from handnet.spec import load_spec
+    from handnet.tune.sweep import sweep
+
+    spec = load_spec(SPEC_3B1B)
+    rule = spec.unit("parts", "upper_loop")
+    assert rule.bias is None
+    net = compile_spec(spec)
+    unit = net.unit("parts:upper_loop")
+    compiled = float(net.layers[unit.layer].biases[unit.index])
+    result = sweep(SPEC_3B1B, "parts.upper_loop.bias", [compiled - 3, compiled + 3], splits.test)
+    assert result.current == compiled and len(result.values) == 3
+    assert result.overall[result.current_row()] == evaluate(net, splits.test).accuracy
+    # a spec that needs data to compile has no such value to show: unset, not an error
+    fitted = tmp_path / "fitted.toml"
+    fitted.write_text(f'extends = "{(SPEC_3B1B.parent / "3b1b-fitted.toml").as_posix()}"\n')
+    from handnet.tune.sweep import current_value
+    from handnet.spec import read_spec_data
+
+    assert current_value(read_spec_data(fitted), "parts.upper_loop.bias") is None
+
+
 def test_sweep_paths_and_errors(splits, tmp_path):
     from handnet.tune.sweep import get_path, parse_assignment, set_path
     from handnet.tune.sweep import sweep as sweep_spec

@@ -204,6 +204,21 @@ class SweepResult(NotebookView):
         return "\n".join(lines)
 
 
+def _compiled_bias(spec, ref: str):
+    """The bias the compiler gives a rule that writes none (e.g. "2 of 3" -> -1.5 x sharpness): the
+    value a swept ``bias`` replaces. None for a spec that needs data to compile."""
+    if spec.needs_data:
+        return None
+    from handnet.compiler.compile import compile_spec
+
+    try:
+        net = compile_spec(spec, None)
+        unit = net.unit(ref)
+    except (SpecError, HandnetError):
+        return None
+    return float(net.layers[unit.layer].biases[unit.index])
+
+
 def _as_spec_value(value: float, current):
     """Whole numbers stay whole when the spec's own value is an int (e.g. ``at_least = 3``)."""
     if isinstance(current, int) and not isinstance(current, bool) and float(value).is_integer():
@@ -223,9 +238,12 @@ def current_value(source: SpecData, path: str):
         return None
     if len(keys) == 3 and keys[0] in ("edges", "parts", "digits"):
         try:
-            return getattr(spec.unit(keys[0], keys[1]), str(keys[2]), None)
+            value = getattr(spec.unit(keys[0], keys[1]), str(keys[2]), None)
         except KeyError:
             return None
+        if value is None and keys[0] in ("parts", "digits") and str(keys[2]) == "bias":
+            return _compiled_bias(spec, f"{keys[0]}:{keys[1]}")
+        return value
     if len(keys) == 2:
         from handnet.spec import model as speclib
 
