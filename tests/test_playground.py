@@ -123,6 +123,26 @@ def test_top_digits_are_the_ones_that_activate_each_unit_most(two_nets_page):
     assert sorted({data["pool"]["labels"][p] for p in data["starters"]}) == list(range(10))
 
 
+LABELLED = TINY.replace('[digits.one]\n', '[digits.one]\nlabel = 1\n').replace('[digits.seven]\n', '[digits.seven]\nlabel = 7\n')
+
+
+def test_the_page_says_which_digit_each_output_answers(tmp_path):
+    """Outputs named after what they detect answer the digit their spec's ``label`` gives (as
+    ``handnet predict`` reads them); a unit with no label answers nothing but its own name."""
+    spec = tmp_path / "labelled.toml"
+    spec.write_text(LABELLED)
+    net = handnet.build(spec)
+    assert net.metadata["labels"] == {"one": 1, "seven": 7}
+    page = write_playground([(spec, net)], tmp_path / "p.html", load_test())
+    [shown] = page_data(page.read_text())["networks"]
+    assert shown["layers"][-1]["units"] == ["one", "seven", "dash"]
+    assert shown["answers"] == [1, 7, None]
+    # digits named 0-9 answer themselves, wherever their tables sit
+    shuffled = handnet.build(SPEC)
+    from handnet.viz.playground.payload import output_answers
+    assert output_answers(shuffled) == [int(u) for u in shuffled.layers[-1].units]
+
+
 def test_a_network_that_is_not_an_image_is_refused():
     net = Network([Layer("h", np.ones((3, 10)), np.zeros(3))], (1, 10))
     with pytest.raises(HandnetError, match="needs a network that reads an image"):

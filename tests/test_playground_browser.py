@@ -23,8 +23,9 @@ from handnet.data import load_test
 from handnet.nn.network import random_network
 from handnet.nn.train import TrainConfig, train
 from handnet.viz.playground import write_playground
+from handnet.viz.playground.payload import output_answers
 from handnet.viz.playground.server import LiveServer, wait_for
-from test_playground import SPEC, TINY, edit, page_data
+from test_playground import LABELLED, SPEC, TINY, edit, page_data
 
 pytestmark = pytest.mark.slow  # a real browser, started once per module: about 25 s in all
 FRAME_MS = 16.0  # one frame at 60 Hz
@@ -65,7 +66,9 @@ def assert_page_matches_python(page, nets):
         assert len(acts) == len(net.layers)
         for page_a, python_a in zip(acts, expected[1:]):
             np.testing.assert_allclose(page_a, python_a[0], atol=1e-5, rtol=0)
-        assert prediction == net.layers[-1].units[int(np.argmax(expected[-1][0]))]
+        best = int(np.argmax(expected[-1][0]))
+        answer = output_answers(net)[best]
+        assert prediction == (net.layers[-1].units[best] if answer is None else str(answer))
 
 
 def test_drawing_a_seven_lights_up_both_networks_as_python_computes_them(browser, demo_page):
@@ -187,6 +190,31 @@ def test_clicking_a_unit_opens_its_panel(browser, demo_page):
     assert_page_matches_python(page, nets)
     page.click("#unit-close")
     assert not panel.is_visible()
+    assert not page.errors
+
+
+def test_an_output_named_after_a_shape_shows_the_digit_its_label_gives(browser, tmp_path):
+    """A spec whose outputs are ``one`` (label = 1), ``seven`` (label = 7) and ``dash`` (no label): an
+    upright stroke lights ``one``, and the page answers 1, as ``handnet predict`` does."""
+    spec = tmp_path / "labelled.toml"
+    spec.write_text(LABELLED)
+    net = handnet.build(spec)
+    out = write_playground([(spec, net)], tmp_path / "p.html", load_test())
+    page = open_page(browser, out.as_uri())
+    bars = [t.strip() for t in page.locator(".bar-label").all_text_contents()]
+    assert bars == ["one (1)", "seven (7)", "dash"]
+    draw(page, [[(0.5, 0.15), (0.5, 0.85)]])
+    x, acts, prediction = page_state(page, 0)
+    assert net.layers[-1].units[int(np.argmax(acts[-1]))] == "one"
+    assert prediction == "1"
+    assert "its output neuron one, which answers 1, is the brightest" in page.text_content(".confidence")
+    assert page.evaluate("handnetPlayground.prediction(0)") == "1"
+    np.save(tmp_path / "page-input.npy", x.reshape(28, 28))
+    result = CliRunner().invoke(main, ["predict", str(spec), str(tmp_path / "page-input.npy"), "--json"])
+    assert result.exit_code == 0, result.output
+    read = json.loads(result.stdout)["images"][0]
+    assert (read["prediction"], read["digit"]) == ("one", 1)
+    assert_page_matches_python(page, [net])
     assert not page.errors
 
 

@@ -64,15 +64,18 @@ def predict(net, images, top, data, split, as_json):
         handnet predict weight_specs/3b1b.toml photo.jpg --json
     """
     from handnet.errors import HandnetError
-    from handnet.nn.labels import answers
+    from handnet.nn.labels import answers, output_labels
 
     network = load(net, training_data(data))
     output = network.layers[-1]
     try:  # which digit each output answers, by name or the spec's label = N
         read = answers(network)
         label_of = dict(zip(read.columns, read.labels))
-    except HandnetError:  # outputs that answer no digit: the unit's name is the answer
-        label_of = {}
+    except HandnetError:  # some outputs answer no digit: those answer by their names, the others by their labels
+        try:
+            label_of = {i: lab for i, lab in enumerate(output_labels(network)) if lab is not None}
+        except HandnetError:
+            label_of = {}
     results = []
     for path in images:
         x = image_input(network, path)

@@ -122,6 +122,18 @@ def top_digits(net: Network, pool: DigitPool, k: int = TOP_DIGITS) -> list[dict]
     return out
 
 
+def output_answers(net: Network) -> list:
+    """The digit each output unit answers, in layer order (``None`` where it answers none): by its
+    name (``7``) or by the spec's ``label = N`` (a unit ``corner`` with ``label = 7`` answers 7),
+    as ``handnet predict`` and every score read them."""
+    from handnet.nn.labels import output_labels
+
+    try:
+        return list(output_labels(net))
+    except HandnetError:  # a broken label map in the metadata: the page shows the unit names alone
+        return [None] * net.layers[-1].n_out
+
+
 def network_payload(
     net: Network,
     *,
@@ -157,6 +169,7 @@ def network_payload(
         "provenance": net.metadata.get("provenance", {}),
         "layers": layers,
         "notes": unit_notes(net),
+        "answers": output_answers(net),
         "maximizers": None,
         "top_digits": None,
     }

@@ -66,6 +66,11 @@
     labels: DATA.pool.labels, indices: DATA.pool.indices, n: DATA.pool.shape[0], size: DATA.pool.shape[1],
     pixels: decodePixels(DATA.pool.images), name: DATA.pool.name,
   };
+  // what an output neuron answers: its digit when it stands for one (by name or a spec's label = N), else its name
+  function answerText(net, j) {
+    const answer = net.answers[j];
+    return answer === null || answer === undefined ? net.layers[net.layers.length - 1].units[j] : String(answer);
+  }
   function poolImage(place) { return pool.pixels.subarray(place * pool.size, (place + 1) * pool.size); }
 
   function prepare(payload, index) {
@@ -77,6 +82,7 @@
         const W = decode(l.weights), b = decode(l.biases);
         return { name: l.name, activation: l.activation, units: l.units, W, b, nOut: b.length, nIn: W.length / b.length, li };
       }),
+      answers: payload.answers || [],
       maximizers: payload.maximizers, topDigits: payload.top_digits, acts: null,
     };
     // each neuron's TOP_K strongest incoming weights, scaled by the layer's largest |w|
@@ -353,8 +359,8 @@
       section.append(el("h3", {}, `Output: ${out.name}`));
       section.append(el("p", { class: "note" }, `Each bar is one output neuron's activation; the brightest one is the network's answer.`));
       const bars = el("div", { class: "bars" });
-      const rows = out.units.map((u) => {
-        const label = el("span", { class: "bar-label" }, u);
+      const rows = out.units.map((u, j) => {
+        const label = el("span", { class: "bar-label" }, answerText(net, j) === u ? u : `${u} (${answerText(net, j)})`);
         const track = el("div", { class: "bar-track" }), fill = el("div", { class: "bar-fill" });
         track.append(fill);
         const value = el("span", { class: "bar-value" }, "0.00");
@@ -613,9 +619,10 @@
       const out = net.acts[net.acts.length - 1];
       let best = 0; for (let j = 1; j < out.length; j++) if (out[j] > out[best]) best = j;
       net.predicted = input.blank ? null : best;
-      view.prediction.textContent = input.blank ? "\u2013" : net.layers[net.layers.length - 1].units[best];
+      const unit = net.layers[net.layers.length - 1].units[best], answer = answerText(net, best);
+      view.prediction.textContent = input.blank ? "\u2013" : answer;
       view.confidence.textContent = input.blank ? "(nothing drawn yet: draw a digit)"
-        : `(its output neuron ${net.layers[net.layers.length - 1].units[best]} is the brightest, at ${out[best].toFixed(2)})`;
+        : `(its output neuron ${unit}${answer === unit ? "" : `, which answers ${answer},`} is the brightest, at ${out[best].toFixed(2)})`;
       view.rows.forEach((row, j) => {
         row.fill.style.width = `${(100 * Math.min(1, Math.max(0, out[j]))).toFixed(1)}%`;
         row.value.textContent = out[j].toFixed(2);
@@ -708,7 +715,7 @@
     networks: () => nets.map((n) => ({ label: n.label, sha256: n.sha256, sizes: n.sizes })),
     input: (n = 0) => Array.from(nets[n].acts[0]),
     activations: (n = 0) => nets[n].acts.slice(1).map((a) => Array.from(a)),
-    prediction: (n = 0) => (nets[n].predicted === null ? null : nets[n].layers[nets[n].layers.length - 1].units[nets[n].predicted]),
+    prediction: (n = 0) => (nets[n].predicted === null ? null : answerText(nets[n], nets[n].predicted)),
     selectUnit, update, loadDigit,
     unitPosition: (n, layer, unit) => {  // where a neuron is drawn, in CSS pixels from the diagram's corner
       const view = views[n]; if (!view.layout) layoutDiagram(view);
