@@ -122,3 +122,31 @@ def test_cli_import_torch_writes_a_network(tmp_path, rng):
     assert np.allclose(Network.load(out).output(X), load_torch(tmp_path / "net.pt").output(X))
     bad = CliRunner().invoke(main, ["import", "torch", str(tmp_path / "missing.pt"), "-o", str(out)])
     assert bad.exit_code == 1 and "Traceback" not in bad.output and "missing.pt" in bad.output
+
+
+def test_an_oversized_torch_file_is_refused_before_pytorch_reads_it(tmp_path, monkeypatch):
+    """On disk and unpacked (a small zip can declare gigabytes): one line, whether or not PyTorch is installed."""
+    import zipfile
+
+    from handnet.errors import NetworkFileError
+    from handnet.nn import convert
+
+    monkeypatch.setattr(convert, "MAX_TORCH_BYTES", 4096)
+    monkeypatch.setattr(convert, "_torch", lambda: pytest.fail("PyTorch was asked to read an oversized file"))
+    big = tmp_path / "big.pt"
+    with open(big, "wb") as f:
+        f.truncate(4097)
+    with pytest.raises(NetworkFileError, match=r"big\.pt: is 4,097 bytes; handnet reads network files of at most 4,096"):
+        load_torch(big)
+    bomb = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("archive/data/0", bytes(100_000))
+    assert bomb.stat().st_size < 4096
+    with pytest.raises(NetworkFileError, match=r"bomb\.pt: unpacks to 100,000 bytes"):
+        load_torch(bomb)
+    # at the limit, the size check lets it through to PyTorch
+    small = tmp_path / "small.pt"
+    small.write_bytes(bytes(4096))
+    monkeypatch.setattr(convert, "_torch", lambda: (_ for _ in ()).throw(RuntimeError("reached PyTorch")))
+    with pytest.raises(RuntimeError, match="reached PyTorch"):
+        load_torch(small)

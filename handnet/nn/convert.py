@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from handnet.errors import HandnetError, NetworkFileError
-from handnet.nn.network import Layer, Network, default_layer_names
+from handnet.nn.network import MAX_ARRAY_BYTES, MAX_METADATA_BYTES, Layer, Network, default_layer_names
 
 SKLEARN_ACTIVATIONS = {"logistic": "sigmoid", "relu": "relu"}
 TORCH_ACTIVATIONS = {"Sigmoid": "sigmoid", "ReLU": "relu", "Softmax": "softmax"}
+# the most a PyTorch file may hold (on disk, and unpacked from its zip): what a handnet network file may
+MAX_TORCH_BYTES = MAX_ARRAY_BYTES + MAX_METADATA_BYTES
 
 
 def _layers(weights, biases, activations, units_out=None) -> list[Layer]:
@@ -156,6 +158,25 @@ def _from_scripted(path, module) -> Network:
     return weights, biases, activations
 
 
+def _check_torch_size(path: Path) -> None:
+    """Refuse, before PyTorch reads a byte, a file larger than ``MAX_TORCH_BYTES`` on disk or once
+    unpacked (a zip's members as their headers declare them: a small file can unpack to gigabytes)."""
+    import zipfile
+
+    limit = f"handnet reads network files of at most {MAX_TORCH_BYTES:,} bytes (see docs/limits.md)"
+    size = path.stat().st_size
+    if size > MAX_TORCH_BYTES:
+        raise NetworkFileError(f"{path}: is {size:,} bytes; {limit}")
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as z:
+                unpacked = sum(info.file_size for info in z.infolist())
+        except (zipfile.BadZipFile, OSError) as e:
+            raise NetworkFileError(f"{path}: not a readable zip archive ({e})") from None
+        if unpacked > MAX_TORCH_BYTES:
+            raise NetworkFileError(f"{path}: unpacks to {unpacked:,} bytes; {limit}")
+
+
 def load_torch(path, hidden_activation: str = "sigmoid", output_activation: str = "softmax") -> Network:
     """A Network from a PyTorch file holding an ``nn.Sequential`` of Linear + Sigmoid/ReLU layers.
 
@@ -168,10 +189,11 @@ def load_torch(path, hidden_activation: str = "sigmoid", output_activation: str 
 
     A whole pickled module (``torch.save(model, path)``) is refused: loading it would run arbitrary code.
     """
-    torch = _torch()
     path = Path(path)
     if not path.is_file():
         raise NetworkFileError(f"{path}: no such file")
+    _check_torch_size(path)
+    torch = _torch()
     if hidden_activation not in ("sigmoid", "relu"):
         raise HandnetError(f"hidden activation {hidden_activation!r} is not sigmoid or relu")
     if output_activation not in ("softmax", "sigmoid"):
