@@ -81,6 +81,31 @@ def test_compare_text_output(two_nets):
     assert quick.exit_code == 0 and "the noise test on one scale" not in quick.output
 
 
+def test_a_second_seed_is_read_as_the_reference_for_two_nets_trained_alike(two_nets):
+    """--second NET: B against NET. Oracles: B against itself is 1 on every measure; A given as the
+    second equals A against B (CKA is symmetric), and the text puts it beside the random nets."""
+    a, b = two_nets
+    runner = CliRunner()
+    itself = json.loads(runner.invoke(main, ["compare", str(a), str(b), "--second", str(b), "--no-lesson-twin",
+                                             "--json"]).stdout)["baselines"]
+    assert itself["second"] is True
+    for layer in itself["layers"]:
+        assert layer["cka"]["second"] == pytest.approx(1.0)
+        assert layer["matching"]["activation"]["second"] == pytest.approx(1.0)
+        assert layer["matching"]["weights"]["second"] == pytest.approx(1.0)
+    result = runner.invoke(main, ["compare", str(a), str(b), "--second", str(a), "--no-lesson-twin"])
+    assert result.exit_code == 0, result.output
+    swapped = json.loads(runner.invoke(main, ["compare", str(a), str(b), "--second", str(a), "--no-lesson-twin",
+                                              "--json"]).stdout)["baselines"]
+    for layer in swapped["layers"]:
+        assert layer["cka"]["second"] == pytest.approx(layer["cka"]["value"])
+        line = next(t for t in result.output.splitlines() if t.strip().startswith(layer["layer"] + ":"))
+        random_mean = sum(layer["cka"]["random_b"]) / len(layer["cka"]["random_b"])
+        assert line.strip() == (f"{layer['layer']}: {layer['cka']['value']:.2f} (random nets {random_mean:.2f}, "
+                                f"second seed {layer['cka']['second']:.2f})")
+    assert "against a second trained seed" in result.output
+
+
 def test_compare_errors_are_one_line(two_nets, tmp_path):
     a, _ = two_nets
     other = tmp_path / "small.npz"
@@ -90,6 +115,8 @@ def test_compare_errors_are_one_line(two_nets, tmp_path):
         ([str(a), str(other)], "same shape"),
         ([str(a), str(tmp_path / "nope.npz")], "nope.npz"),
         ([str(a), str(a), "--data", str(tmp_path)], str(tmp_path)),
+        ([str(a), str(a), "--second", str(other)], "--second"),
+        ([str(a), str(a), "--second", str(tmp_path / "gone.npz")], "gone.npz"),
     ]:
         result = runner.invoke(main, ["compare", *args])
         assert result.exit_code == 1, result.output

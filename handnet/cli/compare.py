@@ -34,10 +34,13 @@ def _stepper(bar):
 @click.option("--lesson-twin/--no-lesson-twin", default=True, show_default=True,
               help="Also train a net of B's shape with the lesson's recipe (sigmoid outputs, quadratic cost, plain SGD; "
                    "seed 0) and put it beside A and B in the noise test (about 3 s more CPU).")
+@click.option("--second", type=click.Path(dir_okay=False), default=None, metavar="NET",
+              help="A second network trained like B (another seed, same shape): CKA and unit matching are then also "
+                   "read against how alike two nets trained the same way are, not only against random nets.")
 @digits_option
 @palette_option
 @json_option
-def compare(net_a, net_b, data, split, ablation_mode, figures, lesson_twin, digits, palette, as_json):
+def compare(net_a, net_b, data, split, ablation_mode, figures, lesson_twin, second, digits, palette, as_json):
     """Compare two networks of the same shape on one test split. A and B are saved networks (.npz)
     or specs (.toml, compiled on the spot).
 
@@ -55,6 +58,7 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, lesson_twin, digi
     Example:
         handnet compare demo/hand.npz demo/twin.npz --data ../shared/mnist --split dev
         handnet compare demo/hand.npz demo/twin.npz --json > comparison.json
+        handnet train --seed 1 -o twin-seed1.npz && handnet compare demo/hand.npz demo/twin.npz --second twin-seed1.npz
     """
     from handnet.compare.comparison import check_digit_outputs, check_same_shape, compare as run_compare, compare_steps
     from handnet.data.mnist import load_test
@@ -67,6 +71,10 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, lesson_twin, digi
     if names[0] == names[1]:
         names = (f"A:{names[0]}", f"B:{names[1]}")
     check_same_shape(a, b, names)
+    second_net = None
+    if second is not None:
+        second_net = load_network(second, data)
+        check_same_shape(b, second_net, (names[1], f"--second {second}"))
     check_digit_outputs(a, names[0], digits)
     check_digit_outputs(b, names[1], digits)
     if lesson_twin:
@@ -78,7 +86,7 @@ def compare(net_a, net_b, data, split, ablation_mode, figures, lesson_twin, digi
         test = load_test(data, split)
     with progress(compare_steps(a) + (1 if lesson_twin else 0), "comparing") as bar:
         result = run_compare(a, b, test.X, test.y, names=names, data=test.describe(),
-                             ablation_mode=ablation_mode, progress=_stepper(bar), digits=digits)
+                             ablation_mode=ablation_mode, progress=_stepper(bar), digits=digits, second=second_net)
         if lesson_twin:
             from handnet.compare.study import noise_comparison
 
@@ -129,13 +137,22 @@ def text_summary(result) -> str:
                  "0.16, but smooth blobs score 0.41)")
     for (la, va), (lb, vb) in zip(sa.items(), sb.items()):
         lines.append(f"  {la} {va['median']:.2f} (>0.7: {va['above_0.7']:.0%})   {lb} {vb['median']:.2f} (>0.7: {vb['above_0.7']:.0%})")
-    lines.append("linear CKA between corresponding layers (1 = the same arrangement of the digits, 0 = unrelated)")
+    refs = {entry["layer"]: entry for entry in (result.baselines or {}).get("layers") or []}
+    lines.append("linear CKA between corresponding layers (1 = the same arrangement of the digits, 0 = unrelated), "
+                 f"beside {b.name} against random nets of its shape" + (" and against a second trained seed" if
+                                                                      (result.baselines or {}).get("second") else ""))
     for c in result.cka_layers:
-        lines.append(f"  {c['layer_a']} / {c['layer_b']}: {c['cka']:.2f}")
-    lines.append("unit matching (Hungarian; mean matched score: 1 = every unit has an identical partner)")
+        ref = refs.get(f"{c['layer_a']} / {c['layer_b']}")
+        lines.append(f"  {c['layer_a']} / {c['layer_b']}: {c['cka']:.2f}" + (_reference_text(ref["cka"]) if ref else ""))
+    lines.append("unit matching (Hungarian; mean matched score: 1 = every unit has an identical partner; hidden layers "
+                 "beside the same references)")
     for crit, matchings in result.matchings.items():
-        text = ", ".join(f"{m.layer_a}/{m.layer_b} {m.mean_score:+.2f}" for m in matchings)
-        lines.append(f"  {'activation correlation' if crit == 'activation' else 'weight cosine':24}{text}")
+        parts = []
+        for m in matchings:
+            ref = refs.get(f"{m.layer_a} / {m.layer_b}")
+            parts.append(f"{m.layer_a}/{m.layer_b} {m.mean_score:+.2f}"
+                         + (_reference_text(ref["matching"][crit], signed=True) if ref else ""))
+        lines.append(f"  {'activation correlation' if crit == 'activation' else 'weight cosine':24}{', '.join(parts)}")
     lines.append("confidence (mean brightest output) on real digits / uniform noise / a blank image (0.1 = no idea)")
     for p in (a, b):
         n = p.noise
@@ -155,6 +172,15 @@ def text_summary(result) -> str:
         lines += ["", "verdict (each claim: its number, 95% interval and baseline; thresholds in --json under verdict)"]
         lines += [f"  - {line}" for line in result.verdict.lines()]
     return "\n".join(lines)
+
+
+def _reference_text(ref: dict, signed: bool = False) -> str:
+    """`` (random nets 0.12, second seed 0.71)``: one measure's baselines (``similarity_baselines``)."""
+    fmt = "{:+.2f}" if signed else "{:.2f}"
+    text = f" (random nets {fmt.format(sum(ref['random_b']) / len(ref['random_b']))}"
+    if ref.get("second") is not None:
+        text += f", second seed {fmt.format(ref['second'])}"
+    return text + ")"
 
 
 NOISE_KINDS = (("digits", "real digits"), ("noise", "uniform noise"), ("ink_noise", "noise at the digits' ink"),
