@@ -492,3 +492,58 @@ def test_diff_pairs_a_hand_built_layer_with_a_trained_one_by_position(class_mean
     first = diff.changes[0]
     assert first.unit_a == "edges:e0" and first.unit == "hidden1:0" and first.n_weights_changed == 784
     assert any("paired by position" in note for note in diff.notes)
+
+
+EXCEPTIONS_SPEC = """
+[network]
+name = "exceptions"
+description = "A loose part with a known exception, and a stale one."
+
+[edges.bar]
+strokes = [{ line = [[6, 8], [6, 20]] }]
+[edges.stem]
+strokes = [{ line = [[6, 14], [22, 14]] }]
+
+[parts.loose]
+all_of = ["bar", "stem"]
+bias = -2
+exceptions = [{ inked = ["bar"], reason = "a bias of -2 lets one stroke through" }]
+[parts.tight]
+all_of = ["bar", "stem"]
+exceptions = [{ inked = ["stem"], reason = "no longer true" }]
+
+[digits.7]
+all_of = ["loose", "tight"]
+"""
+
+
+def test_watch_reports_known_and_stale_exceptions_apart_from_violations(splits, tmp_path):
+    """A part with bias -2 fires on either stroke alone: the bar case is a known exception (with its
+    reason), the stem case a violation; an exception on a case that passes is stale. Oracle: check_spec."""
+    from handnet.compiler.check import check_spec
+    from handnet.tune.watch import Watcher
+
+    spec = tmp_path / "exceptions.toml"
+    save(spec, EXCEPTIONS_SPEC)
+    report = check_spec(spec)
+    assert [u for u, _ in report.known] == ["parts:loose"] and [u for u, _ in report.stale] == ["parts:tight"]
+    step = Watcher(spec, splits.test, None, render=None).poll()
+    assert step.ok
+    assert len(step.check) == len(report.violations) == 3
+    assert not any(line.startswith("parts:loose: expected low on only 1 of 2 required: bar") for line in step.check)
+    assert step.known == ("parts:loose: expected low on only 1 of 2 required: bar, got 0.98 "
+                          "(known: a bias of -2 lets one stroke through)",)
+    assert step.stale == ("parts:tight: inked: stem",)
+    text = step.format_text()
+    assert "and 1 known exception the spec gives reasons for" in text
+    assert "1 known exception no longer needed" in text and "parts:tight: inked: stem" in text
+    payload = step.to_dict()
+    assert payload["known_exceptions"] == list(step.known) and payload["stale_exceptions"] == list(step.stale)
+    # a spec whose only failures are known exceptions reads as conforming, and says so
+    save(spec, EXCEPTIONS_SPEC.replace('exceptions = [{ inked = ["stem"], reason = "no longer true" }]', "")
+         .replace('{ inked = ["bar"], reason', '{ inked = ["stem"], reason = "the same for the stem" }, { inked = ["bar"], reason')
+         .replace('all_of = ["loose", "tight"]', 'all_of = ["tight"]'))
+    clean = Watcher(spec, splits.test, None, render=None).poll()
+    assert clean.ok and clean.check == () and len(clean.known) == 2 and clean.stale == ()
+    assert "every unit responds to its declared stimuli, apart from 2 known exceptions the spec gives reasons for" \
+        in clean.format_text()

@@ -50,6 +50,8 @@ class WatchReport(NotebookView):
     redrawn: tuple[str, ...] = ()
     figures: tuple[Path, ...] = ()
     check: tuple[str, ...] | None = None
+    known: tuple[str, ...] = ()  # check cases that fail as the spec's known exceptions (each with its reason)
+    stale: tuple[str, ...] = ()  # known exceptions whose case now passes: the spec can drop them
     error: str | None = None
     problems: tuple[str, ...] = ()
     seconds: dict = field(default_factory=dict)
@@ -92,7 +94,17 @@ class WatchReport(NotebookView):
             lines.append(f"  check: {len(self.check)} case{'s' * (len(self.check) != 1)} off spec")
             lines += [f"    {line}" for line in shown]
         elif self.check is not None:
-            lines.append("  check: every unit responds to its declared stimuli")
+            lines.append("  check: every unit responds to its declared stimuli"
+                         + (f", apart from {len(self.known)} known exception{'s' * (len(self.known) != 1)} the spec "
+                            "gives reasons for" if self.known else ""))
+        if self.check and self.known:
+            lines.append(f"  check: and {len(self.known)} known exception{'s' * (len(self.known) != 1)} the spec gives "
+                         "reasons for (handnet check SPEC lists them)")
+        if self.stale:
+            lines.append(f"  check: {len(self.stale)} known exception{'s' * (len(self.stale) != 1)} no longer needed "
+                         "(the case passes now; remove it from the spec):")
+            lines += [f"    {line}" for line in self.stale[:8]] + (
+                [f"    ... {len(self.stale) - 8} more"] if len(self.stale) > 8 else [])
         return "\n".join(lines)
 
 
@@ -112,6 +124,8 @@ class WatchReport(NotebookView):
                 redrawn=list(self.redrawn),
                 figures=[str(p) for p in self.figures],
                 check=None if self.check is None else list(self.check),
+                known_exceptions=list(self.known),
+                stale_exceptions=list(self.stale),
             )
         return out
 
@@ -151,7 +165,8 @@ class Watcher:
 
     ``build(path) -> Network | Build`` makes the network (default: ``spec_build``);
     ``check(build) -> list[str] | None`` returns conformance problems (default: ``default_check``,
-    the spec's own check; None or False for none);
+    the spec's own check; None or False for none; a result with ``known`` and ``stale`` lists, as
+    ``CheckLines``, also reports the spec's known exceptions);
     ``render(net, refs, out) -> list[Path]`` draws units into ``out`` (``handnet watch`` passes
     ``handnet.viz.tune.render_units``; the default None draws nothing). ``dataset`` is the test ``Dataset`` every version is evaluated on.
     """
@@ -232,6 +247,7 @@ class Watcher:
         timer = time.perf_counter()
         problems = self.check(built) if self.check is not None else None
         check = None if problems is None else tuple(problems)
+        known, stale = tuple(getattr(problems, "known", ())), tuple(getattr(problems, "stale", ()))
         seconds["check"] = time.perf_counter() - timer
 
         previous_net, previous = self.network, self.evaluation
@@ -243,7 +259,7 @@ class Watcher:
         self.network, self.evaluation = net, evaluation
         self.pending = affected
         report = WatchReport(self.version, True, net, evaluation, previous, diff, affected, check=check,
-                             seconds=seconds)
+                             known=known, stale=stale, seconds=seconds)
         if draw:
             report = self.draw(report)
         elif self.out is not None:
@@ -312,16 +328,32 @@ def unit_filename(ref: str) -> str:
     return ref.replace(":", "_") + ".png"
 
 
-def default_check(build: Build) -> list[str] | None:
+class CheckLines(list):
+    """``default_check``'s result: the violations as lines (a list), with ``known`` (cases failing as
+    the spec's known exceptions, each with its reason) and ``stale`` (known exceptions whose case
+    passes now) beside them."""
+
+    def __init__(self, violations, known=(), stale=()):
+        super().__init__(violations)
+        self.known, self.stale = list(known), list(stale)
+
+
+def default_check(build: Build) -> CheckLines | None:
     """The spec's conformance check (``handnet.compiler.check``): one line per unit that does not respond
     to its declared stimuli as the spec says, e.g. ``edges:upper_bar: expected high on its own
-    strokes, got 0.42``. Empty when every unit conforms; None when there is no spec to check."""
+    strokes, got 0.42``. Empty when every unit conforms; None when there is no spec to check.
+    Known exceptions are listed apart (``known``, ``stale``): they are not violations."""
     if build.spec is None:
         return None
     from handnet.compiler.check import check_network
 
     report = check_network(build.spec, build.network)
-    return [
-        f"{unit}: expected {case['expect']} on {case['stimulus']}, got {case['activation']:.2f}"
-        for unit, case in report.violations
-    ]
+
+    def line(unit, case):
+        return f"{unit}: expected {case['expect']} on {case['stimulus']}, got {case['activation']:.2f}"
+
+    return CheckLines(
+        [line(unit, case) for unit, case in report.violations],
+        [f"{line(unit, case)} (known: {case['known']})" for unit, case in report.known],
+        [f"{unit}: {exception.describe()}" for unit, exception in report.stale],
+    )
