@@ -238,8 +238,8 @@ class TrainResult:
     interrupted: bool = False
     best_epoch: int | None = None
     chosen_by: str = "training loss"
-    # where the run's time went (not saved with the network): "prefetch" (whether a helper thread
-    # laid out the rows), "data_wait_seconds" (how long the training steps waited for their rows:
+    # where the run's time went (not saved with the network): "prefetch" (whether helper threads laid
+    # out the rows), "helpers" (how many), "data_wait_seconds" (how long the training steps waited for their rows:
     # augmenting or gathering them, or waiting for the helper), "data_cpu_seconds" (CPU time spent
     # on that, on whichever thread) and "seconds" (the epochs' wall time)
     timing: dict = field(default_factory=dict)
@@ -493,10 +493,11 @@ def train(
     the unit named 7 wherever it sits; a label no output answers is an error (keep only the
     digits the network answers, e.g. ``handnet.nn.labels.restrict``).
 
-    ``prefetch``: lay out (augment) the next epoch's rows in a helper thread while this one trains, like
-    a data loader's worker; None (the default) does so when the process has a core to spare
-    (``handnet.threads.spare_core``) and the batches train on one BLAS thread. The run is the same bit
-    for bit either way; ``TrainResult.timing`` says how long the steps waited for their rows.
+    ``prefetch``: augment the next epoch's digits in helper threads (up to ``MAX_HELPERS``) while this
+    epoch trains, like a data loader's workers; None (the default) does so when the machine has cores
+    to spare (``handnet.threads.spare_cores``: none in a ``--jobs`` worker or on a busy machine) and the
+    batches train on one BLAS thread; True always starts at least one. The run is the same bit for bit
+    either way; ``TrainResult.timing`` says how long the steps waited for their digits.
 
     Ctrl-C (KeyboardInterrupt) during training returns the best network so far (by validation
     accuracy when validation digits are given, else by training loss; never by test accuracy) with
