@@ -47,7 +47,8 @@ STEP_MILESTONES = (0.5, 0.75)  # the "step" schedule divides the rate by 10 at t
 MULTITHREAD_BATCH = 1024  # smaller mini-batches train on one BLAS thread (see _blas_threads)
 # Training sets up to this many bytes of rows (inputs, a 1, targets) are copied once into one array; larger
 # ones are gathered (and augmented) slice by slice in the order training visits them, so memory stays
-# about the caller's own data plus this much (docs/limits.md). Both ways give the same bits.
+# about the caller's own data plus this much (twice with prefetch helpers: docs/training.md). Both ways give
+# the same bits.
 RESIDENT_BYTES = 64 << 20
 ROWS_PER_CHUNK = 4096  # images per slice when checking or evaluating large arrays
 MAX_HELPERS = 3  # helper threads that lay out (augment) the next epoch's rows; more would wait for the trainer
