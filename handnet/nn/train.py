@@ -791,8 +791,8 @@ class _Rows:
         self.fill_seconds.append(time.thread_time() - started)
 
     def close(self) -> None:
-        """Stop the helper thread: a slice it is filling is finished (a few milliseconds), one not
-        started is dropped."""
+        """Stop the helper threads: a part they are filling is finished (milliseconds), parts not
+        started are dropped; no thread is left running."""
         if self._helper is not None:
             self._helper.shutdown(wait=True, cancel_futures=True)
             self._helper = None
