@@ -340,6 +340,26 @@ def test_prefetch_helpers_stop_on_ctrl_c_and_on_errors(rng, stop):
     assert _helpers_alive() == []
 
 
+def test_an_error_in_a_prefetch_helper_reaches_the_caller(rng, monkeypatch):
+    """A helper that fails (here: its warp, on the third epoch's digits) raises in train, which stops the others."""
+    import handnet.nn.train as train_module
+
+    calls = []
+    real_warp = train_module.warp_images
+
+    def failing_warp(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise MemoryError("no room for the warp")
+        return real_warp(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "warp_images", failing_warp)
+    X = rng.uniform(size=(60, 784)).astype(np.float32)
+    with pytest.raises(MemoryError, match="no room"):
+        train(X, np.arange(60) % 10, TrainConfig(epochs=5, batch_size=10), prefetch=True)
+    assert _helpers_alive() == []
+
+
 def test_spare_cores_leave_workers_and_busy_machines_alone(monkeypatch):
     import handnet.threads as threads
 
