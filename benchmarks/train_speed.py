@@ -23,6 +23,11 @@ rates are measured and printed:
   machine's peak; thin products like (256, 784) @ (784, 16) cannot reach it, so this bound is
   not attainable.
 
+Issue 15's targets are printed beside the figures (and under "targets" with --json): handnet at least
+3.5x faster than scikit-learn at batch 32, at least 5x faster than PyTorch at batch 10, and at most 1.5x
+the per-shape limit at batch 256. PyTorch is optional (not a handnet dependency): its figures read n/a
+when it is not importable.
+
     PYTHONPATH=. python benchmarks/train_speed.py [--epochs N] [--rounds N] [--json]
 """
 
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 import warnings
 
@@ -39,6 +45,12 @@ from handnet.data.mnist import load_bundled
 from handnet.nn.train import MULTITHREAD_BATCH, TrainConfig, train
 
 SIZES = (784, 16, 16, 10)
+# issue 15: (batch size, what, the floor or ceiling)
+TARGETS = (
+    (32, "sklearn_ratio", ">=", 3.5),  # scikit-learn's seconds per epoch over handnet's
+    (10, "torch_ratio", ">=", 5.0),  # PyTorch's over handnet's
+    (256, "limit_ratio", "<=", 1.5),  # handnet's over the per-shape FLOP limit
+)
 BATCH_SIZES = (10, 32, 256)
 LR, MOMENTUM, L2 = 0.1, 0.9, 1e-4
 
@@ -211,6 +223,7 @@ def main() -> None:
     digits = load_bundled()
     X, y = digits.X, digits.y
     machine_threads = blas_threads()
+    load_before = os.getloadavg()[0]
     results = {}
     for batch in BATCH_SIZES:
         # handnet trains small mini-batches on one BLAS thread; every tool gets what handnet uses
@@ -219,25 +232,42 @@ def main() -> None:
         with _limit(threads):
             row.update(limits(len(X), batch, seconds_clock(threads)))
         row["threads"] = threads
+        row["clock"] = "process CPU time" if threads == 1 else "wall time"
+        for tool in ("sklearn", "torch"):
+            row[f"{tool}_ratio"] = None if row[tool] is None else row[tool] / row["handnet"]
+        row["limit_ratio"] = row["handnet"] / row["limit"]
+        row["limit_peak_ratio"] = row["handnet"] / row["limit_peak"]
         results[str(batch)] = row
         if not args.json:
             fmt = lambda v: "    n/a" if v is None else f"{v:7.4f}"  # noqa: E731
-            ratio = lambda v: "n/a" if v is None else f"{v / row['handnet']:.1f}x"  # noqa: E731
+            ratio = lambda v: "n/a" if v is None else f"{v:.1f}x"  # noqa: E731
             print(
-                f"batch {batch:3d}: handnet {fmt(row['handnet'])} s  torch {fmt(row['torch'])} s ({ratio(row['torch'])})"
-                f"  sklearn {fmt(row['sklearn'])} s ({ratio(row['sklearn'])})  limit {row['limit']:.4f} s"
-                f" (handnet {row['handnet'] / row['limit']:.1f}x)  peak limit {row['limit_peak']:.4f} s"
-                f" (handnet {row['handnet'] / row['limit_peak']:.1f}x)",
+                f"batch {batch:3d}: handnet {fmt(row['handnet'])} s  torch {fmt(row['torch'])} s ({ratio(row['torch_ratio'])})"
+                f"  sklearn {fmt(row['sklearn'])} s ({ratio(row['sklearn_ratio'])})  limit {row['limit']:.4f} s"
+                f" (handnet {row['limit_ratio']:.1f}x)  peak limit {row['limit_peak']:.4f} s"
+                f" (handnet {row['limit_peak_ratio']:.1f}x)",
                 flush=True,
             )
+    targets = []
+    for batch, what, sense, bound in TARGETS:
+        value = results[str(batch)][what]
+        met = None if value is None else (value >= bound if sense == ">=" else value <= bound)
+        targets.append({"batch": batch, "figure": what, "value": value, "target": f"{sense} {bound}", "met": met})
+    load = {"cores": os.cpu_count(), "load_before": load_before, "load_after": os.getloadavg()[0]}
     if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        print(
-            f"{len(X)} images, 784-16-16-10, float32; best of {args.rounds} rounds of {args.epochs} epochs per tool; "
-            f"threads per batch size (BLAS and torch alike): "
-            + ", ".join(f"{b}: {results[str(b)]['threads']}" for b in BATCH_SIZES)
-        )
+        print(json.dumps({"batches": results, "targets": targets, "machine": load}, indent=2))
+        return
+    print(
+        f"{len(X)} images, 784-16-16-10, float32; best of {args.rounds} rounds of {args.epochs} epochs per tool; "
+        f"threads per batch size (BLAS and torch alike): "
+        + ", ".join(f"{b}: {results[str(b)]['threads']}" for b in BATCH_SIZES)
+        + f"; {load['cores']} cores, load average {load_before:.1f} before, {load['load_after']:.1f} after"
+    )
+    names = {"sklearn_ratio": "scikit-learn / handnet", "torch_ratio": "PyTorch / handnet", "limit_ratio": "handnet / per-shape limit"}
+    for t in targets:
+        state = "n/a (not installed)" if t["met"] is None else "met" if t["met"] else "NOT met"
+        value = "n/a" if t["value"] is None else f"{t['value']:.2f}x"
+        print(f"  target, batch {t['batch']}: {names[t['figure']]} {value} (issue 15: {t['target']}x): {state}")
 
 
 if __name__ == "__main__":

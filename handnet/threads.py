@@ -18,6 +18,7 @@ import sys
 import threading
 
 _default: list[int] = []  # BLAS's thread count before handnet first limited it
+_worker: list[bool] = []  # [True] in a worker process of handnet.compare.parallel (its cores are the workers)
 
 
 def _threadpool_limits(n):
@@ -94,4 +95,20 @@ def one_blas_thread_for_life() -> None:
     """Limit BLAS to one thread for the rest of this process, ``many_blas_threads()`` included (a
     worker process of ``handnet.compare.parallel``: the cores are the workers)."""
     _default[:] = [1]
+    _worker[:] = [True]
     _threadpool_limits(1)  # applied at once, never undone
+
+
+def spare_cores() -> int:
+    """How many cores helper threads (the trainer's data prefetch) could have beside this thread: the
+    cores this process may run on, less one for itself and less the machine's other work (the
+    1-minute load average, which counts this process when it is busy); 0 in a worker process of
+    ``handnet.compare.parallel``, whose cores are the other workers'."""
+    if _worker:
+        return 0
+    cores = available_cores()
+    try:
+        idle = (os.cpu_count() or cores) - os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average (Windows): trust the affinity mask
+        idle = cores
+    return max(0, min(cores - 1, int(idle)))

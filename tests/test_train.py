@@ -245,10 +245,21 @@ def test_augmenting_a_slice_in_any_order_gives_each_image_its_own_warp(rng):
     assert np.array_equal(rows[:, :784], whole.reshape(150, 784)) and np.all(rows[:, 784:] == 7)
 
 
+def _same_run(a, b):
+    """Two TrainResults with the same weights and history, bit for bit (wall-clock seconds aside)."""
+    for p, q in zip(a.network.layers, b.network.layers):
+        assert p.weights.dtype == q.weights.dtype
+        assert np.array_equal(p.weights, q.weights) and np.array_equal(p.biases, q.biases)
+    strip = lambda history: [{k: v for k, v in r.items() if k != "seconds"} for r in history]  # noqa: E731
+    assert strip(a.history) == strip(b.history) and len(a.history) > 0
+
+
 @pytest.mark.parametrize("augment", [True, False])
 def test_a_large_training_set_trained_slice_by_slice_gives_the_same_run(rng, monkeypatch, augment):
     """Above RESIDENT_BYTES of rows the trainer gathers (and augments) one slice of the epoch's order at
-    a time instead of copying the data whole: the same seed must still give the same run, bit for bit."""
+    a time instead of copying the data whole, and reads each batch in place from it: the same seed must
+    still give the same run, bit for bit (without augmentation the whole-data run gathers every batch
+    into the workspace and runs the compiled tape: the two ways of making a step agree)."""
     import handnet.nn.train as train_module
 
     X = rng.uniform(size=(203, 784)).astype(np.float32)
@@ -258,11 +269,111 @@ def test_a_large_training_set_trained_slice_by_slice_gives_the_same_run(rng, mon
     whole = train(X, y, config, X_test=X[:50], y_test=y[:50])
     monkeypatch.setattr(train_module, "RESIDENT_BYTES", 40 * (784 + 1 + 10) * 4)  # slices of 32 rows
     sliced = train(X, y, config, X_test=X[:50], y_test=y[:50])
-    for a, b in zip(whole.network.layers, sliced.network.layers):
-        assert np.array_equal(a.weights, b.weights) and np.array_equal(a.biases, b.biases)
-    strip = lambda history: [{k: v for k, v in r.items() if k != "seconds"} for r in history]  # noqa: E731
-    assert strip(whole.history) == strip(sliced.history)
+    _same_run(whole, sliced)
     assert np.array_equal(X, X_before)  # augmentation writes into the trainer's rows, never the caller's digits
+
+
+def _init_net(rng, sizes=(784, 12, 8, 10)):
+    return train(rng.uniform(size=(40, 784)), np.arange(40) % 10, TrainConfig(sizes=sizes, epochs=1, augment=False)).network
+
+
+@pytest.mark.parametrize("case", ["default", "quadratic_relu_sgd", "frozen_first_layer", "float64_sliced", "one_epoch"])
+def test_prefetch_gives_the_same_run_bit_for_bit(rng, monkeypatch, case):
+    """Helper threads that augment the next epoch's rows while the trainer works (prefetch) change nothing:
+    the draws stay on the calling thread, in order. Odd batch sizes leave a short last batch; the
+    frozen first layer makes the step end without the inputs' gradient; one helper and three."""
+    import handnet.nn.train as train_module
+
+    X = rng.uniform(size=(157, 784)).astype(np.float32)
+    y = rng.integers(0, 10, size=157)
+    config, kwargs = TrainConfig(epochs=3, batch_size=10, seed=5), {}
+    if case == "quadratic_relu_sgd":
+        config = config.replace(hidden_activation="relu", output="sigmoid", loss="quadratic", optimizer="sgd", lr=0.5,
+                                momentum=0.5, augment=(2.0, 20.0), batch_size=7)
+    elif case == "frozen_first_layer":
+        kwargs = {"init": _init_net(rng), "freeze": ["hidden1"]}
+    elif case == "float64_sliced":
+        config = config.replace(dtype="float64", batch_size=9)
+        monkeypatch.setattr(train_module, "RESIDENT_BYTES", 45 * (784 + 1 + 10) * 8)  # slices of 45 rows
+    elif case == "one_epoch":
+        config = config.replace(epochs=1)
+    serial = train(X, y, config, X_test=X[:30], y_test=y[:30], prefetch=False, **kwargs)
+    assert serial.timing["helpers"] == 0 and serial.timing["data_wait_seconds"] > 0
+    helped = train(X, y, config, X_test=X[:30], y_test=y[:30], prefetch=True, **kwargs)
+    _same_run(serial, helped)
+    # one epoch in one slice leaves nothing to fetch ahead: no helper is started
+    assert helped.timing["helpers"] == (0 if case == "one_epoch" else 1 if train_module.available_cores() == 2 else
+                                        min(3, train_module.available_cores() - 1))
+    monkeypatch.setattr(train_module, "available_cores", lambda: 4)  # three helpers, each warping a third
+    many = train(X, y, config, X_test=X[:30], y_test=y[:30], prefetch=True, **kwargs)
+    assert many.timing["helpers"] == (0 if case == "one_epoch" else 3)
+    _same_run(serial, many)
+
+
+def _helpers_alive():
+    import threading
+
+    return [t for t in threading.enumerate() if t.name.startswith("handnet-prefetch")]
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, HandnetError])
+def test_prefetch_helpers_stop_on_ctrl_c_and_on_errors(rng, stop):
+    """Ctrl-C returns the best network so far and an error propagates; either way the helper threads
+    have stopped when train returns (none left running, nothing hangs)."""
+    X = rng.uniform(size=(120, 784)).astype(np.float32)
+    y = np.arange(120) % 10
+    config = TrainConfig(epochs=6, batch_size=10, seed=2)
+
+    def stop_at_two(record):
+        if record["epoch"] == 2:
+            raise stop("stop")
+
+    if stop is KeyboardInterrupt:
+        result = train(X, y, config, prefetch=True, progress=stop_at_two)
+        assert result.interrupted and len(result.history) == 2 and result.timing["prefetch"]
+        # the same as a run of the two epochs without helpers
+        short = train(X, y, config.replace(epochs=6), prefetch=False, progress=lambda r: None)
+        assert [r["loss"] for r in short.history[:2]] == [r["loss"] for r in result.history]
+    else:
+        with pytest.raises(HandnetError, match="stop"):
+            train(X, y, config, prefetch=True, progress=stop_at_two)
+    assert _helpers_alive() == []
+
+
+def test_an_error_in_a_prefetch_helper_reaches_the_caller(rng, monkeypatch):
+    """A helper that fails (here: its warp, on the third epoch's digits) raises in train, which stops the others."""
+    import handnet.nn.train as train_module
+
+    calls = []
+    real_warp = train_module.warp_images
+
+    def failing_warp(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise MemoryError("no room for the warp")
+        return real_warp(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "warp_images", failing_warp)
+    X = rng.uniform(size=(60, 784)).astype(np.float32)
+    with pytest.raises(MemoryError, match="no room"):
+        train(X, np.arange(60) % 10, TrainConfig(epochs=5, batch_size=10), prefetch=True)
+    assert _helpers_alive() == []
+
+
+def test_spare_cores_leave_workers_and_busy_machines_alone(monkeypatch):
+    import handnet.threads as threads
+
+    monkeypatch.setattr(threads, "available_cores", lambda: 4)
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    assert threads.spare_cores() == 2  # four cores, this process and a little more busy
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert threads.spare_cores() == 3  # all but this thread's own
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (7.0, 1.0, 1.0))
+    assert threads.spare_cores() == 0  # a busy machine
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(threads, "_worker", [True])
+    assert threads.spare_cores() == 0  # a worker of handnet.compare.parallel: the cores are the workers'
 
 
 def test_lesson_recipe_is_the_plain_one():

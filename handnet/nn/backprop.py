@@ -122,6 +122,27 @@ class Engine:
             ws["tapes"] = (self._forward_tape(ws), self._backward_tape(ws, n))
         return ws["tapes"]
 
+    def step_around_inputs(self, n: int) -> tuple[list, list, bool]:
+        """``tapes(n)`` split around the three calls that read the batch's inputs and targets, so a
+        trainer can point them at any ``(n, in + 1)``/``(n, out)`` views (rows of a larger buffer)
+        instead of gathering them into the workspace first. The step for inputs ``x`` and targets
+        ``y`` is then, with ``ws = workspace(n)``:
+
+        ``matmul(x, P[0], z[0])``, the forward rest, ``subtract(a[-1], y, d[-1])``, the backward middle,
+        and, when the last item is True, ``matmul(x.T, d[0], gP[0])`` (the first layer's gradient):
+        the same calls in the same order as ``tapes(n)``, so the same bits.
+        """
+        forward, backward = self.tapes(n)
+        ws = self.workspace(n)
+        first, diff = forward[0], backward[0]
+        assert first.func is np.matmul and first.args[0] is ws["x"], "the forward tape starts with x @ P[0]"
+        assert diff.func is np.subtract and diff.args[1] is ws["y"], "the backward tape starts with a - y"
+        ends = self.trainable[0] and self.first == 0
+        if ends:
+            last = backward[-1]
+            assert last.func is np.matmul and last.args[2] is self.gP[0], "the backward tape ends with x.T @ d"
+        return forward[1:], backward[1:-1] if ends else backward[1:], ends
+
     def _forward_tape(self, ws) -> list:
         tape, a = [], ws["x"]
         for l in range(self.n_layers):

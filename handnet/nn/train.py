@@ -25,6 +25,7 @@ import dataclasses
 import math
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import call
 
@@ -34,7 +35,7 @@ from handnet.data.augment import augment_draws, augment_images, warp_images  # n
 from handnet.nn.backprop import EVAL_CHUNK, HIDDEN_ACTIVATIONS, LOSSES, OUTPUTS, Engine, check_activations, one_hot, per_image_loss
 from handnet.nn.optimizers import Optimizer
 from handnet.errors import HandnetError, ResourceError
-from handnet.threads import many_blas_threads, one_blas_thread
+from handnet.threads import available_cores, many_blas_threads, one_blas_thread, spare_cores
 from handnet.nn.labels import output_labels, readout
 from handnet.nn.network import Network, default_layer_names
 
@@ -46,9 +47,11 @@ STEP_MILESTONES = (0.5, 0.75)  # the "step" schedule divides the rate by 10 at t
 MULTITHREAD_BATCH = 1024  # smaller mini-batches train on one BLAS thread (see _blas_threads)
 # Training sets up to this many bytes of rows (inputs, a 1, targets) are copied once into one array; larger
 # ones are gathered (and augmented) slice by slice in the order training visits them, so memory stays
-# about the caller's own data plus this much (docs/limits.md). Both ways give the same bits.
+# about the caller's own data plus this much (twice with prefetch helpers: docs/training.md). Both ways give
+# the same bits.
 RESIDENT_BYTES = 64 << 20
 ROWS_PER_CHUNK = 4096  # images per slice when checking or evaluating large arrays
+MAX_HELPERS = 3  # helper threads that lay out (augment) the next epoch's rows; more would wait for the trainer
 
 
 # The most memory one training run may plan to use (docs/limits.md); the lesson's network needs under 50 MB.
@@ -236,6 +239,11 @@ class TrainResult:
     interrupted: bool = False
     best_epoch: int | None = None
     chosen_by: str = "training loss"
+    # where the run's time went (not saved with the network): "prefetch" (whether helper threads laid
+    # out the rows), "helpers" (how many), "data_wait_seconds" (how long the training steps waited for their rows:
+    # augmenting or gathering them, or waiting for the helper), "data_cpu_seconds" (CPU time spent
+    # on that, on whichever thread) and "seconds" (the epochs' wall time)
+    timing: dict = field(default_factory=dict)
 
     @property
     def final(self) -> dict:
@@ -467,6 +475,7 @@ def train(
     data: str | None = None,
     twin_of: Network | None = None,
     output_units=None,
+    prefetch: bool | None = None,
 ) -> TrainResult:
     """Train a network on ``X`` ``(n, 784)`` float in [0, 1] (or uint8 images) and labels ``y`` ``(n,)``.
 
@@ -484,6 +493,12 @@ def train(
     Labels train the output unit that answers them by name (``target_columns``): label 7 trains
     the unit named 7 wherever it sits; a label no output answers is an error (keep only the
     digits the network answers, e.g. ``handnet.nn.labels.restrict``).
+
+    ``prefetch``: augment the next epoch's digits in helper threads (up to ``MAX_HELPERS``) while this
+    epoch trains, like a data loader's workers; None (the default) does so when the machine has cores
+    to spare (``handnet.threads.spare_cores``: none in a ``--jobs`` worker or on a busy machine) and the
+    batches train on one BLAS thread; True always starts at least one. The run is the same bit for bit
+    either way; ``TrainResult.timing`` says how long the steps waited for their digits.
 
     Ctrl-C (KeyboardInterrupt) during training returns the best network so far (by validation
     accuracy when validation digits are given, else by training loss; never by test accuracy) with
@@ -528,9 +543,14 @@ def train(
     engine = Engine(start_net.layers, dtype, config.loss, [layer.name not in frozen for layer in start_net.layers])
     optimizer = Optimizer(config, engine)
     n, batch = len(X), min(config.batch_size, len(X))
-    # each row: an image's inputs, a 1 for the bias, its one-hot target (inputs augmented in place each epoch);
-    # all of them in one array when it is small, else one slice of them at a time (_Rows)
-    rows = _Rows(engine, X, Y, batch, start_net.input_shape if augmenting else None, config.augment, augment_rng)
+    if prefetch is None:  # helper threads only where they have cores of their own and BLAS keeps to one
+        helpers = min(MAX_HELPERS, spare_cores()) if batch < MULTITHREAD_BATCH else 0
+    else:
+        helpers = max(1, min(MAX_HELPERS, available_cores() - 1)) if prefetch else 0
+    # each row: an image's inputs, a 1 for the bias, its one-hot target; gathered batch by batch from one
+    # array of all of them, or laid out (and augmented) in the order training visits them (_Rows)
+    rows = _Rows(engine, X, Y, batch, start_net.input_shape if augmenting else None, config.augment, augment_rng,
+                 order_rng, config.epochs, helpers)
     # the output pre-activations of every training image as it was trained on, for the epoch's metrics
     epoch_z = np.empty((n, n_out), dtype=dtype)
 
@@ -541,10 +561,23 @@ def train(
         plans[size] = (engine.workspace(size), forward + backward + optimizer.tape)
         return plans[size]
 
+    # the same step for a batch read in place from rows in visiting order (no gather): the calls that read
+    # the batch's inputs and targets are made here, between the tapes' other calls (same calls, same order)
+    in_place: dict[int, tuple] = {}
+
+    def place(size: int) -> tuple:
+        ws = engine.workspace(size)
+        forward, middle, ends = engine.step_around_inputs(size)
+        in_place[size] = (ws["z"][0], ws["a"][-1], ws["d"][-1], ws["d"][0] if ends else None, ws["z"][-1], forward,
+                          middle + ([] if ends else optimizer.tape))
+        return in_place[size]
+
     adam = config.optimizer == "adam"
     history: list[dict] = []
     best = {"score": None, "params": engine.params.copy(), "epoch": None}
     interrupted = False
+    feed = rows.epochs()
+    P0, gP0, opt_tape, n_x = engine.P[0], engine.gP[0], optimizer.tape, n_in + 1
     try:
         # divergence is checked after each epoch; small products run fastest on one BLAS thread
         with np.errstate(over="ignore", under="ignore", invalid="ignore"), _blas_threads(batch):
@@ -552,10 +585,26 @@ def train(
                 started = time.perf_counter()
                 lr = learning_rate(config, epoch)
                 optimizer.set_lr(lr)
-                draws = rows.draw()  # this epoch's shifts and angles, if augmenting
-                order = order_rng.permutation(n)
+                order, slices = next(feed)  # this epoch's order, and its rows slice by slice
                 if engine.first < engine.n_layers:
-                    for first, source, positions in rows.slices(order, draws):
+                    for first, source, positions in slices:
+                        if positions is None:  # the rows are in visiting order: each batch is read in place
+                            for s in range(0, len(source), batch):
+                                part = source[s : s + batch]
+                                z0, a_out, d_out, d0, z_out, forward, rest = (
+                                    in_place[len(part)] if len(part) in in_place else place(len(part)))
+                                x = part[:, :n_x]
+                                if adam:
+                                    optimizer.advance()
+                                np.matmul(x, P0, z0)
+                                deque(map(call, forward), 0)
+                                np.subtract(a_out, part[:, n_x:], d_out)
+                                deque(map(call, rest), 0)
+                                if d0 is not None:  # the first layer's gradient, then the optimizer's step
+                                    np.matmul(x.T, d0, gP0)
+                                    deque(map(call, opt_tape), 0)
+                                np.copyto(epoch_z[first + s : first + s + batch], z_out)
+                            continue
                         for s in range(0, len(positions), batch):
                             idx = positions[s : s + batch]
                             ws, ops = plans[len(idx)] if len(idx) in plans else plan(len(idx))
@@ -566,10 +615,11 @@ def train(
                             deque(map(call, ops), 0)  # run every call of the step, without a Python loop
                             np.copyto(epoch_z[first + s : first + s + batch], ws["z"][-1])
                 else:  # nothing to train: measure the network as it is
-                    for first, source, positions in rows.slices(order, draws):
-                        for s in range(0, len(positions), EVAL_CHUNK):
-                            ws = engine.workspace(len(positions[s : s + EVAL_CHUNK]))
-                            engine.forward(source[positions[s : s + EVAL_CHUNK], : n_in + 1], ws)
+                    for first, source, positions in slices:
+                        for s in range(0, len(source if positions is None else positions), EVAL_CHUNK):
+                            part = source[s : s + EVAL_CHUNK] if positions is None else source[positions[s : s + EVAL_CHUNK]]
+                            ws = engine.workspace(len(part))
+                            engine.forward(part[:, :n_x], ws)
                             epoch_z[first + s : first + s + EVAL_CHUNK] = ws["z"][-1]
                 if not np.all(np.isfinite(engine.params)):
                     raise HandnetError(
@@ -598,68 +648,154 @@ def train(
         # the best completed epoch, or the starting weights if none completed
         interrupted = True
         engine.params[...] = best["params"]
+    finally:
+        rows.close()  # the helper thread, if any, finishes the slice it is filling and stops
 
     network = Network(engine.layers_like(start_net.layers), start_net.input_shape, _metadata(
         start_net, init, config, frozen, history, interrupted, best["epoch"] if interrupted else None, data
     ))
     network.metadata["provenance"]["best_chosen_by"] = chosen_by
-    return TrainResult(network, history, interrupted, best["epoch"] if interrupted else None, chosen_by)
+    timing = {"prefetch": rows.helpers > 0, "helpers": rows.helpers, "data_wait_seconds": rows.waited,
+              "data_cpu_seconds": sum(rows.fill_seconds), "seconds": sum(r["seconds"] for r in history)}
+    return TrainResult(network, history, interrupted, best["epoch"] if interrupted else None, chosen_by, timing)
 
 
 class _Rows:
     """The training rows (an image's inputs, a 1 for the bias, its one-hot target) as training visits them.
 
-    With ``RESIDENT_BYTES`` or less of rows, one array of all of them, augmented in place each epoch;
-    otherwise a buffer for one slice of the epoch's order at a time (a whole number of mini-batches),
-    gathered from ``X`` and augmented as it is filled, so no full-size copy of the data is ever made.
-    Each image gets the shift and angle drawn for it in image order either way: the same bits.
+    Two layouts, the same bits:
+
+    * gathered: without augmentation and with ``RESIDENT_BYTES`` or less of rows, one array of all of
+      them, from which the trainer gathers each mini-batch (``take``) in the epoch's order;
+    * in visiting order: otherwise, a buffer for the epoch's order (or, above ``RESIDENT_BYTES``, for a
+      slice of it: a whole number of mini-batches) filled in that order, augmented as it is filled, so
+      each mini-batch is a run of consecutive rows the step reads in place and no full-size copy of the
+      data is ever made. Each image gets the shift and angle drawn for it in image order.
+
+    With ``helpers`` > 0, that many helper threads fill the next slice (the next epoch's, when an epoch
+    is one slice; each helper a part of it) into a second buffer while the trainer works on the
+    current one, like a data loader's workers. NumPy releases the GIL in its loops, so the warp runs
+    beside the training steps. Every random draw (the epoch's shifts and angles from ``rng``, its order
+    from ``order_rng``) is still made on the calling thread, in the same order, and each image's warp
+    depends on its own draws alone, so the run is the same bit for bit with or without them.
+    ``waited`` counts the seconds the trainer waited for its rows (filling them itself, without
+    helpers); ``fill_seconds`` the CPU seconds each fill took, on whichever thread.
     """
 
-    def __init__(self, engine, X, Y, batch: int, image_shape, augment, rng):
-        self.X, self.Y, self.rng, self.augment = X, Y, rng, augment
+    def __init__(self, engine, X, Y, batch: int, image_shape, augment, rng, order_rng, epochs: int, helpers: int):
+        self.X, self.Y, self.rng, self.order_rng, self.augment, self.epochs_total = X, Y, rng, order_rng, augment, epochs
         n, self.n_in = X.shape
         self.image_shape = image_shape  # None: no augmentation
         width = self.n_in + 1 + Y.shape[1]
-        self.resident = n * width * engine.dtype.itemsize <= RESIDENT_BYTES
-        if self.resident:
+        resident = n * width * engine.dtype.itemsize <= RESIDENT_BYTES
+        self.gathered = resident and image_shape is None
+        if resident:
             self.size = n
         else:  # about RESIDENT_BYTES of rows per slice, a whole number of mini-batches
             self.size = max(batch, RESIDENT_BYTES // (width * engine.dtype.itemsize) // batch * batch)
-        self.rows = np.empty((self.size, width), dtype=engine.dtype)
-        self.rows[:, self.n_in] = 1
-        if self.resident:
-            self.rows[:, : self.n_in] = X
-            self.rows[:, self.n_in + 1 :] = Y
+        slices = epochs * -(-n // self.size)
+        self.helpers = helpers if not self.gathered and slices > 1 else 0
+        self.buffers = [np.empty((self.size, width), dtype=engine.dtype) for _ in range(2 if self.helpers else 1)]
+        for rows in self.buffers:
+            rows[:, self.n_in] = 1
+        if self.gathered:
+            self.buffers[0][:, : self.n_in] = X
+            self.buffers[0][:, self.n_in + 1 :] = Y
+        self.waited = 0.0
+        self.fill_seconds: list[float] = []  # appended by whichever thread fills
+        self._helper = ThreadPoolExecutor(self.helpers, thread_name_prefix="handnet-prefetch") if self.helpers else None
+        self._pending = None
 
     def _images(self, rows):
         """``rows``' input columns as ``(m, *image_shape)`` (a view, written by the warp)."""
         return rows[:, : self.n_in].reshape(len(rows), *self.image_shape)
 
-    def draw(self):
+    def _draw(self):
         """The epoch's augmentation draws for every image (in image order), or None."""
         if self.image_shape is None:
             return None
-        return augment_draws(len(self.X), self.rng, *self.augment, dtype=self.rows.dtype)
+        return augment_draws(len(self.X), self.rng, *self.augment, dtype=self.buffers[0].dtype)
 
-    def slices(self, order, draws):
-        """``(first, source, positions)`` per slice of ``order``: the rows of ``order[first:first + m]``
-        are ``source[positions]``."""
-        images = None if draws is None else self.X.reshape(len(self.X), *self.image_shape)
-        if self.resident:
-            if draws is not None:
-                warp_images(images, *draws, out=self._images(self.rows))
-            yield 0, self.rows, order
+    def epochs(self):
+        """Per epoch, ``(order, slices)``: ``slices`` yields ``(first, rows, positions)`` per slice of
+        ``order``: the rows of ``order[first:first + m]`` are ``rows[positions]``, or, when ``positions``
+        is None, ``rows`` (``m`` rows) in that order."""
+        n = len(self.X)
+        if self.gathered:
+            for _ in range(self.epochs_total):
+                order = self.order_rng.permutation(n)
+                yield order, iter([(0, self.buffers[0], order)])
             return
-        for first in range(0, len(order), self.size):
-            idx = order[first : first + self.size]
-            rows = self.rows[: len(idx)]
+        tasks = self._tasks()  # drawn here, on the calling thread, as the slices are asked for
+        task = next(tasks, None)
+        self._pending = self._start(task, self.buffers[0])
+        slot = 0
+        while task is not None:
+            epoch, order = task[0], task[1]
+
+            def slices():
+                nonlocal task, slot
+                while task is not None and task[0] == epoch:
+                    first, rows = task[2], self._wait(self._pending)
+                    task = next(tasks, None)  # the next slice (maybe the next epoch's) into the other buffer
+                    slot = (slot + 1) % len(self.buffers)
+                    self._pending = None if task is None else self._start(task, self.buffers[slot])
+                    yield first, rows, None
+
+            yield order, slices()
+
+    def _tasks(self):
+        n = len(self.X)
+        for epoch in range(self.epochs_total):
+            draws = self._draw()  # this epoch's shifts and angles, if augmenting, then its order
+            order = self.order_rng.permutation(n)
+            for first in range(0, n, self.size):
+                yield epoch, order, first, order[first : first + self.size], draws
+
+    def _start(self, task, buffer):
+        """Start filling ``buffer`` with ``task``'s rows (the helpers, each a part), or leave it for ``_wait``."""
+        if task is None:
+            return None
+        parts = None
+        if self._helper is not None:
+            m = len(task[3])
+            cuts = [m * k // self.helpers for k in range(self.helpers + 1)]
+            parts = [self._helper.submit(self._fill, task, buffer, lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:]) if hi > lo]
+        return task, buffer, parts
+
+    def _wait(self, pending):
+        """The rows of a started fill, once they are ready (filled here, without helpers)."""
+        task, buffer, parts = pending
+        started = time.perf_counter()
+        if parts is None:
+            self._fill(task, buffer, 0, len(task[3]))
+        else:
+            for part in parts:
+                part.result()
+        self.waited += time.perf_counter() - started
+        return buffer[: len(task[3])]
+
+    def _fill(self, task, buffer, lo: int, hi: int):
+        """Lay out (and augment) rows ``lo:hi`` of ``task``'s slice of the order in ``buffer``."""
+        started = time.thread_time()
+        idx, draws = task[3][lo:hi], task[4]
+        rows = buffer[lo:hi]
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # the caller's state is per thread
             if draws is None:
                 for s in range(0, len(idx), 1024):  # small temporaries: rows' input columns are not contiguous
                     rows[s : s + 1024, : self.n_in] = self.X[idx[s : s + 1024]]
             else:
+                images = self.X.reshape(len(self.X), *self.image_shape)
                 warp_images(images, *draws, out=self._images(rows), index=idx)
             rows[:, self.n_in + 1 :] = self.Y[idx]
-            yield first, rows, np.arange(len(idx))
+        self.fill_seconds.append(time.thread_time() - started)
+
+    def close(self) -> None:
+        """Stop the helper threads: a part they are filling is finished (milliseconds), parts not
+        started are dropped; no thread is left running."""
+        if self._helper is not None:
+            self._helper.shutdown(wait=True, cancel_futures=True)
+            self._helper = None
 
 
 def _metadata(start_net, init, config, frozen, history, interrupted, best_epoch, data) -> dict:
