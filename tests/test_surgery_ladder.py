@@ -231,11 +231,18 @@ def test_surgery_command_says_when_the_layer_below_differs_and_lists_unit_substi
     assert typo.exit_code == 1 and "did you mean hidden2" in typo.output
 
 
-def test_readout_and_fine_tuned_rungs_start_from_the_spec_net_not_the_calibrated_one(small):
+@pytest.fixture(scope="module")
+def one_epoch_ladder(small):
+    """The ladder of the shipped spec, one seed, one epoch per training run."""
     from handnet.compare.ladder import ladder
 
     train_set, test_set = small
-    lad = ladder(SPEC, train_set, test_set, seeds=1, config=train_module.TrainConfig(epochs=1))
+    return ladder(SPEC, train_set, test_set, seeds=1, config=train_module.TrainConfig(epochs=1))
+
+
+def test_readout_and_fine_tuned_rungs_start_from_the_spec_net_not_the_calibrated_one(small, one_epoch_ladder):
+    _, test_set = small
+    lad = one_epoch_ladder
     spec_net = lad.rung("spec").networks[0]
     readout_net = lad.rung("readout").networks[0]
     # the readout rung keeps rung 1's layers below the output exactly, biases included (not rung 2's calibrated ones)
@@ -308,7 +315,8 @@ def test_ladder_and_surgery_in_parallel_processes_equal_the_serial_run_bit_for_b
     assert all(_same_weights(one.networks[k], two.networks[k]) for k in one.networks)
 
 
-def test_the_ladder_reuses_a_twin_trained_as_its_seed_0_only_when_the_provenance_matches(small, monkeypatch):
+def test_the_ladder_reuses_a_twin_trained_as_its_seed_0_only_when_the_provenance_matches(small, one_epoch_ladder,
+                                                                                          monkeypatch):
     import dataclasses
 
     from handnet.compare import ladder as ladder_module
@@ -316,7 +324,7 @@ def test_the_ladder_reuses_a_twin_trained_as_its_seed_0_only_when_the_provenance
     train_set, test_set = small
     config = train_module.TrainConfig(epochs=1)
     twin = train_module.train(train_set.X, train_set.y, config.replace(seed=0)).network  # as the demo trains it
-    fresh = ladder_module.ladder(SPEC, train_set, test_set, seeds=1, config=config)
+    fresh = one_epoch_ladder  # ladder(SPEC, train_set, test_set, seeds=1, config=config), trained afresh
     assert _same_weights(fresh.rung("trained").networks[0], twin)  # the same net: training it twice is waste
     calls = []
     real_train = ladder_module._train
