@@ -10,12 +10,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_collection_modifyitems(config, items):
-    """The files holding ``slow`` tests run first, the rest after them (each file's tests stay together and
-    in order). ``make test`` hands out whole files to its workers in this order (``--dist loadfile
-    --no-loadscope-reorder``), so the long files start early and the short ones fill the gaps: both workers
-    finish at about the same time instead of one waiting for a long file handed out last."""
+    """The files reading the shared demo run first, then the other files holding ``slow`` tests, then the rest
+    (each file's tests stay together and in order). ``make test`` hands out whole files to its workers in this
+    order (``--dist loadfile --no-loadscope-reorder``), so the long files start early and the short ones fill
+    the gaps: both workers finish at about the same time instead of one waiting for a long file handed out
+    last. The demo's files go to one worker together (a worker takes the next file while its last two tests
+    run), which builds the demo while the other works, and starts one pool of processes for both."""
+    demo = {item.path for item in items if "demo_run" in getattr(item, "fixturenames", ())}
     slow = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow)  # a stable sort: the order within each group is kept
+    items.sort(key=lambda item: 0 if item.path in demo else 1 if item.path in slow else 2)  # stable: order kept
 
 
 @pytest.fixture(autouse=True, scope="session")
