@@ -14,8 +14,8 @@ def pytest_collection_modifyitems(config, items):
     (each file's tests stay together and in order). ``make test`` hands out whole files to its workers in this
     order (``--dist loadfile --no-loadscope-reorder``), so the long files start early and the short ones fill
     the gaps: both workers finish at about the same time instead of one waiting for a long file handed out
-    last. The demo's files go to one worker together (a worker takes the next file while its last two tests
-    run), which builds the demo while the other works, and starts one pool of processes for both."""
+    last. The first two files go to different workers: one builds the demo while the other runs the tests of
+    test_surgery_ladder.py that do not read it."""
     demo = {item.path for item in items if "demo_run" in getattr(item, "fixturenames", ())}
     slow = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: 0 if item.path in demo else 1 if item.path in slow else 2)  # stable: order kept
