@@ -20,9 +20,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/handnet demo -o demo
 
-# every test, one pytest-xdist worker per core (each test file stays on one worker: its fixtures are built once)
+# every test, one pytest-xdist worker per core (each test file stays on one worker: its fixtures are built once;
+# files are handed out in tests/conftest.py's order, the long ones first, so the workers finish together)
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q -n auto --dist loadfile
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder
 
 clean:
 	rm -rf demo .pytest_cache

@@ -67,18 +67,17 @@ def test_ladder_and_report_refuse_a_bad_spec_in_one_line(tmp_path):
 
 
 @pytest.mark.slow
-def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small_data_dir, small, tmp_path):
-    # a small data folder (1,500 training, 400 test digits) keeps the whole pipeline quick
-    folder = small_data_dir
-    out = tmp_path / "report"
-    result = CliRunner().invoke(main, ["report", str(SPEC), "--data", str(folder), "--seeds", "1", "--epochs", "1",
-                                       "--palette", "colorblind", "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    ladder = json.loads((out / "report.json").read_text())["ladder"]
+def test_the_study_runs_the_ladder_and_writes_one_self_contained_page(demo_run, small):
+    """The study and its page as ``handnet demo`` wrote them (shared with the demo's test: tests/conftest.py;
+    1,500 training and 400 test digits, one seed, 8 epochs); ``handnet report`` writes the same (next test)."""
+    assert demo_run.exit_code == 0, demo_run.output
+    out = demo_run.out / "report"
+    numbers = json.loads(demo_run.stdout)  # the demo's --json: the report's numbers, as report.json has them
+    ladder = numbers["ladder"]
     assert [r["label"] for r in ladder["rungs"]] == ["lesson", "spec", "calibrated", "readout", "fine-tuned", "trained",
                                                                         "trained, lesson's recipe"]
     by = {r["label"]: r for r in ladder["rungs"]}
-    # hand-drawn edges are strokes; the readout rung keeps them frozen; one epoch of training does not make edges
+    # hand-drawn edges are strokes; the readout rung keeps them frozen; a few epochs of training do not make edges
     assert by["spec"]["edge_likeness_median"] > 0.8 > by["trained"]["edge_likeness_median"]
     assert by["readout"]["edge_likeness"]["edges"] == by["spec"]["edge_likeness"]["edges"]
     assert len(ladder["drift"]) == 32 and all(-1 <= d["cosine_mean"] <= 1 for d in ladder["drift"])
@@ -91,10 +90,9 @@ def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small
     # every number beside its baseline, and the surprising one explained
     for sentence in ("Guessing gets 10%", "random weights 0.16", "0.03 is random weights'", "clears 0.50",
                      "Rung 0 is the lesson's story", "0.1 to each of the ten digits",
-                     "can fall below guessing", "what any features give", "Weight pictures: blue +, orange -"):
+                     "can fall below guessing", "what any features give", "Weight pictures: green +, magenta -"):
         assert sentence in page, sentence
-    numbers = json.loads((out / "report.json").read_text())
-    assert set(numbers) == {"verdict", "ladder", "comparison", "surgery", "memorization", "noise", "selectivity"}
+    assert {"verdict", "ladder", "comparison", "surgery", "memorization", "noise", "selectivity"} <= set(numbers)
     # the hand net's edges and parts, each digit's rate; the table's counts are the test split's
     table = numbers["selectivity"]
     assert len(table["units"]) == 32 and table["counts"] == {str(d): int((small[1].labels == d).sum()) for d in range(10)}
@@ -105,7 +103,7 @@ def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small
     assert all(set(kinds) == {"digits", "noise", "ink_noise", "blobs", "maximized"} for kinds in panel.values())
     assert panel["twin"]["maximized"]["n"] == 10 and "noise test, on one scale" in page
     memo = numbers["memorization"]
-    assert len(memo["real"]) == len(memo["shuffled"]) == 1 and memo["own_label_share"] < 0.2
+    assert len(memo["real"]) == len(memo["shuffled"]) == demo_run.EPOCHS and memo["own_label_share"] < 0.2
     assert "Memorization: real against shuffled labels" in page
     assert numbers["verdict"] == numbers["comparison"]["verdict"] and numbers["verdict"]["claims"]
     (base,) = [c for c in numbers["verdict"]["claims"] if c["topic"] == "edge-likeness baselines"]
@@ -119,7 +117,47 @@ def test_report_command_runs_the_ladder_and_writes_one_self_contained_page(small
     assert numbers["comparison"]["baselines"]["second"] is False
     assert "B vs random nets (mean, max)" in page
     ladder_md = (out / "ladder.md").read_text()
+    assert "| 5. trained |" in ladder_md and "| 0. lesson |" in ladder_md and "train (1500 digits" in ladder_md
+
+
+@pytest.mark.slow
+def test_report_command_writes_the_study_as_a_page_json_and_tables(demo_run, small_data_dir, tmp_path, monkeypatch):
+    """``handnet report`` end to end, but for the study itself: ``run_study`` on the same spec, digits and
+    recipe as the shared demo ran it gives the same study (the ladder reuses the demo's twin only when it is
+    the same net: test_the_ladder_reuses_...), so the demo's is handed back, and the page, report.json and the
+    tables are written from it here, in another palette."""
+    import handnet.compare.study
+    from handnet.nn.train import TrainConfig
+
+    assert demo_run.exit_code == 0, demo_run.output
+    calls = []
+
+    def run_study(spec, splits, **kwargs):
+        calls.append((spec, splits.description, kwargs))
+        return demo_run.study()
+
+    monkeypatch.setattr(handnet.compare.study, "run_study", run_study)
+    out = tmp_path / "report"
+    result = CliRunner().invoke(main, ["report", str(SPEC), "--data", str(small_data_dir), "--seeds", "1",
+                                       "--epochs", str(demo_run.EPOCHS), "--palette", "colorblind", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    (spec, data, kwargs), = calls
+    assert spec == str(SPEC) and data == json.loads(demo_run.stdout)["data"]
+    assert kwargs["seeds"] == 1 and kwargs["config"] == TrainConfig().replace(epochs=demo_run.EPOCHS)
+    assert kwargs["layer"] == "hidden1" and kwargs["digits"] is None
+    numbers = json.loads((out / "report.json").read_text())
+    assert set(numbers) == {"verdict", "ladder", "comparison", "surgery", "memorization", "noise", "selectivity"}
+    demo_numbers = json.loads(demo_run.stdout)
+    assert all(numbers[key] == demo_numbers[key] for key in numbers)  # every number of the study, written out
+    page = (out / "index.html").read_text()
+    assert page.count("<img ") == page.count('<img src="data:image/png;base64,') >= 12
+    assert not re.search(r'(src|href)="(http|//)', page)
+    assert "Weight pictures: blue +, orange -" in page and "Weight pictures: green +" not in page  # --palette
+    assert page.count("<img ") == (demo_run.out / "report" / "index.html").read_text().count("<img ")
+    assert "| unit | all |" in (out / "selectivity.md").read_text()
+    ladder_md = (out / "ladder.md").read_text()
     assert "| 5. trained |" in ladder_md and "| 0. lesson |" in ladder_md and "train (1500 digits" in result.output
+    assert "Verdict, hand-designed (rung 1) vs trained" in result.output
 
 
 # ---- surgery that says what it means -------------------------------------------------------------
@@ -193,11 +231,18 @@ def test_surgery_command_says_when_the_layer_below_differs_and_lists_unit_substi
     assert typo.exit_code == 1 and "did you mean hidden2" in typo.output
 
 
-def test_readout_and_fine_tuned_rungs_start_from_the_spec_net_not_the_calibrated_one(small):
+@pytest.fixture(scope="module")
+def one_epoch_ladder(small):
+    """The ladder of the shipped spec, one seed, one epoch per training run."""
     from handnet.compare.ladder import ladder
 
     train_set, test_set = small
-    lad = ladder(SPEC, train_set, test_set, seeds=1, config=train_module.TrainConfig(epochs=1))
+    return ladder(SPEC, train_set, test_set, seeds=1, config=train_module.TrainConfig(epochs=1))
+
+
+def test_readout_and_fine_tuned_rungs_start_from_the_spec_net_not_the_calibrated_one(small, one_epoch_ladder):
+    _, test_set = small
+    lad = one_epoch_ladder
     spec_net = lad.rung("spec").networks[0]
     readout_net = lad.rung("readout").networks[0]
     # the readout rung keeps rung 1's layers below the output exactly, biases included (not rung 2's calibrated ones)
@@ -270,7 +315,8 @@ def test_ladder_and_surgery_in_parallel_processes_equal_the_serial_run_bit_for_b
     assert all(_same_weights(one.networks[k], two.networks[k]) for k in one.networks)
 
 
-def test_the_ladder_reuses_a_twin_trained_as_its_seed_0_only_when_the_provenance_matches(small, monkeypatch):
+def test_the_ladder_reuses_a_twin_trained_as_its_seed_0_only_when_the_provenance_matches(small, one_epoch_ladder,
+                                                                                          monkeypatch):
     import dataclasses
 
     from handnet.compare import ladder as ladder_module
@@ -278,7 +324,7 @@ def test_the_ladder_reuses_a_twin_trained_as_its_seed_0_only_when_the_provenance
     train_set, test_set = small
     config = train_module.TrainConfig(epochs=1)
     twin = train_module.train(train_set.X, train_set.y, config.replace(seed=0)).network  # as the demo trains it
-    fresh = ladder_module.ladder(SPEC, train_set, test_set, seeds=1, config=config)
+    fresh = one_epoch_ladder  # ladder(SPEC, train_set, test_set, seeds=1, config=config), trained afresh
     assert _same_weights(fresh.rung("trained").networks[0], twin)  # the same net: training it twice is waste
     calls = []
     real_train = ladder_module._train
