@@ -111,7 +111,8 @@ def weight_norm(*arrays, vmax: float | None = None):
 
 # ---- checking that a figure reads --------------------------------------------------------------
 def drawn_texts(fig) -> list:
-    """Every piece of text the figure draws (visible, not empty), after drawing it once with Agg."""
+    """Every piece of text the figure draws (visible, not empty), after laying it out once with Agg
+    (every artist placed and measured, no pixel rasterized: the boxes are the ones a saved PNG has)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.text import Text
 
@@ -124,9 +125,11 @@ def drawn_texts(fig) -> list:
             drawn.append(self)
 
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
     Text.draw = recording
     try:
-        canvas.draw()
+        with renderer._draw_disabled():  # what Figure.draw_without_rendering does, on this canvas's renderer
+            fig.draw(renderer)
     finally:
         Text.draw = original
     return list(dict.fromkeys(drawn))
