@@ -97,11 +97,14 @@ def serve(specs, port, host, interval, labels, palette, data, split):
 
     server = LiveServer(specs, scoring_digits(data, split), palette, host, port, data=training_data(data), interval=interval,
                         labels=_labels(labels, specs))
-    server.start()
-    click.echo(f"serving {', '.join(specs)} at {server.url}  (Ctrl-C stops)")
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        note(f"warning: listening on {host}, so other machines on the network can open the page")
-    server.serve_forever()
+    try:  # a Ctrl-C at any moment from here on stops the server cleanly (serve_forever handles the usual one)
+        server.start()
+        click.echo(f"serving {', '.join(specs)} at {server.url}  (Ctrl-C stops)")
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            note(f"warning: listening on {host}, so other machines on the network can open the page")
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()
     click.echo("stopped")
 
 
