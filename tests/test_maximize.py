@@ -270,3 +270,38 @@ def test_a_cached_maximizer_has_the_bits_of_a_fresh_search():
     changed = mx.maximize(other, "hidden2:2", seed=1)
     np.testing.assert_array_equal(changed.image, search._search(other, other.unit("hidden2:2"), seed=1).image)
     assert mx.maximize(net, "hidden2:2", seed=2).seed == 2
+
+
+def test_a_polish_from_a_vertex_skips_scipy_with_its_answer():
+    # oracle: SciPy's L-BFGS-B itself, which stops before its first iteration at such a start
+    from scipy.optimize import Bounds, minimize
+
+    net = known_optimum_net()
+    problem = mx.Problem(net, net.unit("parts:both"), "preactivation", 0.0, 0.0, 0.0)
+
+    def scipy_polish(start):
+        res = minimize(lambda p: tuple(-np.asarray(r)[0] for r in problem.value_and_grad(p[None])), start, jac=True,
+                       method="L-BFGS-B", bounds=Bounds(np.zeros(784), np.ones(784)),
+                       options={"maxiter": 200, "ftol": 1e-14, "gtol": search.PGTOL})
+        return np.clip(res.x, 0, 1), -float(res.fun), int(res.nit)
+
+    vertex = expected_best_image()
+    x, value, nit = search._lbfgsb(problem, vertex, 200)
+    ref_x, ref_value, ref_nit = scipy_polish(vertex)
+    assert nit == ref_nit == 0 and value == ref_value
+    np.testing.assert_array_equal(x, ref_x)
+    grey = np.full(784, 0.5)  # not a vertex: SciPy runs, and finds the optimum
+    x, value, nit = search._lbfgsb(problem, grey, 200)
+    assert nit > 0 and value == pytest.approx(scipy_polish(grey)[1], abs=1e-12)
+
+
+def test_fewer_restarts_reuse_the_polish_with_the_bits_of_a_fresh_search():
+    net = random_network(seed=4)
+    search.clear_cache()
+    mx.maximize(net, "digits:6", seed=1)  # 2 restarts: polishes the two best screened starts
+    reused = mx.maximize(net, "digits:6", seed=1, restarts=1)
+    assert reused.restarts == 1
+    search.clear_cache()
+    fresh = mx.maximize(net, "digits:6", seed=1, restarts=1)
+    np.testing.assert_array_equal(reused.image, fresh.image)
+    assert reused.preactivation == fresh.preactivation

@@ -53,7 +53,17 @@ def closed_form(weights, constraint: str = "box", l2: float = 0.0) -> np.ndarray
     return (w > 0).astype(float)
 
 
+PGTOL = 1e-12  # L-BFGS-B's tolerance on the projected gradient
+
+
 def _lbfgsb(problem, start, maxiter):
+    # a start where every pixel sits at the bound its gradient points past (or has no gradient) is
+    # where L-BFGS-B stops before its first iteration: the same answer without SciPy's overhead
+    value, grad = problem.value_and_grad(start[None])
+    g = grad[0]
+    projected = np.where(g > 0, np.minimum(1.0 - start, g), np.maximum(-start, g))
+    if not np.any(np.abs(projected) > PGTOL):
+        return np.clip(start, 0.0, 1.0), float(value[0]), 0
     from scipy.optimize import Bounds, minimize  # before the thread limit: SciPy brings its own BLAS
 
     def negative(p):
@@ -67,7 +77,7 @@ def _lbfgsb(problem, start, maxiter):
             jac=True,
             method="L-BFGS-B",
             bounds=Bounds(np.zeros(start.size), np.ones(start.size)),
-            options={"maxiter": maxiter, "ftol": 1e-14, "gtol": 1e-12},
+            options={"maxiter": maxiter, "ftol": 1e-14, "gtol": PGTOL},
         )
     return np.clip(res.x, 0.0, 1.0), -float(res.fun), int(res.nit)
 
@@ -97,9 +107,10 @@ def projected_gradient(problem, starts, steps: int = 200, lr: float = 0.05, cons
         if annealing:
             # only the real network's values count as results
             problem.gradient.temperature = 1.0
-            v = problem.value_and_grad(P)[0] if t == steps or t % 10 == 0 else np.full(len(P), -np.inf)
+            v = _values(problem, P) if t == steps or t % 10 == 0 else np.full(len(P), -np.inf)
         better = v > best_values
-        best[better], best_values[better] = P[better], v[better]
+        np.copyto(best, P, where=better[:, None])  # in place: most rows improve at most steps
+        np.copyto(best_values, v, where=better)
         if t == steps:
             break
         # the step, in place: g scaled to unit RMS per row times the decaying step size
@@ -108,6 +119,12 @@ def projected_gradient(problem, starts, steps: int = 200, lr: float = 0.05, cons
         P = project(np.add(P, g, out=P))
     problem.gradient.temperature = 1.0
     return best, best_values
+
+
+def _values(problem, P):
+    """The objective alone (no gradient) where the problem offers it (``LayerScreen.values``)."""
+    values = getattr(problem, "values", None)
+    return values(P) if values is not None else problem.value_and_grad(P)[0]
 
 
 def _push_to_corners(problem, p, rounds: int = 20):
@@ -213,6 +230,27 @@ def _layer_screen(net: Network, layer: int, n_starts: int, steps: int, seed: int
     return found
 
 
+_polishes: collections.OrderedDict = collections.OrderedDict()
+_POLISHES_KEPT = 1024  # L-BFGS-B runs kept (about 6 kB each)
+
+
+def _polish(key, problem, start, maxiter):
+    """``_lbfgsb`` from a screened start of a layer screen, remembered under ``key`` (the screen's
+    key, the unit, the start's rank and ``maxiter``): the same bits as running it again."""
+    with _cache_lock:
+        found = _polishes.get(key)
+        if found is not None:
+            _polishes.move_to_end(key)
+            return found
+    found = _lbfgsb(problem, start.astype(float), maxiter)
+    found[0].setflags(write=False)
+    with _cache_lock:
+        _polishes[key] = found
+        while len(_polishes) > _POLISHES_KEPT:
+            _polishes.popitem(last=False)
+    return found
+
+
 _CACHE_SIZE = 512  # maximizers kept (about 7 kB each): the demo draws them for its figures, then its report
 _cache: collections.OrderedDict = collections.OrderedDict()
 _cache_lock = threading.Lock()
@@ -234,6 +272,7 @@ def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
         _screens.clear()
+        _polishes.clear()
 
 
 def remember(net: Network, results, **options) -> None:
@@ -332,7 +371,12 @@ def _search(
         else:
             if _layer_screenable(objective, constraint, penalties):  # the same objective, leaner
                 problem = LayerScreen(net, ref.layer, [ref.index], np.float64)
-            results = [_lbfgsb(problem, screened[i].astype(float), maxiter) for i in order]
+                # a polish depends only on its start: the same unit asked with fewer restarts (the
+                # playground's 1 after the figures' 2) reuses the runs already made
+                screen_key = (_fingerprint(net), ref.layer, n_starts, screen_steps, seed, ref.index, maxiter)
+                results = [_polish(screen_key + (int(i),), problem, screened[i], maxiter) for i in order]
+            else:
+                results = [_lbfgsb(problem, screened[i].astype(float), maxiter) for i in order]
             best = _push_to_corners(problem, results[int(np.argmax([r[1] for r in results]))][0])
             image = problem.image(best)
             method = f"L-BFGS-B from the best {restarts} of {2 * n_starts} seeded screening runs"
@@ -363,6 +407,10 @@ def maximize_units(net: Network, refs=None, progress=None, **options) -> list[Ma
     """``maximize`` for several units (default: every unit of every layer)."""
     refs = [net.unit(r) for r in refs] if refs is not None else net.units()
     results = []
+    if any(ref.layer > 0 for ref in refs) and options.get("constraint", "box") == "box":
+        # deeper units are polished by SciPy, which brings its own BLAS: imported before the limit,
+        # the limit covers it once, instead of once per polish (about 2 ms each)
+        import scipy.optimize  # noqa: F401
     with one_blas_thread():
         for ref in refs:
             results.append(maximize(net, ref, **options))
