@@ -168,9 +168,12 @@ def spec_rungs(spec_path, train_set, quantiles=CALIBRATION_QUANTILES, read: Read
 
 
 def _train(X, y, config, seed, init=None, freeze=(), twin_of=None):
+    from handnet.compare.runs import trained
     from handnet.nn.train import train
 
-    return train(X, y, dataclasses.replace(config, seed=seed), init=init, freeze=freeze, twin_of=twin_of).network
+    config = dataclasses.replace(config, seed=seed)
+    return trained(lambda: train(X, y, config, init=init, freeze=freeze, twin_of=twin_of).network,
+                   "ladder", X, y, config, init=init, freeze=freeze, twin_of=twin_of)
 
 
 def _train_task(data, task):
