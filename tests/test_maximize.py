@@ -305,3 +305,30 @@ def test_fewer_restarts_reuse_the_polish_with_the_bits_of_a_fresh_search():
     fresh = mx.maximize(net, "digits:6", seed=1, restarts=1)
     np.testing.assert_array_equal(reused.image, fresh.image)
     assert reused.preactivation == fresh.preactivation
+
+
+def test_a_maximizer_kept_on_disk_has_the_bits_of_a_fresh_search(tmp_path, monkeypatch):
+    monkeypatch.setenv("HANDNET_CACHE", str(tmp_path))
+    net = random_network(seed=5)
+    search.clear_cache()
+    fresh = mx.maximize_units(net, ["hidden1:0", "hidden2:3", "digits:1"], seed=2)
+    assert len(list(search.kept_dir().glob("*.npz"))) == 3
+    with search._cache_lock:  # a new process: nothing in memory, the folder kept
+        search._cache.clear()
+    monkeypatch.setattr(search, "_search", lambda *a, **k: pytest.fail("searched again"))
+    kept = mx.maximize_units(net, ["hidden1:0", "hidden2:3", "digits:1"], seed=2)
+    for a, b in zip(fresh, kept):
+        np.testing.assert_array_equal(a.image, b.image)
+        assert a.to_dict() == b.to_dict() and a.unit == b.unit
+    monkeypatch.undo()
+    monkeypatch.setenv("HANDNET_CACHE", str(tmp_path))
+    # other options or other weights are another search; a damaged file is searched again
+    with search._cache_lock:
+        search._cache.clear()
+    for path in search.kept_dir().glob("*.npz"):
+        path.write_bytes(b"damaged")
+    again = mx.maximize(net, "hidden2:3", seed=2)
+    np.testing.assert_array_equal(again.image, fresh[1].image)
+    assert mx.maximize(net, "hidden2:3", seed=3).seed == 3
+    search.clear_cache()
+    assert not search.kept_dir().exists()

@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import hashlib
+import json
+import os
 import threading
 import time
 
@@ -268,11 +271,93 @@ def _fingerprint(net: Network) -> bytes:
 
 
 def clear_cache() -> None:
-    """Forget every cached maximizer (benchmarks time the search itself)."""
+    """Forget every cached maximizer, in this process and in the cache folder (benchmarks time the
+    search itself)."""
+    import shutil
+
     with _cache_lock:
         _cache.clear()
         _screens.clear()
         _polishes.clear()
+    shutil.rmtree(kept_dir(), ignore_errors=True)
+
+
+# ---- maximizers kept on disk ------------------------------------------------------------------
+KEPT_ON_DISK = 2048  # maximizers kept in the cache folder (about 7 kB each); the least recently used go first
+
+
+def kept_dir():
+    """Where maximizers are kept between processes: ``maximize/`` in handnet's cache folder."""
+    from handnet.data.mnist import cache_dir
+
+    return cache_dir() / "maximize"
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> bytes:
+    """The search's code (this package, the activations and the forward pass) and NumPy's and SciPy's versions."""
+    from pathlib import Path
+
+    import scipy  # the package only, for its version (L-BFGS-B's bits may change with it)
+
+    import handnet.nn
+
+    digest = hashlib.sha256(f"{np.__version__}|{scipy.__version__}".encode())
+    nn = Path(handnet.nn.__file__).parent
+    for path in sorted(Path(__file__).parent.glob("*.py")) + [nn / "activations.py", nn / "forward.py"]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.digest()
+
+
+def _kept_path(key):
+    fingerprint, layer, index, options = key
+    digest = hashlib.sha256(_code_digest() + fingerprint)
+    digest.update(repr((layer, index, options)).encode())
+    return kept_dir() / f"{digest.hexdigest()}.npz"
+
+
+def _load_kept(key, size: int):
+    """The maximizer kept under ``key``, or None (absent, damaged or of another shape)."""
+    path = _kept_path(key)
+    try:
+        with np.load(path, allow_pickle=False) as kept:
+            image, fields = kept["image"], json.loads(str(kept["fields"]))
+        if image.shape != (size,) or image.dtype != np.float64:
+            return None
+        found = Maximizer(image=image, **fields)
+        os.utime(path)  # recently used: kept longest
+        return found
+    except (OSError, ValueError, KeyError, TypeError, EOFError):
+        return None
+
+
+def _keep(key, found: Maximizer) -> None:
+    from handnet.atomic import atomic_path
+
+    fields = {f.name: getattr(found, f.name) for f in dataclasses.fields(found) if f.name != "image"}
+    try:
+        with atomic_path(_kept_path(key)) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, image=np.asarray(found.image, dtype=np.float64), fields=np.array(json.dumps(fields)))
+        _written.set()
+    except (OSError, TypeError, ValueError):
+        pass  # an unwritable cache folder only costs time
+
+
+_written = threading.Event()  # set when a maximizer was written since the last prune
+
+
+def _prune_kept() -> None:
+    """Drop the least recently used maximizers beyond ``KEPT_ON_DISK`` (when any was written)."""
+    if not _written.is_set():
+        return
+    _written.clear()
+    try:
+        kept = sorted(kept_dir().glob("*.npz"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-KEPT_ON_DISK]:
+            os.unlink(old)
+    except OSError:
+        pass
 
 
 def remember(net: Network, results, **options) -> None:
@@ -295,19 +380,35 @@ def maximize(net: Network, ref, **options) -> Maximizer:
     weights and options is answered from a cache (the same bits; the image is a fresh copy).
     """
     unit = net.unit(ref)
+    key, found = _found(net, unit, options)
+    if found is None:
+        found = _search(net, unit, **options)
+        _keep(key, found)
+        _remember(key, found)
+    return dataclasses.replace(found, unit=str(unit), image=found.image.copy())
+
+
+def _found(net: Network, unit: UnitRef, options: dict):
+    """``(key, the maximizer made before for unit and options)``: from this process's cache, else
+    from the cache folder (the search is deterministic: one made in any process will do), else None."""
     # by weights and position, not by name: a net renamed (a twin with the spec's unit names) hits too
     key = (_fingerprint(net), unit.layer, unit.index, tuple(sorted(options.items())))
     with _cache_lock:
         found = _cache.get(key)
         if found is not None:
             _cache.move_to_end(key)
-    if found is None:
-        found = _search(net, unit, **options)
-        with _cache_lock:
-            _cache[key] = found
-            while len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
-    return dataclasses.replace(found, unit=str(unit), image=found.image.copy())
+            return key, found
+    found = _load_kept(key, net.sizes[0])
+    if found is not None:
+        _remember(key, found)
+    return key, found
+
+
+def _remember(key, found: Maximizer) -> None:
+    with _cache_lock:
+        _cache[key] = found
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
 
 
 @single_threaded
@@ -407,7 +508,8 @@ def maximize_units(net: Network, refs=None, progress=None, **options) -> list[Ma
     """``maximize`` for several units (default: every unit of every layer)."""
     refs = [net.unit(r) for r in refs] if refs is not None else net.units()
     results = []
-    if any(ref.layer > 0 for ref in refs) and options.get("constraint", "box") == "box":
+    if options.get("constraint", "box") == "box" and any(
+            ref.layer > 0 and _found(net, ref, options)[1] is None for ref in refs):
         # deeper units are polished by SciPy, which brings its own BLAS: imported before the limit,
         # the limit covers it once, instead of once per polish (about 2 ms each)
         import scipy.optimize  # noqa: F401
@@ -416,6 +518,7 @@ def maximize_units(net: Network, refs=None, progress=None, **options) -> list[Ma
             results.append(maximize(net, ref, **options))
             if progress is not None:
                 progress(1)
+    _prune_kept()
     return results
 
 
