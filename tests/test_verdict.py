@@ -129,8 +129,10 @@ def test_units_firing_per_digit_counts_first_layer_units_above_one_half():
     assert "fewer than the lesson hopes" in c.text
 
 
-def test_principal_axes_are_the_svd_of_the_centred_digits_made_once_per_set():
-    from handnet.compare.verdict import principal_axes
+def test_principal_axes_are_the_svd_of_the_centred_digits_made_once_per_set(tmp_path, monkeypatch):
+    from handnet.compare.verdict import _axes, principal_axes
+
+    monkeypatch.setenv("HANDNET_CACHE", str(tmp_path))
     from handnet.threads import one_blas_thread
 
     rng = np.random.default_rng(3)
@@ -141,3 +143,6 @@ def test_principal_axes_are_the_svd_of_the_centred_digits_made_once_per_set():
     np.testing.assert_array_equal(axes, vt)
     assert principal_axes(X.copy()) is axes and not axes.flags.writeable  # the same digits: computed once
     assert not np.array_equal(principal_axes(other), axes)
+    _axes.clear()  # a new process: the axes come from the cache folder, not from another SVD
+    monkeypatch.setattr(np.linalg, "svd", lambda *a, **k: pytest.fail("computed again"))
+    np.testing.assert_array_equal(principal_axes(X), vt)
