@@ -123,7 +123,7 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
     say(f"\n6. hand-designed vs learned: the ladder, the comparison and the surgery ({seeds} seed{'s' * (seeds != 1)})")
     with progress(report_steps(seeds), "   measuring") as bar:
         study = run_study(spec_path, splits, seeds=seeds, config=recipe, progress=bar.update, jobs=jobs, twin=twin)
-        page = write_report(study, out / "report", progress=bar.update, palette=palette)
+        page = write_report(study, out / "report", progress=bar.update, palette=palette, jobs=jobs)
     results = study.to_dict()
     say((out / "report" / "ladder.md").read_text())
     for side in ("a", "b"):
