@@ -329,6 +329,14 @@ def test_a_training_run_kept_on_disk_is_the_network_trained_fresh(small, tmp_pat
     # another seed, other labels or a damaged file: trained (again)
     assert not _same_weights(ladder_module._train(X, y, config, 4), fresh)
     assert runs.run_key("ladder", X, y, config) != runs.run_key("ladder", X, y[::-1], config)
+    # what the trainer does not read is no part of the name: a start's history (its timings), a twin's weights
+    timed = fresh.copy()
+    timed.metadata["history"] = [{"seconds": 1.0}]
+    assert runs.run_key("refit", X, y, config, init=timed) == runs.run_key("refit", X, y, config, init=fresh)
+    timed.metadata["provenance"] = {"kind": "given"}  # the trained net's provenance quotes its start's
+    assert runs.run_key("refit", X, y, config, init=timed) != runs.run_key("refit", X, y, config, init=fresh)
+    other = fresh.replace_layer(0, fresh.layers[0].replace(weights=fresh.layers[0].weights + 1))
+    assert runs.run_key("ladder", X, y, config, twin_of=other) == runs.run_key("ladder", X, y, config, twin_of=fresh)
     for path in runs.runs_dir().glob("ladder-*.npz"):
         path.write_bytes(b"damaged")
     assert _same_weights(ladder_module._train(X, y, config, 3), fresh)

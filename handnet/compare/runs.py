@@ -1,8 +1,8 @@
 """Training runs kept on disk by what made them, so a study repeated on the same digits trains nothing.
 
 A training run is a pure function of its inputs (the digits, the labels, the recipe with its seed,
-the starting network, the frozen layers, the network whose output units it copies) and of the
-trainer's code. ``trained(make, ...)`` names a run by a SHA-256 of all of them: the inputs' bytes,
+the starting network, the frozen layers, the output units and labels of the network it is a twin of)
+and of the trainer's code. ``trained(make, ...)`` names a run by a SHA-256 of all of them: the inputs' bytes,
 every file of ``handnet/nn`` and ``handnet/data/augment.py``, and the NumPy version. The first time
 it calls ``make()`` and keeps the network in ``$HANDNET_CACHE/runs/``; the next time (the report
 after the demo, a second ``make demo``, a report with another palette) it loads the very same
@@ -39,11 +39,13 @@ def _trainer_digest() -> bytes:
     return digest.digest()
 
 
-def _network_bytes(net: Network | None) -> bytes:
-    """Everything a network holds: layers (names, activations, units, weights, biases) and metadata."""
+def _start_bytes(net: Network | None) -> bytes:
+    """What training reads of a starting network: its layers (names, activations, units, weights,
+    biases) and its metadata but its history (whose timings differ run to run; the trainer drops it)."""
     if net is None:
         return b"none"
-    digest = hashlib.sha256(json.dumps([list(net.input_shape), net.metadata], sort_keys=True, default=str).encode())
+    metadata = {k: v for k, v in net.metadata.items() if k != "history"}
+    digest = hashlib.sha256(json.dumps([list(net.input_shape), metadata], sort_keys=True, default=str).encode())
     for layer in net.layers:
         weights, biases = np.ascontiguousarray(layer.weights), np.ascontiguousarray(layer.biases)
         digest.update(json.dumps([layer.name, layer.activation, list(layer.units), str(weights.dtype),
@@ -53,6 +55,13 @@ def _network_bytes(net: Network | None) -> bytes:
     return digest.digest()
 
 
+def _twin_bytes(net: Network | None) -> bytes:
+    """What training reads of the network it makes a twin of: its output units and their labels."""
+    if net is None:
+        return b"none"
+    return json.dumps([list(net.layers[-1].units), net.metadata.get("labels")], sort_keys=True, default=str).encode()
+
+
 def run_key(kind: str, X, y, config, init=None, freeze=(), twin_of=None) -> str:
     """The digest naming one training run (see the module docstring)."""
     X, y = np.ascontiguousarray(X), np.ascontiguousarray(y)
@@ -60,8 +69,8 @@ def run_key(kind: str, X, y, config, init=None, freeze=(), twin_of=None) -> str:
     digest.update(json.dumps([kind, str(X.dtype), X.shape, str(y.dtype), y.shape, repr(config), list(freeze)]).encode())
     digest.update(X.tobytes())
     digest.update(y.tobytes())
-    digest.update(_network_bytes(init))
-    digest.update(_network_bytes(twin_of))
+    digest.update(_start_bytes(init))
+    digest.update(b"|" + _twin_bytes(twin_of))
     return digest.hexdigest()
 
 
