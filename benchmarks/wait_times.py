@@ -43,8 +43,8 @@ FITTED = ["build", "{root}/weight_specs/3b1b-fitted.toml", "-o", "{tmp}/fitted.n
 REPORT = ["report", "{root}/weight_specs/3b1b.toml", "-o", "{tmp}/report"]
 DEMO = ["demo", "-o", "{tmp}/demo"]
 COMMANDS = [
-    ("build weight_specs/3b1b-fitted.toml, first time", FITTED, ("cpu", 0.5), 1.5, False, "cold"),
-    ("build weight_specs/3b1b-fitted.toml, repeated", FITTED, ("cpu", 0.5), 1.5, False, "warm"),
+    ("build weight_specs/3b1b-fitted.toml -o nets/3b1b-fitted.npz, first time", FITTED, ("cpu", 0.5), 1.5, False, "cold"),
+    ("build weight_specs/3b1b-fitted.toml -o nets/3b1b-fitted.npz, repeated", FITTED, ("cpu", 0.5), 1.5, False, "warm"),
     ("build weight_specs/3b1b.toml -o nets/3b1b.npz", ["build", "{root}/weight_specs/3b1b.toml", "-o", "{tmp}/hand.npz"],
      ("cpu", 0.5), 1.5, False, "warm"),
     ("render maximize hand.npz", ["render", "maximize", "{tmp}/hand.npz", "-o", "{tmp}/maximize"], ("wall", 1.5), None,
