@@ -329,6 +329,7 @@ def test_a_training_run_kept_on_disk_is_the_network_trained_fresh(small, tmp_pat
     # another seed, other labels or a damaged file: trained (again)
     assert not _same_weights(ladder_module._train(X, y, config, 4), fresh)
     assert runs.run_key("ladder", X, y, config) != runs.run_key("ladder", X, y[::-1], config)
+    assert runs.run_key("twin", X, y, config, data="train") != runs.run_key("twin", X, y, config, data="sample")
     # what the trainer does not read is no part of the name: a start's history (its timings), a twin's weights
     timed = fresh.copy()
     timed.metadata["history"] = [{"seconds": 1.0}]

@@ -62,11 +62,13 @@ def _twin_bytes(net: Network | None) -> bytes:
     return json.dumps([list(net.layers[-1].units), net.metadata.get("labels")], sort_keys=True, default=str).encode()
 
 
-def run_key(kind: str, X, y, config, init=None, freeze=(), twin_of=None) -> str:
-    """The digest naming one training run (see the module docstring)."""
+def run_key(kind: str, X, y, config, init=None, freeze=(), twin_of=None, data: str | None = None) -> str:
+    """The digest naming one training run (see the module docstring); ``data``: the description of
+    the digits the trainer writes into the provenance."""
     X, y = np.ascontiguousarray(X), np.ascontiguousarray(y)
     digest = hashlib.sha256(_trainer_digest())
-    digest.update(json.dumps([kind, str(X.dtype), X.shape, str(y.dtype), y.shape, repr(config), list(freeze)]).encode())
+    digest.update(json.dumps([kind, str(X.dtype), X.shape, str(y.dtype), y.shape, repr(config), list(freeze),
+                              data]).encode())
     digest.update(X.tobytes())
     digest.update(y.tobytes())
     digest.update(_start_bytes(init))
@@ -81,10 +83,10 @@ def runs_dir() -> Path:
     return cache_dir() / "runs"
 
 
-def trained(make, kind: str, X, y, config, init=None, freeze=(), twin_of=None) -> Network:
+def trained(make, kind: str, X, y, config, init=None, freeze=(), twin_of=None, data: str | None = None) -> Network:
     """``make()`` (a training run returning a Network, from exactly the arguments given here), or
     the network it returned before for the same arguments and trainer code."""
-    path = runs_dir() / f"{kind}-{run_key(kind, X, y, config, init, freeze, twin_of)}.npz"
+    path = runs_dir() / f"{kind}-{run_key(kind, X, y, config, init, freeze, twin_of, data)}.npz"
     if path.is_file():
         try:
             net = Network.load(path)
