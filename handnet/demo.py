@@ -44,6 +44,7 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
     Returns the numbers: ``{"data", "files", "report", "playground", "accuracy": {label: evaluation},
     "verdict", "ladder", "comparison", "surgery"}``.
     """
+    from handnet.compare.runs import trained
     from handnet.compare.study import run_study
     from handnet.compiler import check_spec, compile_spec
     from handnet.compiler.compile import compile_steps
@@ -87,10 +88,18 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
     recipe = config  # the study trains with it too (None: the trainer's own recipe)
     config = TrainConfig(seed=seed) if recipe is None else recipe.replace(seed=seed)
     say(f"\n3. the gradient-trained twin: {config.epochs} epochs of {config.optimizer}, {config.loss}, seed {config.seed}")
+    X, y, described = splits.train.X, splits.train.y, splits.train.describe()
     with progress(config.epochs, "   training") as bar:
-        result = train(splits.train.X, splits.train.y, config, progress=lambda record: bar.update(1, record),
-                       data=splits.train.describe())
-    twin = result.network
+        runs = []
+
+        def train_twin():
+            runs.append(config)
+            return train(X, y, config, progress=lambda record: bar.update(1, record), data=described).network
+
+        # a demo run before on the same digits with the same recipe and trainer trained this very network
+        twin = trained(train_twin, "twin", X, y, config, data=described)
+        if not runs:
+            bar.update(config.epochs, (twin.metadata.get("history") or [None])[-1])
     say(f"   saved {twin.save(out / 'twin.npz')}")
     nets["gradient-trained twin"] = twin
 
@@ -123,7 +132,7 @@ def run_demo(out="demo", spec_path=SPEC, seed: int = 0, seeds: int = 3, say=prin
     say(f"\n6. hand-designed vs learned: the ladder, the comparison and the surgery ({seeds} seed{'s' * (seeds != 1)})")
     with progress(report_steps(seeds), "   measuring") as bar:
         study = run_study(spec_path, splits, seeds=seeds, config=recipe, progress=bar.update, jobs=jobs, twin=twin)
-        page = write_report(study, out / "report", progress=bar.update, palette=palette)
+        page = write_report(study, out / "report", progress=bar.update, palette=palette, jobs=jobs)
     results = study.to_dict()
     say((out / "report" / "ladder.md").read_text())
     for side in ("a", "b"):

@@ -241,3 +241,18 @@ def test_compare_a_network_with_a_permuted_copy(rng):
 def test_compare_refuses_networks_of_different_shapes():
     with pytest.raises(HandnetError, match="same shape"):
         compare(random_network(seed=0), random_network((784, 10, 10), seed=0), np.zeros((2, 784)), [0, 1])
+
+
+def test_edge_fits_kept_on_disk_are_the_fits_made_fresh(tmp_path, monkeypatch):
+    from handnet.compare import edgelike
+
+    monkeypatch.setenv("HANDNET_CACHE", str(tmp_path))
+    net = random_network((784, 6, 10), seed=21)
+    edgelike._refits.clear()
+    fresh = edgelike.edge_likeness(net)
+    assert len(list((tmp_path / "refits").glob("*.npz"))) == 6
+    edgelike._refits.clear()  # a new process: the refits come from the cache folder
+    monkeypatch.setattr(edgelike, "refine", lambda *a, **k: pytest.fail("refined again"))
+    kept = edgelike.edge_likeness(net)
+    assert [repr(f) for f in kept] == [repr(f) for f in fresh]
+    assert [type(f.width) for f in kept] == [type(f.width) for f in fresh]

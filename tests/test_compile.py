@@ -194,6 +194,30 @@ def test_fitted_readout_keeps_the_hand_layers_and_is_deterministic(bundled, tmp_
     assert fitted.accuracy(sample.X, sample.y) > hand.accuracy(sample.X, sample.y)
 
 
+def test_a_cached_fitted_readout_has_the_bits_of_a_fresh_fit(bundled, tmp_path, monkeypatch):
+    from handnet.compiler import readout
+
+    monkeypatch.setenv("HANDNET_CACHE", str(tmp_path / "cache"))
+    sample = bundled["train"].subset(np.arange(0, 4000, 8))
+    spec = ROOT / "weight_specs" / "3b1b-fitted.toml"
+    fresh = build(spec, sample)
+    (kept,) = readout.fits_dir().glob("logistic-*.npy")
+    calls = []
+    monkeypatch.setattr(readout, "fit_logistic", lambda *a, **k: calls.append(a) or pytest.fail("fitted again"))
+    cached = build(spec, sample)
+    assert not calls and _digest(cached, tmp_path, "cached.npz") == _digest(fresh, tmp_path, "fresh.npz")
+    monkeypatch.undo()
+    monkeypatch.setenv("HANDNET_CACHE", str(tmp_path / "cache"))
+    # other data or another l2 is another fit; a damaged file is fitted again and replaced
+    build(spec, bundled["train"].subset(np.arange(1, 4000, 8)))
+    assert len(list(readout.fits_dir().glob("logistic-*.npy"))) == 2
+    kept.write_bytes(b"not an array")
+    assert _digest(build(spec, sample), tmp_path, "again.npz") == _digest(fresh, tmp_path, "fresh.npz")
+    assert np.load(kept).shape == (10 * 17,)
+    X, y = np.random.default_rng(2).random((50, 3)), np.arange(50) % 3
+    assert readout.fit_key(X, y, 3, 0.01) != readout.fit_key(X, y, 3, 0.02) != readout.fit_key(X, y[::-1], 3, 0.02)
+
+
 def test_least_squares_readout_is_the_closed_form_optimum(tmp_path, bundled):
     from handnet.compiler.readout import fit_least_squares
 

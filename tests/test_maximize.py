@@ -270,3 +270,65 @@ def test_a_cached_maximizer_has_the_bits_of_a_fresh_search():
     changed = mx.maximize(other, "hidden2:2", seed=1)
     np.testing.assert_array_equal(changed.image, search._search(other, other.unit("hidden2:2"), seed=1).image)
     assert mx.maximize(net, "hidden2:2", seed=2).seed == 2
+
+
+def test_a_polish_from_a_vertex_skips_scipy_with_its_answer():
+    # oracle: SciPy's L-BFGS-B itself, which stops before its first iteration at such a start
+    from scipy.optimize import Bounds, minimize
+
+    net = known_optimum_net()
+    problem = mx.Problem(net, net.unit("parts:both"), "preactivation", 0.0, 0.0, 0.0)
+
+    def scipy_polish(start):
+        res = minimize(lambda p: tuple(-np.asarray(r)[0] for r in problem.value_and_grad(p[None])), start, jac=True,
+                       method="L-BFGS-B", bounds=Bounds(np.zeros(784), np.ones(784)),
+                       options={"maxiter": 200, "ftol": 1e-14, "gtol": search.PGTOL})
+        return np.clip(res.x, 0, 1), -float(res.fun), int(res.nit)
+
+    vertex = expected_best_image()
+    x, value, nit = search._lbfgsb(problem, vertex, 200)
+    ref_x, ref_value, ref_nit = scipy_polish(vertex)
+    assert nit == ref_nit == 0 and value == ref_value
+    np.testing.assert_array_equal(x, ref_x)
+    grey = np.full(784, 0.5)  # not a vertex: SciPy runs, and finds the optimum
+    x, value, nit = search._lbfgsb(problem, grey, 200)
+    assert nit > 0 and value == pytest.approx(scipy_polish(grey)[1], abs=1e-12)
+
+
+def test_fewer_restarts_reuse_the_polish_with_the_bits_of_a_fresh_search():
+    net = random_network(seed=4)
+    search.clear_cache()
+    mx.maximize(net, "digits:6", seed=1)  # 2 restarts: polishes the two best screened starts
+    reused = mx.maximize(net, "digits:6", seed=1, restarts=1)
+    assert reused.restarts == 1
+    search.clear_cache()
+    fresh = mx.maximize(net, "digits:6", seed=1, restarts=1)
+    np.testing.assert_array_equal(reused.image, fresh.image)
+    assert reused.preactivation == fresh.preactivation
+
+
+def test_a_maximizer_kept_on_disk_has_the_bits_of_a_fresh_search(tmp_path, monkeypatch):
+    monkeypatch.setenv("HANDNET_CACHE", str(tmp_path))
+    net = random_network(seed=5)
+    search.clear_cache()
+    fresh = mx.maximize_units(net, ["hidden1:0", "hidden2:3", "digits:1"], seed=2)
+    assert len(list(search.kept_dir().glob("*.npz"))) == 3
+    with search._cache_lock:  # a new process: nothing in memory, the folder kept
+        search._cache.clear()
+    monkeypatch.setattr(search, "_search", lambda *a, **k: pytest.fail("searched again"))
+    kept = mx.maximize_units(net, ["hidden1:0", "hidden2:3", "digits:1"], seed=2)
+    for a, b in zip(fresh, kept):
+        np.testing.assert_array_equal(a.image, b.image)
+        assert a.to_dict() == b.to_dict() and a.unit == b.unit
+    monkeypatch.undo()
+    monkeypatch.setenv("HANDNET_CACHE", str(tmp_path))
+    # other options or other weights are another search; a damaged file is searched again
+    with search._cache_lock:
+        search._cache.clear()
+    for path in search.kept_dir().glob("*.npz"):
+        path.write_bytes(b"damaged")
+    again = mx.maximize(net, "hidden2:3", seed=2)
+    np.testing.assert_array_equal(again.image, fresh[1].image)
+    assert mx.maximize(net, "hidden2:3", seed=3).seed == 3
+    search.clear_cache()
+    assert not search.kept_dir().exists()

@@ -25,12 +25,25 @@ window.addEventListener('load', function () {
 
 
 @pytest.fixture(scope="module")
-def page():
+def comparison():
     splits = load_splits()
     test = splits.test.subset(slice(0, 300))
     a, b = random_network(seed=0), random_network(seed=1)
-    comparison = compare(a, b, test.X, test.y, names=("hand", "trained"), data=test.describe())
+    return compare(a, b, test.X, test.y, names=("hand", "trained"), data=test.describe())
+
+
+@pytest.fixture(scope="module")
+def page(comparison):
     return render_report("handnet report: test", "intro", comparison=comparison)
+
+
+def test_sections_drawn_in_worker_processes_make_the_same_page(comparison):
+    nets = {"hand": comparison.a.network}
+    pages = [render_report("t", "intro", comparison=comparison, nets=nets, jobs=jobs) for jobs in (1, 2)]
+    stamp = re.compile(r"Made by handnet on [^.]*\.")
+    assert stamp.sub("", pages[0]) == stamp.sub("", pages[1])
+    # the comparison (the longest section, drawn first by a worker), then the side-by-side pictures: in page order
+    assert pages[1].index("<h2>hand vs trained</h2>") < pages[1].index("<h2>Inside: weights") and pages[1].count("<h2>") == 2
 
 
 def test_report_is_self_contained(page):

@@ -286,6 +286,15 @@ def test_the_ladder_s_reference_rung_can_be_left_out_or_named_and_a_missing_one_
         ladder(seven, train_set, test_set, seeds=1, config=quick, reference=tmp_path / "nope.toml")
 
 
+def _forget_runs() -> None:
+    """Empty the cache of trained networks (``compare.runs``; the workers share its folder)."""
+    import shutil
+
+    from handnet.compare.runs import runs_dir
+
+    shutil.rmtree(runs_dir(), ignore_errors=True)
+
+
 def _same_weights(a, b) -> bool:
     return all(np.array_equal(x.weights, y.weights) and np.array_equal(x.biases, y.biases)
                for x, y in zip(a.layers, b.layers))
@@ -296,7 +305,9 @@ def test_ladder_and_surgery_in_parallel_processes_equal_the_serial_run_bit_for_b
 
     train_set, test_set = small
     config = train_module.TrainConfig(epochs=1)
+    _forget_runs()  # every run trained here, serially, then again in the workers: none from the cache
     serial = ladder(SPEC, train_set, test_set, seeds=2, config=config, jobs=1)
+    _forget_runs()
     steps = []
     parallel = ladder(SPEC, train_set, test_set, seeds=2, config=config, jobs=2, progress=steps.append)
     assert sum(steps) == 2 + 4 * 2  # every network reported once
@@ -309,7 +320,9 @@ def test_ladder_and_surgery_in_parallel_processes_equal_the_serial_run_bit_for_b
 
     hand, twin = serial.rung("spec").networks[0], serial.rung("trained").networks[0]
     args = (hand, twin, train_set.X, train_set.y, test_set.X, test_set.y)
+    _forget_runs()
     one = surgery(*args, config=config, jobs=1)
+    _forget_runs()
     two = surgery(*args, config=config, jobs=2)
     assert one.to_dict() == two.to_dict()
     assert all(_same_weights(one.networks[k], two.networks[k]) for k in one.networks)
@@ -338,3 +351,39 @@ def test_the_ladder_reuses_a_twin_trained_as_its_seed_0_only_when_the_provenance
     calls.clear()
     ladder_module.ladder(SPEC, train_set, test_set, seeds=1, config=config, twin=other)
     assert len(calls) == 4
+
+
+def test_a_training_run_kept_on_disk_is_the_network_trained_fresh(small, tmp_path, monkeypatch):
+    from handnet.compare import ladder as ladder_module, runs, surgery as surgery_module
+
+    monkeypatch.setenv("HANDNET_CACHE", str(tmp_path))
+    train_set, _ = small
+    X, y, config = train_set.X[:600], train_set.y[:600], train_module.TrainConfig(epochs=1)
+    fresh = ladder_module._train(X, y, config, 3)
+    refit = surgery_module._refit(fresh, 0, X, y, config, 0)
+    assert len(list(runs.runs_dir().glob("*.npz"))) == 2
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("trained again")
+
+    with monkeypatch.context() as m:
+        m.setattr(train_module, "train", forbidden)
+        kept, kept_refit = ladder_module._train(X, y, config, 3), surgery_module._refit(fresh, 0, X, y, config, 0)
+    for a, b in ((fresh, kept), (refit, kept_refit)):
+        assert _same_weights(a, b) and a.metadata == b.metadata and a.input_shape == b.input_shape
+        assert all(x.weights.dtype == z.weights.dtype and x.units == z.units for x, z in zip(a.layers, b.layers))
+    # another seed, other labels or a damaged file: trained (again)
+    assert not _same_weights(ladder_module._train(X, y, config, 4), fresh)
+    assert runs.run_key("ladder", X, y, config) != runs.run_key("ladder", X, y[::-1], config)
+    assert runs.run_key("twin", X, y, config, data="train") != runs.run_key("twin", X, y, config, data="sample")
+    # what the trainer does not read is no part of the name: a start's history (its timings), a twin's weights
+    timed = fresh.copy()
+    timed.metadata["history"] = [{"seconds": 1.0}]
+    assert runs.run_key("refit", X, y, config, init=timed) == runs.run_key("refit", X, y, config, init=fresh)
+    timed.metadata["provenance"] = {"kind": "given"}  # the trained net's provenance quotes its start's
+    assert runs.run_key("refit", X, y, config, init=timed) != runs.run_key("refit", X, y, config, init=fresh)
+    other = fresh.replace_layer(0, fresh.layers[0].replace(weights=fresh.layers[0].weights + 1))
+    assert runs.run_key("ladder", X, y, config, twin_of=other) == runs.run_key("ladder", X, y, config, twin_of=fresh)
+    for path in runs.runs_dir().glob("ladder-*.npz"):
+        path.write_bytes(b"damaged")
+    assert _same_weights(ladder_module._train(X, y, config, 3), fresh)

@@ -127,3 +127,22 @@ def test_units_firing_per_digit_counts_first_layer_units_above_one_half():
     assert "as many as the lesson hopes" in c.text and not c.within_noise
     c = V.firing_claim("net", {**f, "mean": 5.4, "ci95": [5.2, 5.6]})
     assert "fewer than the lesson hopes" in c.text
+
+
+def test_principal_axes_are_the_svd_of_the_centred_digits_made_once_per_set(tmp_path, monkeypatch):
+    from handnet.compare.verdict import _axes, principal_axes
+
+    monkeypatch.setenv("HANDNET_CACHE", str(tmp_path))
+    from handnet.threads import one_blas_thread
+
+    rng = np.random.default_rng(3)
+    X, other = rng.random((300, 784)), rng.random((300, 784))
+    with one_blas_thread():  # as the baselines always computed it: the same bits
+        _, _, vt = np.linalg.svd(X - X.mean(axis=0), full_matrices=False)
+    axes = principal_axes(X)
+    np.testing.assert_array_equal(axes, vt)
+    assert principal_axes(X.copy()) is axes and not axes.flags.writeable  # the same digits: computed once
+    assert not np.array_equal(principal_axes(other), axes)
+    _axes.clear()  # a new process: the axes come from the cache folder, not from another SVD
+    monkeypatch.setattr(np.linalg, "svd", lambda *a, **k: pytest.fail("computed again"))
+    np.testing.assert_array_equal(principal_axes(X), vt)

@@ -437,7 +437,7 @@ def report(spec, data, split, output, seeds, layer, epochs, digits, palette, job
     with progress(report_steps(seeds), "report") as bar:
         study = run_study(spec, splits, seeds=seeds, config=_config(epochs), layer=layer, progress=_stepper(bar),
                           digits=digits, jobs=jobs)
-        path = write_report(study, output, progress=_stepper(bar), palette=palette)
+        path = write_report(study, output, progress=_stepper(bar), palette=palette, jobs=jobs)
     results = study.to_dict()
     write_text(Path(output) / "report.json", json.dumps(_clean(results), indent=2))
     if as_json:

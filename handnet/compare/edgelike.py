@@ -392,11 +392,80 @@ def _refined(weights_row, kind: int, params, width: float):
     key = (row.dtype.str, row.tobytes(), int(kind), np.asarray(params).tobytes(), float(width))
     found = _refits.get(key)
     if found is None:
-        found = refine(weights_row, kind, params, width)
+        path = _kept_path(key, np.asarray(params).dtype.str)
+        found = _load_refit(path)  # made in an earlier process (the demo's, for the report after it)
+        if found is None:
+            found = refine(weights_row, kind, params, width)
+            _keep_refit(path, found)
         if len(_refits) >= _REFITS_KEPT:
             _refits.pop(next(iter(_refits)))
         _refits[key] = found
     return found
+
+
+# ---- refits kept on disk, by the same key and this module's code ------------------------------------
+REFITS_ON_DISK = 4096  # about 1 kB each; the oldest go first
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> bytes:
+    import hashlib
+    from pathlib import Path
+
+    from handnet.spec import strokes
+
+    digest = hashlib.sha256(np.__version__.encode())
+    for path in (Path(__file__), Path(strokes.__file__)):
+        digest.update(path.read_bytes())
+    return digest.digest()
+
+
+def _kept_path(key, params_dtype: str):
+    import hashlib
+
+    from handnet.data.mnist import cache_dir
+
+    digest = hashlib.sha256(_code_digest())
+    for part in (*key, params_dtype):
+        digest.update(part if isinstance(part, bytes) else repr(part).encode())
+        digest.update(b"|")
+    return cache_dir() / "refits" / f"{digest.hexdigest()}.npz"
+
+
+def _load_refit(path):
+    import json
+    import os
+
+    try:
+        with np.load(path, allow_pickle=False) as kept:
+            params, rest = kept["params"], json.loads(str(kept["rest"]))
+        corr, polarity, width, surround, inhibition = rest
+        os.utime(path)
+        return corr, polarity, params, width, surround, inhibition
+    except (OSError, ValueError, KeyError, TypeError, EOFError):
+        return None
+
+
+def _keep_refit(path, found) -> None:
+    import json
+    import os
+
+    from handnet.atomic import atomic_path
+
+    corr, polarity, params, width, surround, inhibition = found
+    rest = [corr, polarity, width, surround, inhibition]
+    if not all(type(v) in (int, float) for v in rest):
+        return  # only what reads back as it was
+    try:
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, params=np.asarray(params), rest=np.array(json.dumps(rest)))
+        if len(_refits) % 64 == 0:  # now and then: drop the oldest beyond REFITS_ON_DISK
+            kept = sorted(path.parent.glob("*.npz"), key=lambda p: p.stat().st_mtime)
+            for old in kept[:-REFITS_ON_DISK]:
+                os.unlink(old)
+    except OSError:
+        pass  # an unwritable cache folder only costs time
 
 
 def edge_likeness(net: Network, layer=None, refined: bool = True) -> list[EdgeFit]:

@@ -167,10 +167,13 @@ def spec_rungs(spec_path, train_set, quantiles=CALIBRATION_QUANTILES, read: Read
     return spec_net, best[1], best[2]
 
 
-def _train(X, y, config, seed, init=None, freeze=(), twin_of=None):
+def _train(X, y, config, seed, init=None, freeze=(), twin_of=None, data=None):
+    from handnet.compare.runs import trained
     from handnet.nn.train import train
 
-    return train(X, y, dataclasses.replace(config, seed=seed), init=init, freeze=freeze, twin_of=twin_of).network
+    config = dataclasses.replace(config, seed=seed)
+    return trained(lambda: train(X, y, config, init=init, freeze=freeze, twin_of=twin_of, data=data).network,
+                   "ladder", X, y, config, init=init, freeze=freeze, twin_of=twin_of, data=data)
 
 
 def _train_task(data, task):
@@ -267,6 +270,8 @@ def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress
     configs = {"readout": config, "fine-tuned": config, "trained": config, "trained, lesson's recipe": lesson_config}
     options = {"readout": {"init": spec_net, "freeze": frozen_below_output}, "fine-tuned": {"init": spec_net},
                "trained": {"twin_of": spec_net}, "trained, lesson's recipe": {"twin_of": spec_net}}
+    for chosen in options.values():  # each trained net says which digits trained it, as the demo's twin does
+        chosen["data"] = train_set.describe()
     known = {}
     if twin is not None and keep_train.all() and trained_like(twin, config, spec_net):
         known[("trained", 0)] = twin

@@ -75,6 +75,7 @@ def lesson_twin(like: Network, train_set, digits=None, seed: int = 0, epochs: in
     """A net of ``like``'s shape and output units trained from random weights with the lesson's recipe
     (``nn.train.LESSON_RECIPE``: sigmoid outputs, quadratic cost, plain SGD; ``epochs`` at most its 30)
     on the training digits whose labels ``like`` answers (or ``digits``), seed ``seed``."""
+    from handnet.compare.runs import trained
     from handnet.nn.train import TrainConfig, train
 
     read = readout(like, digits)
@@ -82,7 +83,8 @@ def lesson_twin(like: Network, train_set, digits=None, seed: int = 0, epochs: in
     subset = train_set.subset(np.flatnonzero(keep)) if not keep.all() else train_set
     config = lesson_recipe(TrainConfig(epochs=epochs) if epochs else None)
     config = dataclasses.replace(config, seed=seed, sizes=tuple(like.sizes))
-    return train(subset.X, subset.y, config, twin_of=like).network
+    X, y = subset.X, subset.y
+    return trained(lambda: train(X, y, config, twin_of=like).network, "lesson-twin", X, y, config, twin_of=like)
 
 
 def noise_comparison(comparison: Comparison, train_set, X_test, y_test, seed: int = 0, epochs: int | None = None) -> dict:
@@ -109,11 +111,14 @@ def noise_comparison(comparison: Comparison, train_set, X_test, y_test, seed: in
 def _train_task(data, task) -> Network:
     """One training run of ``parallel.run_all``: ``data`` is ``(X, y, shuffled y)``, ``task``
     ``(config, twin, shuffled)``."""
+    from handnet.compare.runs import trained
     from handnet.nn.train import train
 
     X, y, shuffled_y = data
     config, twin, shuffled = task
-    return train(X, shuffled_y if shuffled else y, config, twin_of=twin).network
+    labels = shuffled_y if shuffled else y
+    return trained(lambda: train(X, labels, config, twin_of=twin).network, "memorization", X, labels, config,
+                   twin_of=twin)
 
 
 def memorization(twin: Network, train_set, test_set, config=None, seed: int = 0, read=None,

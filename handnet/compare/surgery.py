@@ -131,12 +131,14 @@ class SurgeryResult:
 
 def _refit(net: Network, frozen_through: int, X, y, config, seed: int, progress=None) -> Network:
     """Retrain the layers above ``frozen_through`` starting from ``net``'s weights."""
+    from handnet.compare.runs import trained
     from handnet.nn.train import TrainConfig, train
 
     config = config or TrainConfig(sizes=tuple(net.sizes))
     config = dataclasses.replace(config, sizes=tuple(net.sizes), seed=seed)
     freeze = [layer.name for layer in net.layers[: frozen_through + 1]]
-    refit = train(X, y, config, init=net, freeze=freeze).network
+    refit = trained(lambda: train(X, y, config, init=net, freeze=freeze).network, "refit", X, y, config, init=net,
+                    freeze=freeze)
     if progress is not None:
         progress(1)
     return refit

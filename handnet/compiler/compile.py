@@ -142,7 +142,7 @@ def readout_layer(spec, parts: Layer, edges: Layer, train=None) -> Layer:
     if spec.fit is None:
         return rule_layer(spec, 2, spec.digits, parts, train, lower=[edges])
     features = _activations_below(spec, [edges, parts], train)
-    fit = readout.fit_logistic if spec.fit == "logistic" else readout.fit_least_squares
+    fit = readout.fitted_logistic if spec.fit == "logistic" else readout.fit_least_squares
     W, b = fit(features, np.asarray(train.y), n_classes=len(spec.digit_names), l2=spec.l2)
     return Layer(spec.layer_names[2], W, b, spec.activations[2], spec.digit_names)
 

@@ -7,6 +7,8 @@ a time and measures how much accuracy each one carries.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from handnet.nn.forward import forward
@@ -58,7 +60,13 @@ def ink_noise_images(n: int, mean_ink: float, seed: int = 0) -> np.ndarray:
 
 def blob_images(n: int, mean_ink: float, seed: int = 0, sigma: float = BLOB_SIGMA) -> np.ndarray:
     """``n`` smooth blobs: Gaussian noise blurred by ``sigma`` px, its brightest third kept as ink and
-    rescaled to the digits' mean ink ``mean_ink``: ``(n, 784)`` in [0, 1], seeded."""
+    rescaled to the digits' mean ink ``mean_ink``: ``(n, 784)`` in [0, 1], seeded. The array is
+    read-only: the same blobs are shared by every network tested on the same digits."""
+    return _blob_images(int(n), float(mean_ink), int(seed), float(sigma))
+
+
+@functools.lru_cache(maxsize=4)  # a study tests five networks on one set of digits: one set of blobs
+def _blob_images(n: int, mean_ink: float, seed: int, sigma: float) -> np.ndarray:
     from scipy.ndimage import gaussian_filter
 
     rng = np.random.default_rng(seed)
@@ -68,6 +76,7 @@ def blob_images(n: int, mean_ink: float, seed: int = 0, sigma: float = BLOB_SIGM
         b = np.clip(b - np.quantile(b, 2 / 3), 0, None)
         b = b / max(float(b.mean()), 1e-12) * float(mean_ink)
         out[i] = np.clip(b, 0.0, 1.0).ravel()
+    out.setflags(write=False)
     return out
 
 

@@ -342,25 +342,41 @@ def selectivity_section(table) -> str:
 
 def render_report(title: str, intro: str = "", ladder=None, comparison=None, surgery=None, nets: dict | None = None,
                   progress=None, palette: str = "lesson", memorization: dict | None = None,
-                  noise: dict | None = None, selectivity=None) -> str:
+                  noise: dict | None = None, selectivity=None, jobs: int | None = 1) -> str:
     """The HTML page from results already computed; every part is optional (``nets``: name -> Network
-    for the side-by-side pictures, whose maximizers are computed here)."""
-    sections = []
+    for the side-by-side pictures, whose maximizers are computed here). ``jobs`` processes draw the
+    sections (``compare.parallel``; None: the available cores): the same page as ``jobs=1``."""
+    sections = []  # (heading, section, arguments)
     if ladder is not None:
-        sections.append(("The ladder: from hand-set to learned", ladder_section(ladder)))
+        sections.append(("The ladder: from hand-set to learned", "ladder", (ladder,)))
     if comparison is not None:
-        sections.append((f"{comparison.a.name} vs {comparison.b.name}", comparison_section(comparison, palette)))
+        sections.append((f"{comparison.a.name} vs {comparison.b.name}", "comparison", (comparison, palette)))
     if selectivity is not None:
-        sections.append(("What each hand unit fires on, digit by digit", selectivity_section(selectivity)))
+        sections.append(("What each hand unit fires on, digit by digit", "selectivity", (selectivity,)))
     if surgery is not None:
-        sections.append(("Surgery: the hand layer inside the trained net", surgery_section(surgery)))
+        sections.append(("Surgery: the hand layer inside the trained net", "surgery", (surgery,)))
     if noise:
-        sections.append(("The lesson's noise test, on one scale", noise_section(noise)))
+        sections.append(("The lesson's noise test, on one scale", "noise", (noise,)))
     if memorization:
-        sections.append(("Memorization: real against shuffled labels", memorization_section(memorization)))
+        sections.append(("Memorization: real against shuffled labels", "memorization", (memorization,)))
     if nets:
-        sections.append(("Inside: weights and maximizing inputs side by side", side_by_side(nets, progress, palette)))
-    body = "".join(f"<h2>{html.escape(h)}</h2>{content}" for h, content in sections)
+        sections.append(("Inside: weights and maximizing inputs side by side", "side_by_side", (nets, None, palette)))
+    if (jobs is None or jobs > 1) and len(sections) > 1:
+        from handnet.compare.parallel import run_all
+
+        # the sections are independent figures of finished results: one worker each, largest first
+        order = sorted(range(len(sections)), key=lambda i: SECTION_WEIGHT.get(sections[i][1], 1), reverse=True)
+        drawn = run_all(_section_task, [sections[i][1:] for i in order], None, jobs)
+        contents = [None] * len(sections)
+        for i, content in zip(order, drawn):
+            contents[i] = content
+        for _ in nets or ():
+            if progress is not None:
+                progress(1)
+    else:
+        contents = [side_by_side(nets, progress, palette) if name == "side_by_side" else _section_task(None, (name, args))
+                    for _, name, args in sections]
+    body = "".join(f"<h2>{html.escape(h)}</h2>{content}" for (h, _, _), content in zip(sections, contents))
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -371,10 +387,21 @@ def render_report(title: str, intro: str = "", ladder=None, comparison=None, sur
     )
 
 
-def write_report(study, output_dir, progress=None, palette: str = "lesson") -> Path:
+SECTION_WEIGHT = {"comparison": 4, "side_by_side": 2, "ladder": 2}  # about how long each takes to draw
+
+
+def _section_task(shared, task) -> str:
+    """One section's HTML (a task of ``compare.parallel.run_all``): ``task`` is ``(section, arguments)``."""
+    name, args = task
+    return {"ladder": ladder_section, "comparison": comparison_section, "selectivity": selectivity_section,
+            "surgery": surgery_section, "noise": noise_section, "memorization": memorization_section,
+            "side_by_side": side_by_side}[name](*args)
+
+
+def write_report(study, output_dir, progress=None, palette: str = "lesson", jobs: int | None = 1) -> Path:
     """Lay out a ``compare.study.Study`` as ``output_dir/index.html`` (and the ladder as
     ``output_dir/ladder.md``), atomically. Returns the page's path. ``progress(1)`` is called after
-    each network's maximizers."""
+    each network's maximizers. ``jobs`` processes draw the page's sections (see ``render_report``)."""
     hand, twin = study.hand, study.twin
     intro = (
         f"The spec <code>{html.escape(str(study.spec_path))}</code> compiled to a {'-'.join(map(str, hand.sizes))} network, "
@@ -384,7 +411,7 @@ def write_report(study, output_dir, progress=None, palette: str = "lesson") -> P
     page = render_report(f"handnet report: {Path(study.spec_path).stem}", intro, study.ladder, study.comparison,
                          study.surgery, {"hand": hand, "trained": twin}, progress, palette,
                          getattr(study, "memorization", None), getattr(study, "noise", None),
-                         getattr(study, "selectivity", None))
+                         getattr(study, "selectivity", None), jobs=jobs)
     out = Path(output_dir)
     write_text(out / "index.html", page)
     write_text(out / "ladder.md", ladder_markdown(study.ladder) + "\n")

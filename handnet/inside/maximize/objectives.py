@@ -151,6 +151,18 @@ class LayerScreen:
         self.temperature = 1.0
         self.gradient = self  # projected_gradient anneals through ``problem.gradient.temperature``
 
+    def values(self, P):
+        """The pre-activations alone: ``value_and_grad(P)[0]`` without the backward pass."""
+        t = self.temperature
+        flatten = not (isinstance(t, float) and t == 1.0) and bool(np.any(np.asarray(t) != 1.0))
+        a = P
+        for W, b, act in self.below:
+            z = a @ W.T + b
+            if flatten:
+                z = z / t
+            a = act.value(z)
+        return np.einsum("ij,ij->i", a, self.top_weights) + self.top_biases
+
     def value_and_grad(self, P):
         t = self.temperature
         flatten = not (isinstance(t, float) and t == 1.0) and bool(np.any(np.asarray(t) != 1.0))

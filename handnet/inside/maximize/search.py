@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import hashlib
+import json
+import os
 import threading
 import time
 
@@ -53,7 +56,17 @@ def closed_form(weights, constraint: str = "box", l2: float = 0.0) -> np.ndarray
     return (w > 0).astype(float)
 
 
+PGTOL = 1e-12  # L-BFGS-B's tolerance on the projected gradient
+
+
 def _lbfgsb(problem, start, maxiter):
+    # a start where every pixel sits at the bound its gradient points past (or has no gradient) is
+    # where L-BFGS-B stops before its first iteration: the same answer without SciPy's overhead
+    value, grad = problem.value_and_grad(start[None])
+    g = grad[0]
+    projected = np.where(g > 0, np.minimum(1.0 - start, g), np.maximum(-start, g))
+    if not np.any(np.abs(projected) > PGTOL):
+        return np.clip(start, 0.0, 1.0), float(value[0]), 0
     from scipy.optimize import Bounds, minimize  # before the thread limit: SciPy brings its own BLAS
 
     def negative(p):
@@ -67,7 +80,7 @@ def _lbfgsb(problem, start, maxiter):
             jac=True,
             method="L-BFGS-B",
             bounds=Bounds(np.zeros(start.size), np.ones(start.size)),
-            options={"maxiter": maxiter, "ftol": 1e-14, "gtol": 1e-12},
+            options={"maxiter": maxiter, "ftol": 1e-14, "gtol": PGTOL},
         )
     return np.clip(res.x, 0.0, 1.0), -float(res.fun), int(res.nit)
 
@@ -97,9 +110,10 @@ def projected_gradient(problem, starts, steps: int = 200, lr: float = 0.05, cons
         if annealing:
             # only the real network's values count as results
             problem.gradient.temperature = 1.0
-            v = problem.value_and_grad(P)[0] if t == steps or t % 10 == 0 else np.full(len(P), -np.inf)
+            v = _values(problem, P) if t == steps or t % 10 == 0 else np.full(len(P), -np.inf)
         better = v > best_values
-        best[better], best_values[better] = P[better], v[better]
+        np.copyto(best, P, where=better[:, None])  # in place: most rows improve at most steps
+        np.copyto(best_values, v, where=better)
         if t == steps:
             break
         # the step, in place: g scaled to unit RMS per row times the decaying step size
@@ -108,6 +122,12 @@ def projected_gradient(problem, starts, steps: int = 200, lr: float = 0.05, cons
         P = project(np.add(P, g, out=P))
     problem.gradient.temperature = 1.0
     return best, best_values
+
+
+def _values(problem, P):
+    """The objective alone (no gradient) where the problem offers it (``LayerScreen.values``)."""
+    values = getattr(problem, "values", None)
+    return values(P) if values is not None else problem.value_and_grad(P)[0]
 
 
 def _push_to_corners(problem, p, rounds: int = 20):
@@ -213,6 +233,27 @@ def _layer_screen(net: Network, layer: int, n_starts: int, steps: int, seed: int
     return found
 
 
+_polishes: collections.OrderedDict = collections.OrderedDict()
+_POLISHES_KEPT = 1024  # L-BFGS-B runs kept (about 6 kB each)
+
+
+def _polish(key, problem, start, maxiter):
+    """``_lbfgsb`` from a screened start of a layer screen, remembered under ``key`` (the screen's
+    key, the unit, the start's rank and ``maxiter``): the same bits as running it again."""
+    with _cache_lock:
+        found = _polishes.get(key)
+        if found is not None:
+            _polishes.move_to_end(key)
+            return found
+    found = _lbfgsb(problem, start.astype(float), maxiter)
+    found[0].setflags(write=False)
+    with _cache_lock:
+        _polishes[key] = found
+        while len(_polishes) > _POLISHES_KEPT:
+            _polishes.popitem(last=False)
+    return found
+
+
 _CACHE_SIZE = 512  # maximizers kept (about 7 kB each): the demo draws them for its figures, then its report
 _cache: collections.OrderedDict = collections.OrderedDict()
 _cache_lock = threading.Lock()
@@ -230,10 +271,93 @@ def _fingerprint(net: Network) -> bytes:
 
 
 def clear_cache() -> None:
-    """Forget every cached maximizer (benchmarks time the search itself)."""
+    """Forget every cached maximizer, in this process and in the cache folder (benchmarks time the
+    search itself)."""
+    import shutil
+
     with _cache_lock:
         _cache.clear()
         _screens.clear()
+        _polishes.clear()
+    shutil.rmtree(kept_dir(), ignore_errors=True)
+
+
+# ---- maximizers kept on disk ------------------------------------------------------------------
+KEPT_ON_DISK = 2048  # maximizers kept in the cache folder (about 7 kB each); the least recently used go first
+
+
+def kept_dir():
+    """Where maximizers are kept between processes: ``maximize/`` in handnet's cache folder."""
+    from handnet.data.mnist import cache_dir
+
+    return cache_dir() / "maximize"
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> bytes:
+    """The search's code (this package, the activations and the forward pass) and NumPy's and SciPy's versions."""
+    from pathlib import Path
+
+    import scipy  # the package only, for its version (L-BFGS-B's bits may change with it)
+
+    import handnet.nn
+
+    digest = hashlib.sha256(f"{np.__version__}|{scipy.__version__}".encode())
+    nn = Path(handnet.nn.__file__).parent
+    for path in sorted(Path(__file__).parent.glob("*.py")) + [nn / "activations.py", nn / "forward.py"]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.digest()
+
+
+def _kept_path(key):
+    fingerprint, layer, index, options = key
+    digest = hashlib.sha256(_code_digest() + fingerprint)
+    digest.update(repr((layer, index, options)).encode())
+    return kept_dir() / f"{digest.hexdigest()}.npz"
+
+
+def _load_kept(key, size: int):
+    """The maximizer kept under ``key``, or None (absent, damaged or of another shape)."""
+    path = _kept_path(key)
+    try:
+        with np.load(path, allow_pickle=False) as kept:
+            image, fields = kept["image"], json.loads(str(kept["fields"]))
+        if image.shape != (size,) or image.dtype != np.float64:
+            return None
+        found = Maximizer(image=image, **fields)
+        os.utime(path)  # recently used: kept longest
+        return found
+    except (OSError, ValueError, KeyError, TypeError, EOFError):
+        return None
+
+
+def _keep(key, found: Maximizer) -> None:
+    from handnet.atomic import atomic_path
+
+    fields = {f.name: getattr(found, f.name) for f in dataclasses.fields(found) if f.name != "image"}
+    try:
+        with atomic_path(_kept_path(key)) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, image=np.asarray(found.image, dtype=np.float64), fields=np.array(json.dumps(fields)))
+        _written.set()
+    except (OSError, TypeError, ValueError):
+        pass  # an unwritable cache folder only costs time
+
+
+_written = threading.Event()  # set when a maximizer was written since the last prune
+
+
+def _prune_kept() -> None:
+    """Drop the least recently used maximizers beyond ``KEPT_ON_DISK`` (when any was written)."""
+    if not _written.is_set():
+        return
+    _written.clear()
+    try:
+        kept = sorted(kept_dir().glob("*.npz"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-KEPT_ON_DISK]:
+            os.unlink(old)
+    except OSError:
+        pass
 
 
 def remember(net: Network, results, **options) -> None:
@@ -256,19 +380,35 @@ def maximize(net: Network, ref, **options) -> Maximizer:
     weights and options is answered from a cache (the same bits; the image is a fresh copy).
     """
     unit = net.unit(ref)
+    key, found = _found(net, unit, options)
+    if found is None:
+        found = _search(net, unit, **options)
+        _keep(key, found)
+        _remember(key, found)
+    return dataclasses.replace(found, unit=str(unit), image=found.image.copy())
+
+
+def _found(net: Network, unit: UnitRef, options: dict):
+    """``(key, the maximizer made before for unit and options)``: from this process's cache, else
+    from the cache folder (the search is deterministic: one made in any process will do), else None."""
     # by weights and position, not by name: a net renamed (a twin with the spec's unit names) hits too
     key = (_fingerprint(net), unit.layer, unit.index, tuple(sorted(options.items())))
     with _cache_lock:
         found = _cache.get(key)
         if found is not None:
             _cache.move_to_end(key)
-    if found is None:
-        found = _search(net, unit, **options)
-        with _cache_lock:
-            _cache[key] = found
-            while len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
-    return dataclasses.replace(found, unit=str(unit), image=found.image.copy())
+            return key, found
+    found = _load_kept(key, net.sizes[0])
+    if found is not None:
+        _remember(key, found)
+    return key, found
+
+
+def _remember(key, found: Maximizer) -> None:
+    with _cache_lock:
+        _cache[key] = found
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
 
 
 @single_threaded
@@ -332,7 +472,12 @@ def _search(
         else:
             if _layer_screenable(objective, constraint, penalties):  # the same objective, leaner
                 problem = LayerScreen(net, ref.layer, [ref.index], np.float64)
-            results = [_lbfgsb(problem, screened[i].astype(float), maxiter) for i in order]
+                # a polish depends only on its start: the same unit asked with fewer restarts (the
+                # playground's 1 after the figures' 2) reuses the runs already made
+                screen_key = (_fingerprint(net), ref.layer, n_starts, screen_steps, seed, ref.index, maxiter)
+                results = [_polish(screen_key + (int(i),), problem, screened[i], maxiter) for i in order]
+            else:
+                results = [_lbfgsb(problem, screened[i].astype(float), maxiter) for i in order]
             best = _push_to_corners(problem, results[int(np.argmax([r[1] for r in results]))][0])
             image = problem.image(best)
             method = f"L-BFGS-B from the best {restarts} of {2 * n_starts} seeded screening runs"
@@ -363,11 +508,17 @@ def maximize_units(net: Network, refs=None, progress=None, **options) -> list[Ma
     """``maximize`` for several units (default: every unit of every layer)."""
     refs = [net.unit(r) for r in refs] if refs is not None else net.units()
     results = []
+    if options.get("constraint", "box") == "box" and any(
+            ref.layer > 0 and _found(net, ref, options)[1] is None for ref in refs):
+        # deeper units are polished by SciPy, which brings its own BLAS: imported before the limit,
+        # the limit covers it once, instead of once per polish (about 2 ms each)
+        import scipy.optimize  # noqa: F401
     with one_blas_thread():
         for ref in refs:
             results.append(maximize(net, ref, **options))
             if progress is not None:
                 progress(1)
+    _prune_kept()
     return results
 
 
