@@ -5,7 +5,7 @@ runs at build time; each stage prints what a person reads, names and copies into
 the bundled training split (4,000 digits) is searched; the bundled test split (1,000) is printed
 for orientation; the dev digits are never read.
 
-    PYTHONPATH=. python benchmarks/story_design.py four    # ~1 min: the 4's three lines and their veto
+    PYTHONPATH=. python benchmarks/story_design.py four    # ~3 min: the 4's three lines and their veto
     PYTHONPATH=. python benchmarks/story_design.py edges   # ~2 min: the 12 searched little strokes
     PYTHONPATH=. python benchmarks/story_design.py parts   # ~3 min (reruns edges): what each part combines
     PYTHONPATH=. python benchmarks/story_design.py digits  # ~1-2 min: digit weights under check's cases
