@@ -150,7 +150,8 @@ def main(argv=None) -> int:
     for spec, kind in [("3b1b.toml", "hand, pure"), ("3b1b-fitted.toml", "hand, fitted readout")]:
         started = time.perf_counter()
         hand(build(ROOT / "weight_specs" / spec, splits.train), kind, spec, started)
-    for spec, kind in [("3b1b-combined.toml", "hand, pure"), ("3b1b-combined-fitted.toml", "hand, fitted readout")]:
+    for spec, kind in [("3b1b-combined.toml", "hand, pure"), ("3b1b-combined-fitted.toml", "hand, fitted readout"),
+                       ("3b1b-story.toml", "hand, pure"), ("3b1b-story-fitted.toml", "hand, fitted readout")]:
         started = time.perf_counter()
         hand(build(ROOT / "docs" / "examples" / spec, splits.train), kind, spec, started)
     for sizes in sorted({tuple(r["sizes"]) for r in rows}):
