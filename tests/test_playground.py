@@ -361,8 +361,12 @@ def test_ctrl_c_stops_the_serve_command_cleanly(tmp_path):
     spec = tmp_path / "tiny.toml"
     spec.write_text(TINY)
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # Ctrl-C as a terminal sends it: SIGINT handled as by default in the child, even when the process running the
+    # tests ignores it (a pytest-xdist worker can, and a child inherits an ignored signal: Python then never raises
+    # KeyboardInterrupt, and the server would rightly keep serving)
     process = subprocess.Popen([sys.executable, "-m", "handnet", "serve", str(spec), "--port", "0"], cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         line = process.stdout.readline()
         port = int(re.search(r"127\.0\.0\.1:(\d+)/", line).group(1))

@@ -448,9 +448,8 @@ def _load_refit(path):
 
 def _keep_refit(path, found) -> None:
     import json
-    import os
 
-    from handnet.atomic import atomic_path
+    from handnet.atomic import atomic_path, prune_oldest
 
     corr, polarity, params, width, surround, inhibition = found
     rest = [corr, polarity, width, surround, inhibition]
@@ -460,12 +459,10 @@ def _keep_refit(path, found) -> None:
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
                 np.savez(f, params=np.asarray(params), rest=np.array(json.dumps(rest)))
-        if len(_refits) % 64 == 0:  # now and then: drop the oldest beyond REFITS_ON_DISK
-            kept = sorted(path.parent.glob("*.npz"), key=lambda p: p.stat().st_mtime)
-            for old in kept[:-REFITS_ON_DISK]:
-                os.unlink(old)
     except OSError:
-        pass  # an unwritable cache folder only costs time
+        return  # an unwritable cache folder only costs time
+    if len(_refits) % 64 == 0:  # now and then: drop the oldest beyond REFITS_ON_DISK
+        prune_oldest(path.parent, "*.npz", REFITS_ON_DISK)
 
 
 def edge_likeness(net: Network, layer=None, refined: bool = True) -> list[EdgeFit]:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from handnet.atomic import prune_oldest
 from handnet.nn.network import Network
 
 RUNS_KEPT = 64  # networks kept (about 0.1 MB each for 784-16-16-10); the least recently used go first
@@ -97,9 +98,7 @@ def trained(make, kind: str, X, y, config, init=None, freeze=(), twin_of=None, d
     net = make()
     try:
         net.save(path)
-        kept = sorted(path.parent.glob("*.npz"), key=lambda p: p.stat().st_mtime)
-        for old in kept[:-RUNS_KEPT]:
-            os.unlink(old)
     except (OSError, ValueError):
-        pass  # an unwritable cache folder, or a network that cannot be saved, only costs time
+        return net  # an unwritable cache folder, or a network that cannot be saved, only costs time
+    prune_oldest(path.parent, "*.npz", RUNS_KEPT)
     return net

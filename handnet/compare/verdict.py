@@ -195,18 +195,14 @@ AXES_ON_DISK = 4  # sets of principal axes kept (about 5 MB each for 784 pixels)
 
 
 def _keep_axes(path, vt) -> None:
-    import os
-
-    from handnet.atomic import atomic_path
+    from handnet.atomic import atomic_path, prune_oldest
 
     try:
         with atomic_path(path) as tmp:
             np.save(tmp, vt, allow_pickle=False)
-        kept = sorted(path.parent.glob("*.npy"), key=lambda p: p.stat().st_mtime)
-        for old in kept[:-AXES_ON_DISK]:
-            os.unlink(old)
     except OSError:
-        pass  # an unwritable cache folder only costs time
+        return  # an unwritable cache folder only costs time
+    prune_oldest(path.parent, "*.npy", AXES_ON_DISK)
 
 
 def edge_baselines(X_train, y_train, units: int = 16, seed: int = SEED) -> dict:

@@ -93,16 +93,14 @@ def fitted_logistic(features: np.ndarray, labels: np.ndarray, n_classes: int = 1
 
 def _keep(path: Path, theta: np.ndarray) -> None:
     """Write ``theta`` to ``path`` atomically, then drop the oldest fits beyond ``FITS_KEPT``."""
-    from handnet.atomic import atomic_path
+    from handnet.atomic import atomic_path, prune_oldest
 
     try:
         with atomic_path(path) as tmp:
             np.save(tmp, theta, allow_pickle=False)
-        kept = sorted(path.parent.glob("logistic-*.npy"), key=lambda p: p.stat().st_mtime)
-        for old in kept[:-FITS_KEPT]:
-            os.unlink(old)
     except OSError:
-        pass  # an unwritable or shared cache folder only costs time
+        return  # an unwritable or shared cache folder only costs time
+    prune_oldest(path.parent, "logistic-*.npy", FITS_KEPT)
 
 
 def fit_least_squares(features: np.ndarray, labels: np.ndarray, n_classes: int = 10, l2: float = 1e-3):

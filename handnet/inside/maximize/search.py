@@ -29,6 +29,7 @@ import time
 
 import numpy as np
 
+from handnet.atomic import prune_oldest
 from handnet.errors import HandnetError
 from handnet.inside.maximize.bounds import objective_bounds
 from handnet.inside.maximize.objectives import OBJECTIVES, LayerScreen, Problem, unit_values
@@ -352,12 +353,7 @@ def _prune_kept() -> None:
     if not _written.is_set():
         return
     _written.clear()
-    try:
-        kept = sorted(kept_dir().glob("*.npz"), key=lambda p: p.stat().st_mtime)
-        for old in kept[:-KEPT_ON_DISK]:
-            os.unlink(old)
-    except OSError:
-        pass
+    prune_oldest(kept_dir(), "*.npz", KEPT_ON_DISK)
 
 
 def remember(net: Network, results, **options) -> None:
