@@ -7,18 +7,10 @@ import numpy as np
 
 import handnet
 from handnet.spec import load_spec
-from handnet.spec.strokes import ink
+from spec_drawing import draw_edges
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "docs" / "examples" / "3b1b-combined.toml"
-
-
-def _draw(spec, *edges):
-    image = np.zeros(spec.canvas)
-    for name in edges:
-        edge = next(e for e in spec.edges if e.name == name)
-        image = np.maximum(image, ink(edge.strokes, edge.ink_width, spec.canvas))
-    return image.reshape(1, -1)
 
 
 def test_every_part_combines_two_or_more_edges():
@@ -35,10 +27,10 @@ def test_a_loop_needs_both_of_its_halves():
     for loop, left, right in [("upper_loop", "upper_left_half", "upper_right_half"),
                               ("lower_loop", "lower_left_half", "lower_right_half")]:
         j = parts.index(loop)
-        both = net.forward(_draw(spec, left, right))[2][0, j]
+        both = net.forward(draw_edges(spec, left, right))[2][0, j]
         assert both > 0.5, loop
         for half in (left, right):
-            assert net.forward(_draw(spec, half))[2][0, j] < 0.5, (loop, half)
+            assert net.forward(draw_edges(spec, half))[2][0, j] < 0.5, (loop, half)
 
 
 def test_the_example_builds_byte_identically():
@@ -75,8 +67,8 @@ def test_an_inhibiting_part_lowers_its_digit():
     parts = {r.name: r for r in spec.parts}
     pos = [e for n, w in zero.weights if w > 0 for e in parts[n].reads]
     d = list(net.layers[2].units).index("0")
-    base = net.forward(_draw(spec, *dict.fromkeys(pos)), preactivations=True)[1][2][0, d]
+    base = net.forward(draw_edges(spec, *dict.fromkeys(pos)), preactivations=True)[1][2][0, d]
     assert base > 0  # the 0's own strokes fire it
     for n in against:
-        z = net.forward(_draw(spec, *dict.fromkeys(pos + list(parts[n].reads))), preactivations=True)[1][2][0, d]
+        z = net.forward(draw_edges(spec, *dict.fromkeys(pos + list(parts[n].reads))), preactivations=True)[1][2][0, d]
         assert z <= base - 1, n

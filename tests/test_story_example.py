@@ -8,6 +8,7 @@ import pytest
 
 import handnet
 from handnet.spec import load_spec
+from spec_drawing import draw_edges
 from handnet.spec.strokes import Line, ink
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,14 +18,6 @@ SPEC = ROOT / "docs" / "examples" / "3b1b-story.toml"
 @pytest.fixture(scope="module")
 def story():
     return load_spec(SPEC), handnet.build(SPEC)
-
-
-def _draw(spec, *edges):
-    image = np.zeros(spec.canvas)
-    for name in edges:
-        edge = next(e for e in spec.edges if e.name == name)
-        image = np.maximum(image, ink(edge.strokes, edge.ink_width, spec.canvas))
-    return image.reshape(1, -1)
 
 
 def _part(net, image, name):
@@ -47,11 +40,11 @@ def test_the_four_part_is_two_of_its_three_lines_with_an_open_top(story):
     lines, (veto,) = list(rule.reads), rule.none_of
     assert rule.k == 2 and len(lines) == 3
     for i in range(3):
-        assert _part(net, _draw(spec, lines[i]), "four") < 0.5, lines[i]
+        assert _part(net, draw_edges(spec, lines[i]), "four") < 0.5, lines[i]
         pair = [n for j, n in enumerate(lines) if j != i]
-        assert _part(net, _draw(spec, *pair), "four") > 0.5, pair
-        assert _part(net, _draw(spec, *pair, veto), "four") < 0.5, pair
-    assert _part(net, _draw(spec, *lines), "four") > 0.5
+        assert _part(net, draw_edges(spec, *pair), "four") > 0.5, pair
+        assert _part(net, draw_edges(spec, *pair, veto), "four") < 0.5, pair
+    assert _part(net, draw_edges(spec, *lines), "four") > 0.5
 
 
 @pytest.mark.parametrize("shift", [(0, 0), (1, 0), (0, 1), (-1, -1)])
@@ -94,11 +87,11 @@ def test_an_inhibiting_part_lowers_its_digit(story):
     for digit in spec.digits:
         pos = list(dict.fromkeys(e for n, w in digit.weights if w > 0 for e in parts[n].reads))
         d = list(net.layers[2].units).index(digit.name)
-        base = net.forward(_draw(spec, *pos), preactivations=True)[1][2][0, d]
+        base = net.forward(draw_edges(spec, *pos), preactivations=True)[1][2][0, d]
         assert base > 0, digit.name
         for n, w in digit.weights:
             if w < 0 and not set(parts[n].reads) <= set(pos):
-                z = net.forward(_draw(spec, *dict.fromkeys(pos + list(parts[n].reads))), preactivations=True)[1][2][0, d]
+                z = net.forward(draw_edges(spec, *dict.fromkeys(pos + list(parts[n].reads))), preactivations=True)[1][2][0, d]
                 assert z <= base - 1, (digit.name, n)
                 tested += 1
     assert tested >= 20
