@@ -1,5 +1,6 @@
 """Surgery and the ladder, on small data so they stay fast. They need the trainer and the spec compiler."""
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -351,6 +352,28 @@ def test_the_ladder_reuses_a_twin_trained_as_its_seed_0_only_when_the_provenance
     calls.clear()
     ladder_module.ladder(SPEC, train_set, test_set, seeds=1, config=config, twin=other)
     assert len(calls) == 4
+
+
+def test_a_twin_the_ladder_reuses_is_kept_as_its_seed_0_run(small, tmp_path, monkeypatch):
+    """The demo's twin, reused by the demo's ladder, is kept under the name of the run it stands for:
+    the report after the demo finds it there instead of training the same network again."""
+    from handnet.compare import ladder as ladder_module
+
+    monkeypatch.setenv("HANDNET_CACHE", str(tmp_path))
+    train_set, test_set = small
+    config = train_module.TrainConfig(epochs=1)
+    twin = train_module.train(train_set.X, train_set.y, config.replace(seed=0), data=train_set.describe()).network
+    ladder_module.ladder(SPEC, train_set, test_set, seeds=1, config=config, twin=twin)
+    spec_net = ladder_module.spec_rungs(SPEC, train_set)[0]
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("trained again")
+
+    with monkeypatch.context() as m:
+        m.setattr(train_module, "train", forbidden)
+        kept = ladder_module._train(train_set.X, train_set.y, dataclasses.replace(config, sizes=tuple(spec_net.sizes)),
+                                    0, twin_of=spec_net, data=train_set.describe())
+    assert _same_weights(kept, twin) and kept.metadata == twin.metadata
 
 
 def test_a_training_run_kept_on_disk_is_the_network_trained_fresh(small, tmp_path, monkeypatch):

@@ -176,6 +176,17 @@ def _train(X, y, config, seed, init=None, freeze=(), twin_of=None, data=None):
                    "ladder", X, y, config, init=init, freeze=freeze, twin_of=twin_of, data=data)
 
 
+def _keep_as_run(net, X, y, config, seed, options) -> None:
+    """Keep ``net`` (a twin that ``trained_like`` found to be this run) under the name ``_train`` gives
+    the run, so a later study on the same digits (the report after the demo) finds it instead of
+    training it again; an entry already kept is left as it is."""
+    from handnet.compare.runs import trained
+
+    config = dataclasses.replace(config, seed=seed)
+    trained(lambda: net, "ladder", X, y, config, init=options.get("init"), freeze=options.get("freeze", ()),
+            twin_of=options.get("twin_of"), data=options.get("data"))
+
+
 def _train_task(data, task):
     """One training run of ``parallel.run_all``: ``data`` is ``(X, y)``, ``task`` ``(config, seed, options)``."""
     config, seed, options = task
@@ -275,6 +286,7 @@ def ladder(spec_path, train_set, test_set, seeds: int = 3, config=None, progress
     known = {}
     if twin is not None and keep_train.all() and trained_like(twin, config, spec_net):
         known[("trained", 0)] = twin
+        _keep_as_run(twin, X, y, configs["trained"], 0, options["trained"])
         step(1)
     runs = [(label, seed) for seed in seed_list for label in options if (label, seed) not in known]
     from handnet.compare.parallel import run_all
