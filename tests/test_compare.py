@@ -179,6 +179,22 @@ def test_noise_variants_have_the_digits_ink_and_sigmoid_outputs_read_on_one_scal
         assert result[key]["mean_normalized"] == pytest.approx(0.1)
 
 
+def test_blobs_are_the_ones_made_one_image_at_a_time():
+    """The blobs are made all at once; the oracle is the definition, one image at a time: blur,
+    keep the brightest third, rescale to the mean ink. The same bits, for several sizes and seeds."""
+    from scipy.ndimage import gaussian_filter
+
+    for n, ink, seed, sigma in [(60, 0.13, 0, 2.0), (7, 0.3, 4, 1.0), (1, 0.05, 2, 3.5)]:
+        rng = np.random.default_rng(seed)
+        expected = np.empty((n, 784))
+        for i in range(n):
+            b = gaussian_filter(rng.standard_normal((28, 28)), sigma)
+            b = np.clip(b - np.quantile(b, 2 / 3), 0, None)
+            expected[i] = np.clip(b / max(float(b.mean()), 1e-12) * ink, 0.0, 1.0).ravel()
+        got = probes.blob_images(n, ink, seed=seed, sigma=sigma)
+        assert got.shape == (n, 784) and np.array_equal(got.view(np.uint64), expected.view(np.uint64))
+
+
 def test_noise_panel_shares_on_nets_built_to_be_always_or_never_confident(rng):
     """A softmax net whose output is fixed on digit 3 calls every image a 3 with confidence ~1 on both
     scales; one whose outputs are all equal gives each digit 0.1, never >= 0.9; sigmoid outputs all at
