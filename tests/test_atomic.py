@@ -2,7 +2,6 @@
 
 import os
 
-import pytest
 
 from handnet.atomic import prune_oldest
 
