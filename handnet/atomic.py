@@ -5,8 +5,6 @@ killed outright (SIGKILL, power loss) cannot remove its temporary file; the temp
 the writer's process id, so the next write into the same folder removes the leftovers of writers
 that are no longer running.
 
-``prune_oldest`` keeps a cache folder to its newest entries.
-
 ``check_output`` refuses, before any work, an output path that would destroy something: a device,
 FIFO or other non-regular file, a folder, one of the command's own inputs, or a figure name whose
 suffix no figure writer knows.
@@ -112,18 +110,6 @@ def write_text(path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     write_bytes(path, text.encode("utf-8"))
 
-
-def prune_oldest(folder, pattern: str, keep: int) -> None:
-    """Delete all but the ``keep`` most recently modified files matching ``pattern`` in ``folder``: a
-    cache folder's least recently used entries. A file another process removed first, or a folder
-    that cannot be read or written, is passed over: a cache that cannot be pruned only costs room."""
-    try:
-        found = sorted(Path(folder).glob(pattern), key=lambda p: p.stat().st_mtime)
-    except OSError:
-        return
-    for old in found[: max(len(found) - keep, 0)]:
-        with contextlib.suppress(OSError):
-            os.unlink(old)
 
 
 def figure_format(path) -> str:

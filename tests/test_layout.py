@@ -1,8 +1,8 @@
 """The package layout's rules, read from the code's own imports (every import, also those inside
 functions): data flows down the list of stages, nothing imports upward, and there are no cycles.
 
-    errors, atomic, threads, views   foundation: every package may use them (and _moved, the
-                                     deprecated aliases of handnet 0.1's module paths)
+    errors, atomic, kept,            foundation: every package may use them (and _moved, the
+    threads, views                   deprecated aliases of handnet 0.1's module paths)
     data -> nn -> spec -> compiler -> inside -> compare -> tune -> viz -> demo -> cli
 
 A module may import its own package, the foundation, and packages earlier in the list. The package
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "handnet"
-FOUNDATION = ["errors", "atomic", "threads", "views", "_moved"]
+FOUNDATION = ["errors", "atomic", "kept", "threads", "views", "_moved"]
 STAGES = ["data", "nn", "spec", "compiler", "inside", "compare", "tune", "viz", "demo", "handnet", "cli"]
 RANK = {name: -1 for name in FOUNDATION} | {name: i for i, name in enumerate(STAGES)}
 

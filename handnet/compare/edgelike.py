@@ -409,15 +409,10 @@ REFITS_ON_DISK = 4096  # about 1 kB each; the oldest go first
 
 @functools.lru_cache(maxsize=1)
 def _code_digest() -> bytes:
-    import hashlib
-    from pathlib import Path
-
+    from handnet.kept import code_digest
     from handnet.spec import strokes
 
-    digest = hashlib.sha256(np.__version__.encode())
-    for path in (Path(__file__), Path(strokes.__file__)):
-        digest.update(path.read_bytes())
-    return digest.digest()
+    return code_digest([__file__, strokes.__file__], np.__version__)
 
 
 def _kept_path(key, params_dtype: str):
@@ -449,7 +444,8 @@ def _load_refit(path):
 def _keep_refit(path, found) -> None:
     import json
 
-    from handnet.atomic import atomic_path, prune_oldest
+    from handnet.atomic import atomic_path
+    from handnet.kept import prune_oldest
 
     corr, polarity, params, width, surround, inhibition = found
     rest = [corr, polarity, width, surround, inhibition]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from handnet.atomic import prune_oldest
+from handnet.kept import code_digest, prune_oldest
 from handnet.nn.network import Network
 
 RUNS_KEPT = 64  # networks kept (about 0.1 MB each for 784-16-16-10); the least recently used go first
@@ -33,11 +33,8 @@ def _trainer_digest() -> bytes:
     import handnet.data
     import handnet.nn
 
-    digest = hashlib.sha256(np.__version__.encode())
     files = sorted(Path(handnet.nn.__file__).parent.glob("*.py")) + [Path(handnet.data.__file__).parent / "augment.py"]
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.digest()
+    return code_digest(files, np.__version__)
 
 
 def _start_bytes(net: Network | None) -> bytes:

@@ -195,7 +195,8 @@ AXES_ON_DISK = 4  # sets of principal axes kept (about 5 MB each for 784 pixels)
 
 
 def _keep_axes(path, vt) -> None:
-    from handnet.atomic import atomic_path, prune_oldest
+    from handnet.atomic import atomic_path
+    from handnet.kept import prune_oldest
 
     try:
         with atomic_path(path) as tmp:

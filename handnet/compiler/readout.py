@@ -93,7 +93,8 @@ def fitted_logistic(features: np.ndarray, labels: np.ndarray, n_classes: int = 1
 
 def _keep(path: Path, theta: np.ndarray) -> None:
     """Write ``theta`` to ``path`` atomically, then drop the oldest fits beyond ``FITS_KEPT``."""
-    from handnet.atomic import atomic_path, prune_oldest
+    from handnet.atomic import atomic_path
+    from handnet.kept import prune_oldest
 
     try:
         with atomic_path(path) as tmp:

@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from handnet.atomic import prune_oldest
+from handnet.kept import code_digest, prune_oldest
 from handnet.errors import HandnetError
 from handnet.inside.maximize.bounds import objective_bounds
 from handnet.inside.maximize.objectives import OBJECTIVES, LayerScreen, Problem, unit_values
@@ -303,11 +303,9 @@ def _code_digest() -> bytes:
 
     import handnet.nn
 
-    digest = hashlib.sha256(f"{np.__version__}|{scipy.__version__}".encode())
     nn = Path(handnet.nn.__file__).parent
-    for path in sorted(Path(__file__).parent.glob("*.py")) + [nn / "activations.py", nn / "forward.py"]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.digest()
+    files = sorted(Path(__file__).parent.glob("*.py")) + [nn / "activations.py", nn / "forward.py"]
+    return code_digest(files, f"{np.__version__}|{scipy.__version__}")
 
 
 def _kept_path(key):

@@ -1,9 +1,9 @@
-"""handnet.atomic.prune_oldest: a cache folder kept to its newest entries, whatever else happens in it."""
+"""handnet.kept.prune_oldest and code_digest: a cache folder kept to its newest entries, whatever else happens in it."""
 
 import os
 
 
-from handnet.atomic import prune_oldest
+from handnet.kept import code_digest, prune_oldest
 
 
 def stamp(folder, names):
@@ -43,3 +43,14 @@ def test_an_entry_another_process_removed_first_is_passed_over(tmp_path, monkeyp
     monkeypatch.setattr(os, "unlink", raced)
     prune_oldest(tmp_path, "*.npz", 1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.npz"]
+
+
+def test_the_code_digest_changes_with_any_file_its_order_or_a_version(tmp_path):
+    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    a.write_text("x = 1\n")
+    b.write_text("y = 2\n")
+    base = code_digest([a, b], "2.4")
+    assert code_digest([a, b], "2.4") == base and len(base) == 32
+    assert code_digest([b, a], "2.4") != base and code_digest([a, b], "2.5") != base
+    a.write_text("x = 1 \n")
+    assert code_digest([a, b], "2.4") != base
